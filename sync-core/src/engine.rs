@@ -1,0 +1,255 @@
+//! The sync loop: fetch page N+1 while page N is written, with retries, timeouts, progress and cancellation.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use tokio::sync::{OnceCell, mpsc};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::SyncConfig;
+use crate::error::{SyncError, TransportError};
+use crate::page::{Page, PageRequest, ScopeStatus};
+use crate::progress::{CollectionReport, Progress, ProgressFn, Stage, SyncReport};
+use crate::schema::{Collection, Schema};
+use crate::store::ClientStore;
+use crate::transport::Transport;
+use crate::wire::decode_page;
+
+/// Per-call options of [`SyncEngine::sync`].
+#[derive(Clone, Default)]
+pub struct SyncOptions {
+    /// Called with throttled progress events.
+    pub progress: Option<ProgressFn>,
+    /// Cancels the sync between pages (a page being written completes: it is atomic).
+    pub cancel: CancellationToken,
+    /// Only these collections, in schema order. Default: all.
+    pub collections: Option<Vec<String>>,
+}
+
+/// Keeps a [`ClientStore`] an exact replica of what a server holds for each scope it syncs.
+pub struct SyncEngine {
+    store: Arc<dyn ClientStore>,
+    transport: Arc<dyn Transport>,
+    config: SyncConfig,
+    schema: OnceCell<Schema>,
+}
+
+impl SyncEngine {
+    /// An engine over `store` and `transport`. Nothing happens until the first call.
+    pub fn new(store: Arc<dyn ClientStore>, transport: Arc<dyn Transport>, config: SyncConfig) -> Self {
+        SyncEngine { store, transport, config, schema: OnceCell::new() }
+    }
+
+    /// The store, for stats, sync state and reads.
+    pub fn store(&self) -> &Arc<dyn ClientStore> {
+        &self.store
+    }
+
+    /// The schema in use: the configured one, or the server's (fetched once); the store is prepared for it.
+    pub async fn schema(&self, cancel: &CancellationToken) -> Result<&Schema, SyncError> {
+        self.schema
+            .get_or_try_init(|| async {
+                let schema = match &self.config.schema {
+                    Some(schema) => schema.clone(),
+                    None => self.with_retry("GET /schema", cancel, || self.transport.fetch_schema()).await?,
+                };
+                schema.validate()?;
+                self.store.prepare(&schema).await?;
+                Ok(schema)
+            })
+            .await
+    }
+
+    /// Syncs `scope`: every collection (or those in `options.collections`) in schema order, each until the
+    /// server says `has_more: false`. Returns what was done; on error, what was applied stays applied.
+    pub async fn sync(&self, scope: &str, options: SyncOptions) -> Result<SyncReport, SyncError> {
+        let started = Instant::now();
+        let cancel = &options.cancel;
+        let schema = self.schema(cancel).await?;
+        let collections: Vec<&Collection> = match &options.collections {
+            None => schema.collections.iter().collect(),
+            Some(names) => {
+                if let Some(unknown) = names.iter().find(|n| schema.collection(n).is_none()) {
+                    return Err(SyncError::UnknownCollection(unknown.clone()));
+                }
+                schema.collections.iter().filter(|c| names.contains(&c.name)).collect()
+            }
+        };
+        let status = self
+            .with_retry(&format!("GET /sync/status/{scope}"), cancel, || self.transport.fetch_status(scope))
+            .await?;
+        let cursors = self.store.sync_state(scope).await?;
+        let mut run = Run { scope, options: &options, report: SyncReport { scope: scope.to_owned(), ..Default::default() } };
+        run.emit(Progress::new(scope, Stage::Started, None));
+        for collection in collections {
+            let cursor = cursors.iter().find(|c| c.collection == collection.name).map_or(0, |c| c.last_seq);
+            let report = self.sync_collection(&mut run, schema, collection, cursor, &status).await?;
+            run.report.collections.push(report);
+        }
+        run.report.elapsed = started.elapsed();
+        let mut done = Progress::new(scope, Stage::Finished, None);
+        done.applied = run.report.rows();
+        done.pages = run.report.pages();
+        done.bytes = run.report.bytes();
+        run.emit(done);
+        Ok(run.report)
+    }
+
+    async fn sync_collection(
+        &self,
+        run: &mut Run<'_>,
+        schema: &Schema,
+        collection: &Collection,
+        cursor: i64,
+        status: &ScopeStatus,
+    ) -> Result<CollectionReport, SyncError> {
+        let scope = run.scope;
+        let cancel = &run.options.cancel;
+        let server = status.collections.get(&collection.name);
+        let target_seq = server.map_or(0, |s| s.latest_seq);
+        let mut report = CollectionReport {
+            collection: collection.name.clone(),
+            cursor_before: cursor,
+            cursor_after: cursor,
+            ..Default::default()
+        };
+        let mut progress = Progress::new(scope, Stage::Collection, Some(&collection.name));
+        progress.cursor = cursor;
+        progress.target_seq = target_seq;
+        progress.total = if cursor == 0 { server.map(|s| s.count) } else { None };
+        if target_seq <= cursor && server.is_some() {
+            // The status says nothing is newer than our cursor: skip the round trip.
+            progress.stage = Stage::CollectionDone;
+            run.emit(progress);
+            return Ok(report);
+        }
+
+        let limit = self.config.page_size(schema, &collection.name);
+        let (pages_tx, mut pages_rx) = mpsc::channel::<Page>(self.config.prefetch_pages);
+        let fetcher = async move {
+            let mut since_seq = cursor;
+            loop {
+                let request = PageRequest { scope: scope.to_owned(), collection: collection.name.clone(), since_seq, limit };
+                let what = format!("GET /sync/{}/{scope}?since_seq={since_seq}", collection.name);
+                let body = self.with_retry(&what, cancel, || self.transport.fetch_page(&request)).await?;
+                let page = decode_page(collection, &request, &body, self.config.max_page_bytes)
+                    .map_err(|source| SyncError::BadPage { collection: collection.name.clone(), since_seq, source })?;
+                since_seq = page.latest_seq;
+                let more = page.has_more;
+                // A closed channel means the writer stopped on an error, which the join below reports.
+                if pages_tx.send(page).await.is_err() || !more {
+                    return Ok::<(), SyncError>(());
+                }
+            }
+        };
+        let started = Instant::now();
+        let mut last_emit: Option<Instant> = None;
+        let writer = async {
+            while let Some(page) = pages_rx.recv().await {
+                if cancel.is_cancelled() {
+                    return Err(SyncError::Cancelled);
+                }
+                let (bytes, more) = (page.bytes as u64, page.has_more);
+                let outcome = self.store.apply_page(scope, page).await?;
+                report.upserted += outcome.upserted;
+                report.deleted += outcome.deleted;
+                report.skipped += outcome.skipped;
+                report.pages += 1;
+                report.bytes += bytes;
+                report.cursor_after = outcome.cursor;
+                progress.applied = report.upserted + report.deleted;
+                progress.pages = report.pages;
+                progress.bytes = report.bytes;
+                progress.cursor = outcome.cursor;
+                let elapsed = started.elapsed().as_secs_f64();
+                progress.rows_per_sec = if elapsed > 0.0 { progress.applied as f64 / elapsed } else { 0.0 };
+                let due = last_emit.is_none_or(|t| t.elapsed() >= self.config.progress_interval);
+                if due && more {
+                    last_emit = Some(Instant::now());
+                    run.emit(progress.clone());
+                }
+            }
+            Ok::<(), SyncError>(())
+        };
+        let (fetched, written) = tokio::join!(fetcher, writer);
+        written?;
+        fetched?;
+        progress.stage = Stage::CollectionDone;
+        run.emit(progress);
+        Ok(report)
+    }
+
+    /// Runs `call` under the request timeout, retrying retryable failures with exponential backoff and jitter;
+    /// a server's `Retry-After` is honoured (never retried sooner, capped by the configured maximum).
+    async fn with_retry<T, F, Fut>(&self, what: &str, cancel: &CancellationToken, mut call: F) -> Result<T, SyncError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, TransportError>>,
+    {
+        let c = &self.config;
+        let mut backoff = ExponentialBuilder::default()
+            .with_min_delay(c.initial_backoff)
+            .with_max_delay(c.max_backoff)
+            .with_max_times(c.max_retries)
+            .with_jitter()
+            .build();
+        loop {
+            let attempt = tokio::select! {
+                _ = cancel.cancelled() => return Err(SyncError::Cancelled),
+                r = tokio::time::timeout(c.request_timeout, call()) => r,
+            };
+            let error = match attempt {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(error)) => error,
+                Err(_) => TransportError::Timeout(c.request_timeout),
+            };
+            let delay = match backoff.next() {
+                Some(delay) if error.is_retryable() => {
+                    error.retry_after().map_or(delay, |asked| asked.min(c.max_retry_after).max(delay))
+                }
+                _ => return Err(SyncError::Transport { what: what.to_owned(), source: error }),
+            };
+            tracing::warn!(%error, ?delay, "{what} failed; retrying");
+            tokio::select! {
+                _ = cancel.cancelled() => return Err(SyncError::Cancelled),
+                _ = tokio::time::sleep(delay) => {}
+            }
+        }
+    }
+}
+
+struct Run<'a> {
+    scope: &'a str,
+    options: &'a SyncOptions,
+    report: SyncReport,
+}
+
+impl Run<'_> {
+    fn emit(&self, progress: Progress) {
+        if let Some(callback) = &self.options.progress {
+            callback(&progress);
+        }
+    }
+}
+
+impl Progress {
+    fn new(scope: &str, stage: Stage, collection: Option<&str>) -> Self {
+        Progress {
+            scope: scope.to_owned(),
+            stage,
+            collection: collection.map(str::to_owned),
+            applied: 0,
+            total: None,
+            pages: 0,
+            bytes: 0,
+            cursor: 0,
+            target_seq: 0,
+            rows_per_sec: 0.0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

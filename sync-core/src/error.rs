@@ -1,0 +1,273 @@
+//! Error types. Each says what went wrong and what the caller can do about it.
+
+use std::time::Duration;
+
+/// A schema that cannot be used.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+#[non_exhaustive]
+pub enum SchemaError {
+    /// The schema's JSON does not parse into a schema.
+    #[error("the schema is not valid JSON for a schema: {0}")]
+    Json(String),
+    /// The schema parses but breaks a rule.
+    #[error("invalid schema: {0}")]
+    Invalid(String),
+}
+
+/// Why a page from the server was rejected. A rejected page applies nothing.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+#[non_exhaustive]
+pub enum PageError {
+    /// The body is not JSON, or not the page shape.
+    #[error("malformed page: {0}")]
+    Malformed(String),
+    /// A row's field has the wrong type or is missing.
+    #[error("row {row} (id {id:?}): {message}")]
+    BadRow {
+        /// Position of the row in the page.
+        row: usize,
+        /// The row's id, when it has one.
+        id: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
+    /// Seqs must be strictly increasing and greater than the request's `since_seq`.
+    #[error("row {row} has seq {seq}, which is not greater than {previous} (rows must come in increasing seq after since_seq)")]
+    SeqNotIncreasing {
+        /// Position of the row in the page.
+        row: usize,
+        /// Its seq.
+        seq: i64,
+        /// The seq it should exceed.
+        previous: i64,
+    },
+    /// `latest_seq` must be the last row's seq (or `since_seq` for an empty page).
+    #[error("latest_seq {latest_seq} disagrees with the rows (expected {expected})")]
+    LatestSeqMismatch {
+        /// What the page said.
+        latest_seq: i64,
+        /// What the rows imply.
+        expected: i64,
+    },
+    /// `has_more: true` on a page with no rows would loop forever.
+    #[error("has_more is true but the page has no rows")]
+    EmptyWithMore,
+    /// More rows than the request's limit, or more bytes than allowed.
+    #[error("page too large: {0}")]
+    TooLarge(String),
+}
+
+/// A failed request to the server.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The server could not be reached or the connection broke.
+    #[error("could not reach the server: {0}")]
+    Network(String),
+    /// No answer within the request timeout.
+    #[error("the server did not answer within {0:?}")]
+    Timeout(Duration),
+    /// The server answered with an error status.
+    #[error("the server answered HTTP {status}{}: {message}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    Status {
+        /// HTTP status code.
+        status: u16,
+        /// The `error.code` of the JSON error body, when there is one.
+        code: Option<String>,
+        /// The server's message, or the status text.
+        message: String,
+        /// The `Retry-After` the server asked for.
+        retry_after: Option<Duration>,
+    },
+    /// The body is larger than the client accepts.
+    #[error("the response body exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The answer could not be understood (e.g. a status body that is not JSON).
+    #[error("unexpected answer from the server: {0}")]
+    Protocol(String),
+}
+
+impl TransportError {
+    /// Whether trying again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            TransportError::Network(_) | TransportError::Timeout(_) => true,
+            TransportError::Status { status, .. } => matches!(status, 408 | 429 | 500..=599),
+            TransportError::TooLarge { .. } | TransportError::Protocol(_) => false,
+        }
+    }
+
+    /// The delay the server asked for, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            TransportError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// A stable, machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TransportError::Network(_) => "network",
+            TransportError::Timeout(_) => "timeout",
+            TransportError::TooLarge { .. } => "bad_page",
+            TransportError::Protocol(_) => "protocol",
+            TransportError::Status { status, .. } => match status {
+                400 => "bad_request",
+                401 => "unauthorized",
+                403 => "forbidden",
+                404 => "not_found",
+                409 => "resync_required",
+                429 => "rate_limited",
+                _ => "server",
+            },
+        }
+    }
+}
+
+/// A client store failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The page starts after the stored cursor: applying it would skip rows.
+    #[error("page for {collection} starts at since_seq {since_seq} but the stored cursor is {cursor}; refusing to skip rows (sync again from the stored cursor)")]
+    CursorGap {
+        /// The collection.
+        collection: String,
+        /// The stored cursor.
+        cursor: i64,
+        /// The page's since_seq.
+        since_seq: i64,
+    },
+    /// The collection is not in the store's schema.
+    #[error("collection `{0}` is not in the store's schema (prepare the store with the schema first)")]
+    UnknownCollection(String),
+    /// The store's existing tables do not fit the schema.
+    #[error("the database does not fit the schema: {0}")]
+    Schema(String),
+    /// The store was closed.
+    #[error("the store is closed")]
+    Closed,
+    /// The underlying database failed.
+    #[error("{context}: {source}")]
+    Backend {
+        /// What the store was doing.
+        context: String,
+        /// The database error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl StoreError {
+    /// Wraps a backend error with what the store was doing.
+    pub fn backend(context: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Backend { context: context.into(), source: Box::new(source) }
+    }
+}
+
+/// A server-side change feed or server store failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FeedError {
+    /// No such scope (integration) on this server.
+    #[error("integration `{0}` does not exist on this server")]
+    UnknownScope(String),
+    /// No such collection in the server's schema.
+    #[error("collection `{0}` does not exist (see GET /schema for the collections)")]
+    UnknownCollection(String),
+    /// A write that does not fit the schema.
+    #[error("invalid write: {0}")]
+    InvalidWrite(String),
+    /// The client's cursor is older than the retained tombstones.
+    #[error("since_seq {since_seq} is older than the tombstone horizon {horizon}; the client must re-sync from scratch")]
+    ResyncRequired {
+        /// The cursor asked for.
+        since_seq: i64,
+        /// The oldest seq that still has all its tombstones.
+        horizon: i64,
+    },
+    /// The underlying database failed.
+    #[error("{context}: {source}")]
+    Backend {
+        /// What the store was doing.
+        context: String,
+        /// The database error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl FeedError {
+    /// Wraps a backend error with what the feed was doing.
+    pub fn backend(context: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        FeedError::Backend { context: context.into(), source: Box::new(source) }
+    }
+}
+
+/// Why a sync stopped. Rows and cursors applied before the error stay; the next sync resumes from them.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// A request failed (after retries, when it was retryable).
+    #[error("{what} failed: {source}{}", hint(source))]
+    Transport {
+        /// What was being fetched.
+        what: String,
+        /// The last failure.
+        #[source]
+        source: TransportError,
+    },
+    /// The server sent a page that breaks the protocol; nothing of it was applied.
+    #[error("the server sent a bad page for {collection} since_seq {since_seq}; nothing of it was applied: {source}")]
+    BadPage {
+        /// The collection.
+        collection: String,
+        /// The request's since_seq.
+        since_seq: i64,
+        /// What is wrong with it.
+        #[source]
+        source: PageError,
+    },
+    /// The local store failed.
+    #[error("local database error: {0}")]
+    Store(#[from] StoreError),
+    /// The schema is unusable.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    /// A collection asked for is not in the schema.
+    #[error("collection `{0}` is not in the schema")]
+    UnknownCollection(String),
+    /// The caller cancelled the sync.
+    #[error("the sync was cancelled; everything applied so far is kept and the next sync resumes from it")]
+    Cancelled,
+}
+
+fn hint(e: &TransportError) -> &'static str {
+    match e.code() {
+        "network" | "timeout" => " (check the server URL and the network; the next sync resumes where this one stopped)",
+        "unauthorized" => " (the token is missing or wrong: check the token you configured)",
+        "forbidden" => " (the token may not read this integration)",
+        "not_found" => " (check the integration id and the server URL)",
+        "rate_limited" => " (the server is busy: retry later)",
+        "server" => " (the server failed: retry later)",
+        _ => "",
+    }
+}
+
+impl SyncError {
+    /// A stable, machine-readable code for bindings: network, timeout, unauthorized, forbidden, not_found,
+    /// bad_request, rate_limited, server, resync_required, protocol, bad_page, store, schema, cancelled.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SyncError::Transport { source, .. } => source.code(),
+            SyncError::BadPage { .. } => "bad_page",
+            SyncError::Store(_) => "store",
+            SyncError::Schema(_) | SyncError::UnknownCollection(_) => "schema",
+            SyncError::Cancelled => "cancelled",
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! The server side: a change feed that serves pages, and a server store that takes writes.
+
+use async_trait::async_trait;
+
+use crate::error::FeedError;
+use crate::page::{FeedPage, ScopeStatus, StoredRow};
+use crate::schema::Schema;
+use crate::value::Value;
+
+/// What a server reads pages from.
+///
+/// Contract (DESIGN.md invariants 2 and 3): once a page with a row of seq `S` has been returned, no row with a
+/// smaller seq may become visible later; every insert, update and delete takes a new seq; deletes leave
+/// tombstones.
+#[async_trait]
+pub trait ChangeFeed: Send + Sync {
+    /// The schema of every collection the feed serves.
+    fn schema(&self) -> &Schema;
+
+    /// Rows (and tombstones) of `collection` in `scope` with `seq > since_seq`, in seq order, at most `limit`.
+    /// Must cost O(limit), whatever `since_seq` is. Unknown scope: [`FeedError::UnknownScope`].
+    async fn page(&self, scope: &str, collection: &str, since_seq: i64, limit: usize) -> Result<FeedPage, FeedError>;
+
+    /// Latest seq and live row count per collection of `scope`.
+    async fn status(&self, scope: &str) -> Result<ScopeStatus, FeedError>;
+}
+
+/// One write to a server store.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Write {
+    /// Insert the row, or replace all its values.
+    Upsert {
+        /// The collection.
+        collection: String,
+        /// The row's key.
+        id: String,
+        /// Values of the declared columns, in order.
+        values: Vec<Value>,
+    },
+    /// Delete the row, leaving a tombstone; rows of collections whose columns reference it are deleted too.
+    Delete {
+        /// The collection.
+        collection: String,
+        /// The row's key.
+        id: String,
+    },
+}
+
+/// What a committed batch of writes did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WriteReceipt {
+    /// The seq of the batch's last change (0 if it changed nothing).
+    pub last_seq: i64,
+    /// Rows inserted or updated.
+    pub upserted: u64,
+    /// Tombstones written, cascades included.
+    pub deleted: u64,
+}
+
+/// A server's source of truth: a change feed that also takes writes.
+#[async_trait]
+pub trait ServerStore: ChangeFeed {
+    /// Applies `writes` to `scope` in one transaction (creating the scope on first write), giving every changed
+    /// row a new seq from the scope's counter. Commit order equals seq order within a scope. Deleting a missing
+    /// row is a no-op. An invalid write fails the whole batch.
+    async fn write(&self, scope: &str, writes: Vec<Write>) -> Result<WriteReceipt, FeedError>;
+
+    /// Live rows of `collection` in `scope` ordered by id, the first `limit` after `after_id`.
+    async fn read_rows(&self, scope: &str, collection: &str, after_id: Option<&str>, limit: usize)
+    -> Result<Vec<StoredRow>, FeedError>;
+
+    /// The current values of one live row, or `None`.
+    async fn get(&self, scope: &str, collection: &str, id: &str) -> Result<Option<Vec<Value>>, FeedError>;
+}
+
+/// Checks a write against the schema: known collection, right number of values, types and nullability.
+pub fn check_write(schema: &Schema, write: &Write) -> Result<(), FeedError> {
+    use crate::schema::ColumnType as T;
+    let (collection, id) = match write {
+        Write::Upsert { collection, id, .. } | Write::Delete { collection, id } => (collection, id),
+    };
+    let c = schema.collection(collection).ok_or_else(|| FeedError::UnknownCollection(collection.clone()))?;
+    if id.is_empty() {
+        return Err(FeedError::InvalidWrite(format!("a row of `{collection}` has an empty id")));
+    }
+    let Write::Upsert { values, .. } = write else { return Ok(()) };
+    if values.len() != c.columns.len() {
+        return Err(FeedError::InvalidWrite(format!(
+            "`{collection}` row {id} has {} values for {} columns",
+            values.len(),
+            c.columns.len()
+        )));
+    }
+    for (column, value) in c.columns.iter().zip(values) {
+        let fits = match (column.ty, value) {
+            (_, Value::Null) => column.nullable,
+            (T::Text, Value::Text(_)) | (T::Integer | T::Timestamp, Value::Integer(_)) | (T::Boolean, Value::Bool(_)) => true,
+            (T::Real, Value::Real(f)) => f.is_finite(),
+            (T::Real, Value::Integer(_)) => true,
+            (T::Json, Value::Json(text)) => serde_json::from_str::<serde_json::Value>(text).is_ok(),
+            _ => false,
+        };
+        if !fits {
+            return Err(FeedError::InvalidWrite(format!(
+                "`{collection}.{}` of row {id} cannot hold {value:?} (type {:?}, nullable {})",
+                column.name, column.ty, column.nullable
+            )));
+        }
+    }
+    Ok(())
+}

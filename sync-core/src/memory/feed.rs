@@ -1,0 +1,179 @@
+//! An in-memory [`ServerStore`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use crate::error::FeedError;
+use crate::feed::{ChangeFeed, ServerStore, Write, WriteReceipt, check_write};
+use crate::page::{CollectionStatus, FeedPage, ScopeStatus, StoredRow};
+use crate::schema::Schema;
+use crate::value::{Change, Row, Value};
+
+/// A server store in a `Mutex`. Writes are serialised, so commit order is seq order.
+pub struct MemoryFeed {
+    schema: Schema,
+    inner: Mutex<HashMap<String, Scope>>,
+}
+
+#[derive(Default)]
+struct Scope {
+    seq: i64,
+    collections: HashMap<String, Log>,
+}
+
+/// One collection of one scope: the latest change of every row, indexed by id and by seq.
+#[derive(Default)]
+struct Log {
+    by_id: HashMap<String, (i64, Option<Vec<Value>>)>,
+    by_seq: BTreeMap<i64, String>,
+    live: u64,
+}
+
+impl MemoryFeed {
+    /// An empty feed serving `schema`.
+    pub fn new(schema: Schema) -> Self {
+        MemoryFeed { schema, inner: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl Log {
+    fn put(&mut self, id: &str, seq: i64, values: Option<Vec<Value>>) {
+        let was_live = match self.by_id.get(id) {
+            Some((old, old_values)) => {
+                self.by_seq.remove(old);
+                old_values.is_some()
+            }
+            None => false,
+        };
+        match (was_live, values.is_some()) {
+            (false, true) => self.live += 1,
+            (true, false) => self.live -= 1,
+            _ => {}
+        }
+        self.by_seq.insert(seq, id.to_owned());
+        self.by_id.insert(id.to_owned(), (seq, values));
+    }
+}
+
+#[async_trait]
+impl ChangeFeed for MemoryFeed {
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    async fn page(&self, scope: &str, collection: &str, since_seq: i64, limit: usize) -> Result<FeedPage, FeedError> {
+        if self.schema.collection(collection).is_none() {
+            return Err(FeedError::UnknownCollection(collection.to_owned()));
+        }
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let s = inner.get(scope).ok_or_else(|| FeedError::UnknownScope(scope.to_owned()))?;
+        let Some(log) = s.collections.get(collection) else {
+            return Ok(FeedPage { rows: vec![], latest_seq: since_seq, has_more: false, total_count: 0 });
+        };
+        let mut rows = Vec::new();
+        let mut has_more = false;
+        for (seq, id) in log.by_seq.range(since_seq.saturating_add(1)..) {
+            if rows.len() == limit {
+                has_more = true;
+                break;
+            }
+            let change = match &log.by_id[id].1 {
+                Some(values) => Change::Upsert(values.clone()),
+                None => Change::Delete,
+            };
+            rows.push(Row { id: id.clone(), seq: *seq, change });
+        }
+        let latest_seq = rows.last().map_or(since_seq, |r| r.seq);
+        Ok(FeedPage { rows, latest_seq, has_more, total_count: log.live })
+    }
+
+    async fn status(&self, scope: &str) -> Result<ScopeStatus, FeedError> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let s = inner.get(scope).ok_or_else(|| FeedError::UnknownScope(scope.to_owned()))?;
+        let collections = self
+            .schema
+            .collections
+            .iter()
+            .map(|c| {
+                let log = s.collections.get(&c.name);
+                let latest_seq = log.and_then(|l| l.by_seq.keys().next_back().copied()).unwrap_or(0);
+                (c.name.clone(), CollectionStatus { latest_seq, count: log.map_or(0, |l| l.live) })
+            })
+            .collect();
+        Ok(ScopeStatus { integration_id: scope.to_owned(), latest_seq: s.seq, collections })
+    }
+}
+
+#[async_trait]
+impl ServerStore for MemoryFeed {
+    async fn write(&self, scope: &str, writes: Vec<Write>) -> Result<WriteReceipt, FeedError> {
+        for w in &writes {
+            check_write(&self.schema, w)?;
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let s = inner.entry(scope.to_owned()).or_default();
+        let mut receipt = WriteReceipt::default();
+        let mut pending: Vec<(String, String)> = Vec::new();
+        for w in writes {
+            match w {
+                Write::Upsert { collection, id, values } => {
+                    s.seq += 1;
+                    s.collections.entry(collection).or_default().put(&id, s.seq, Some(values));
+                    receipt.upserted += 1;
+                }
+                Write::Delete { collection, id } => pending.push((collection, id)),
+            }
+            // Deletes cascade to every row whose reference column holds the deleted id.
+            while let Some((collection, id)) = pending.pop() {
+                let log = s.collections.entry(collection.clone()).or_default();
+                if !log.by_id.get(&id).is_some_and(|(_, v)| v.is_some()) {
+                    continue;
+                }
+                s.seq += 1;
+                log.put(&id, s.seq, None);
+                receipt.deleted += 1;
+                for child in &self.schema.collections {
+                    for (i, column) in child.columns.iter().enumerate() {
+                        if column.references.as_deref() != Some(collection.as_str()) {
+                            continue;
+                        }
+                        let Some(log) = s.collections.get(&child.name) else { continue };
+                        for (child_id, (_, values)) in &log.by_id {
+                            if values.as_ref().is_some_and(|v| v[i] == Value::Text(id.clone())) {
+                                pending.push((child.name.clone(), child_id.clone()));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        receipt.last_seq = if receipt.upserted + receipt.deleted > 0 { s.seq } else { 0 };
+        Ok(receipt)
+    }
+
+    async fn read_rows(&self, scope: &str, collection: &str, after_id: Option<&str>, limit: usize)
+    -> Result<Vec<StoredRow>, FeedError> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(log) = inner.get(scope).and_then(|s| s.collections.get(collection)) else { return Ok(vec![]) };
+        let mut rows: Vec<StoredRow> = log
+            .by_id
+            .iter()
+            .filter(|(id, (_, values))| values.is_some() && after_id.is_none_or(|a| id.as_str() > a))
+            .map(|(id, (seq, values))| StoredRow { id: id.clone(), seq: *seq, values: values.clone().unwrap_or_default() })
+            .collect();
+        rows.sort_by(|a, b| a.id.cmp(&b.id));
+        rows.truncate(limit);
+        Ok(rows)
+    }
+
+    async fn get(&self, scope: &str, collection: &str, id: &str) -> Result<Option<Vec<Value>>, FeedError> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(inner
+            .get(scope)
+            .and_then(|s| s.collections.get(collection))
+            .and_then(|l| l.by_id.get(id))
+            .and_then(|(_, v)| v.clone()))
+    }
+}

@@ -1,0 +1,16 @@
+//! In-memory implementations of every trait, for fast tests and as executable documentation of the contracts.
+
+mod feed;
+mod store;
+mod transport;
+
+pub use feed::MemoryFeed;
+pub use store::MemoryStore;
+pub use transport::FeedTransport;
+
+/// Unix milliseconds now.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,57 @@
+//! A [`Transport`] that calls a [`ChangeFeed`] directly and encodes pages as the HTTP server would.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::error::{FeedError, TransportError};
+use crate::feed::ChangeFeed;
+use crate::page::{PageRequest, ScopeStatus};
+use crate::schema::Schema;
+use crate::transport::Transport;
+use crate::wire::encode_page;
+
+/// Serves a client straight from a feed in the same process, through the real page codec.
+pub struct FeedTransport {
+    feed: Arc<dyn ChangeFeed>,
+}
+
+impl FeedTransport {
+    /// A transport reading from `feed`.
+    pub fn new(feed: Arc<dyn ChangeFeed>) -> Self {
+        FeedTransport { feed }
+    }
+}
+
+fn status_error(e: FeedError) -> TransportError {
+    let (status, code) = match &e {
+        FeedError::UnknownScope(_) | FeedError::UnknownCollection(_) => (404, "not_found"),
+        FeedError::InvalidWrite(_) => (400, "bad_request"),
+        FeedError::ResyncRequired { .. } => (409, "resync_required"),
+        _ => (500, "internal"),
+    };
+    TransportError::Status { status, code: Some(code.into()), message: e.to_string(), retry_after: None }
+}
+
+#[async_trait]
+impl Transport for FeedTransport {
+    async fn fetch_page(&self, request: &PageRequest) -> Result<Vec<u8>, TransportError> {
+        let page = self
+            .feed
+            .page(&request.scope, &request.collection, request.since_seq, request.limit)
+            .await
+            .map_err(status_error)?;
+        let collection = self.feed.schema().collection(&request.collection).ok_or_else(|| {
+            status_error(FeedError::UnknownCollection(request.collection.clone()))
+        })?;
+        Ok(encode_page(collection, &request.scope, &page))
+    }
+
+    async fn fetch_status(&self, scope: &str) -> Result<ScopeStatus, TransportError> {
+        self.feed.status(scope).await.map_err(status_error)
+    }
+
+    async fn fetch_schema(&self) -> Result<Schema, TransportError> {
+        Ok(self.feed.schema().clone())
+    }
+}

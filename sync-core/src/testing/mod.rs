@@ -1,0 +1,64 @@
+//! Test support shared by every crate: a small schema, page builders, a fault-injecting transport, and the
+//! conformance suites that every [`ClientStore`](crate::ClientStore) and [`ServerStore`](crate::ServerStore)
+//! implementation runs.
+
+mod client_store;
+mod faulty;
+mod server_store;
+
+pub use client_store::client_store_suite;
+pub use faulty::{Fault, FaultyTransport};
+pub use server_store::server_store_suite;
+
+use crate::page::Page;
+use crate::schema::{Collection, Column, ColumnType, Schema};
+use crate::value::{Row, Value};
+
+/// A two-collection schema using every column type: `threads` and `posts` (which reference threads).
+pub fn test_schema() -> Schema {
+    let threads = Collection::new(
+        "threads",
+        vec![
+            Column::new("title", ColumnType::Text).required(),
+            Column::new("archived", ColumnType::Boolean),
+            Column::new("created_at", ColumnType::Timestamp),
+        ],
+    )
+    .page_size(3);
+    let posts = Collection::new(
+        "posts",
+        vec![
+            Column::new("thread_id", ColumnType::Text).required().references("threads"),
+            Column::new("body", ColumnType::Text),
+            Column::new("score", ColumnType::Real),
+            Column::new("likes", ColumnType::Integer),
+            Column::new("meta", ColumnType::Json),
+        ],
+    )
+    .index(&["thread_id", "likes"])
+    .full_text(&["body"])
+    .page_size(4);
+    Schema::new(vec![threads, posts]).expect("the test schema is valid")
+}
+
+/// Values of a `threads` row.
+pub fn thread(title: &str) -> Vec<Value> {
+    vec![Value::from(title), Value::Bool(false), Value::Integer(1_700_000_000_000)]
+}
+
+/// Values of a `posts` row.
+pub fn post(thread_id: &str, body: &str) -> Vec<Value> {
+    vec![
+        Value::from(thread_id),
+        Value::from(body),
+        Value::Real(0.5),
+        Value::Integer(3),
+        Value::Json(r#"{"lang":"en","tags":["a"]}"#.into()),
+    ]
+}
+
+/// A page as a decoder would produce it; `latest_seq` follows from the rows.
+pub fn page(collection: &str, since_seq: i64, rows: Vec<Row>, has_more: bool) -> Page {
+    let latest_seq = rows.iter().map(|r| r.seq).max().unwrap_or(since_seq).max(since_seq);
+    Page { collection: collection.into(), since_seq, rows, latest_seq, has_more, total_count: None, bytes: 0 }
+}

@@ -1,0 +1,116 @@
+//! The conformance suite of [`ServerStore`]: DESIGN.md invariants 2 and 3 as seen from the server's store.
+
+use std::sync::Arc;
+
+use super::{post, test_schema, thread};
+use crate::error::FeedError;
+use crate::feed::{ServerStore, Write};
+use crate::value::{Change, Value};
+
+fn up(collection: &str, id: &str, values: Vec<Value>) -> Write {
+    Write::Upsert { collection: collection.into(), id: id.into(), values }
+}
+
+fn del(collection: &str, id: &str) -> Write {
+    Write::Delete { collection: collection.into(), id: id.into() }
+}
+
+/// Runs every check against fresh stores made by `make`, each serving [`test_schema`]. Panics on the first
+/// broken contract.
+pub async fn server_store_suite(make: impl Fn() -> Arc<dyn ServerStore>) {
+    assert_eq!(make().schema(), &test_schema(), "the suite expects stores serving testing::test_schema()");
+    unknown_scope(make().as_ref()).await;
+    pages_in_seq_order(make().as_ref()).await;
+    updates_and_deletes_take_new_seqs(make().as_ref()).await;
+    deletes_cascade(make().as_ref()).await;
+    invalid_batches_change_nothing(make().as_ref()).await;
+    scopes_are_independent(make().as_ref()).await;
+}
+
+async fn unknown_scope(store: &dyn ServerStore) {
+    assert!(matches!(store.page("ghost", "threads", 0, 10).await, Err(FeedError::UnknownScope(_))));
+    assert!(matches!(store.status("ghost").await, Err(FeedError::UnknownScope(_))));
+    store.write("s", vec![up("threads", "t", thread("t"))]).await.expect("write");
+    assert!(matches!(store.page("s", "nope", 0, 10).await, Err(FeedError::UnknownCollection(_))));
+}
+
+async fn pages_in_seq_order(store: &dyn ServerStore) {
+    let writes = (0..5).map(|i| up("threads", &format!("t{i}"), thread(&format!("title {i}")))).collect();
+    let receipt = store.write("s", writes).await.expect("write");
+    assert_eq!((receipt.upserted, receipt.last_seq), (5, 5));
+    let first = store.page("s", "threads", 0, 2).await.expect("page");
+    let seqs: Vec<i64> = first.rows.iter().map(|r| r.seq).collect();
+    assert_eq!((seqs, first.latest_seq, first.has_more, first.total_count), (vec![1, 2], 2, true, 5));
+    let rest = store.page("s", "threads", 2, 10).await.expect("page");
+    assert_eq!(rest.rows.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![3, 4, 5]);
+    assert!(!rest.has_more);
+    assert_eq!(rest.rows[0].change, Change::Upsert(thread("title 2")));
+    let empty = store.page("s", "threads", 5, 10).await.expect("page");
+    assert_eq!((empty.rows.len(), empty.latest_seq, empty.has_more), (0, 5, false));
+    let none = store.page("s", "posts", 0, 10).await.expect("empty collection");
+    assert_eq!((none.rows.len(), none.latest_seq), (0, 0));
+    let status = store.status("s").await.expect("status");
+    assert_eq!(status.latest_seq, 5);
+    assert_eq!((status.collections["threads"].latest_seq, status.collections["threads"].count), (5, 5));
+    assert_eq!(status.collections["posts"].latest_seq, 0);
+}
+
+async fn updates_and_deletes_take_new_seqs(store: &dyn ServerStore) {
+    store.write("s", vec![up("threads", "a", thread("a")), up("threads", "b", thread("b"))]).await.expect("write");
+    store.write("s", vec![up("threads", "a", thread("a2"))]).await.expect("update");
+    let receipt = store.write("s", vec![del("threads", "b"), del("threads", "missing")]).await.expect("delete");
+    assert_eq!((receipt.deleted, receipt.last_seq), (1, 4));
+    let page = store.page("s", "threads", 0, 10).await.expect("page");
+    let got: Vec<(String, i64, bool)> = page.rows.iter().map(|r| (r.id.clone(), r.seq, r.is_delete())).collect();
+    assert_eq!(got, vec![("a".into(), 3, false), ("b".into(), 4, true)], "each row once, at its latest seq");
+    assert_eq!(page.total_count, 1);
+    assert_eq!(store.get("s", "threads", "a").await.expect("get"), Some(thread("a2")));
+    assert_eq!(store.get("s", "threads", "b").await.expect("get"), None);
+    let live = store.read_rows("s", "threads", None, 10).await.expect("rows");
+    assert_eq!(live.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec!["a"]);
+    // Writing the row again after its delete revives it with a new seq.
+    store.write("s", vec![up("threads", "b", thread("b again"))]).await.expect("revive");
+    assert_eq!(store.status("s").await.expect("status").collections["threads"].count, 2);
+}
+
+async fn deletes_cascade(store: &dyn ServerStore) {
+    let writes = vec![
+        up("threads", "t1", thread("one")),
+        up("threads", "t2", thread("two")),
+        up("posts", "p1", post("t1", "x")),
+        up("posts", "p2", post("t1", "y")),
+        up("posts", "p3", post("t2", "z")),
+    ];
+    store.write("s", writes).await.expect("write");
+    let receipt = store.write("s", vec![del("threads", "t1")]).await.expect("delete");
+    assert_eq!(receipt.deleted, 3, "the thread and its two posts");
+    let page = store.page("s", "posts", 5, 10).await.expect("page");
+    let mut gone: Vec<&str> = page.rows.iter().filter(|r| r.is_delete()).map(|r| r.id.as_str()).collect();
+    gone.sort_unstable();
+    assert_eq!(gone, vec!["p1", "p2"]);
+    assert_eq!(store.status("s").await.expect("status").collections["posts"].count, 1);
+}
+
+async fn invalid_batches_change_nothing(store: &dyn ServerStore) {
+    store.write("s", vec![up("threads", "a", thread("a"))]).await.expect("write");
+    let bad = vec![
+        up("threads", "b", thread("b")),
+        up("threads", "c", vec![Value::Null, Value::Bool(true), Value::Integer(1)]),
+    ];
+    let err = store.write("s", bad).await.expect_err("a required column is null");
+    assert!(matches!(err, FeedError::InvalidWrite(_)), "{err}");
+    assert!(matches!(store.write("s", vec![up("nope", "x", vec![])]).await, Err(FeedError::UnknownCollection(_))));
+    let wrong_type = vec![up("threads", "d", vec![Value::Integer(5), Value::Null, Value::Null])];
+    assert!(store.write("s", wrong_type).await.is_err());
+    let status = store.status("s").await.expect("status");
+    assert_eq!((status.latest_seq, status.collections["threads"].count), (1, 1), "nothing of a failed batch lands");
+}
+
+async fn scopes_are_independent(store: &dyn ServerStore) {
+    store.write("x", vec![up("threads", "same", thread("x"))]).await.expect("write");
+    store.write("y", vec![up("threads", "same", thread("y")), up("threads", "more", thread("y"))]).await.expect("w");
+    store.write("x", vec![del("threads", "same")]).await.expect("delete");
+    assert_eq!(store.get("y", "threads", "same").await.expect("get"), Some(thread("y")));
+    assert_eq!(store.status("x").await.expect("status").latest_seq, 2, "each scope counts its own seqs");
+    assert_eq!(store.status("y").await.expect("status").latest_seq, 2);
+}
