@@ -1,1 +1,32 @@
-//! placeholder
+//! Wire protocol v1 over HTTP: the client [`HttpTransport`] (reqwest) and the server [`router`] (axum) over any
+//! [`sync_core::ChangeFeed`].
+//!
+//! # Endpoints
+//! - `GET /sync/{collection}/{integration_id}?since_seq=X&limit=N` → `{"<collection>": [rows], "latest_seq": S,
+//!   "has_more": bool, "total_count": T}`, rows in `seq` order, tombstones as `{"id", "integration_id", "seq",
+//!   "deleted": true}`. `since_seq` defaults to 0, `limit` to [`ServerConfig::default_limit`] and is clamped to
+//!   [`ServerConfig::max_limit`].
+//! - `GET /sync/status/{integration_id}` → [`sync_core::ScopeStatus`]: latest seq and live row count per collection.
+//! - `GET /schema` → the [`sync_core::Schema`] the server serves. `GET /health` → `ok`.
+//!
+//! `total_count` is the number of live (not deleted) rows of the collection in the integration at the time of
+//! the request. Stores keep it as a counter updated in the write transaction, so it costs O(1): it is **not** a
+//! count of the rows after `since_seq` (counting those on every page would make a full sync quadratic).
+//!
+//! Every request needs `Authorization: Bearer <token>`; a token grants some integrations (or all). Errors are
+//! JSON, `{"error": {"code": "...", "message": "..."}}`: 400 `bad_request`, 401 `unauthorized`, 403 `forbidden`
+//! (never data of another integration), 404 `not_found` / `unknown_collection`, 409 `resync_required`, 500
+//! `internal`. Responses are gzip-compressed when the client accepts it.
+//!
+//! # Layout
+//! - `client.rs`: [`HttpTransport`], the reqwest implementation of [`sync_core::Transport`].
+//! - `server.rs`: [`router`], [`serve`], [`ServerConfig`], [`Access`].
+//! - `error_body.rs`: the JSON error body both sides share.
+
+mod client;
+mod error_body;
+mod server;
+
+pub use client::HttpTransport;
+pub use error_body::ErrorBody;
+pub use server::{Access, ServerConfig, router, serve};

@@ -1,0 +1,142 @@
+//! The reqwest client transport.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::{Response, Url};
+use sync_core::{PageRequest, Schema, ScopeStatus, Transport, TransportError};
+
+use crate::error_body::ErrorBody;
+
+/// Fetches pages, status and schema from a server speaking wire protocol v1.
+///
+/// It sends the bearer token, accepts gzip, bounds bodies, and maps every failure to a [`TransportError`]
+/// carrying the HTTP status, the server's error code and `Retry-After`. It does not retry: the engine does.
+#[derive(Clone, Debug)]
+pub struct HttpTransport {
+    client: reqwest::Client,
+    base: Url,
+    max_body_bytes: usize,
+}
+
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+impl HttpTransport {
+    /// A transport for the server at `base_url` (e.g. `http://127.0.0.1:8080`), sending `token` as a bearer
+    /// token when given. Bodies are limited to 64 MiB; connecting times out after 10 s.
+    pub fn new(base_url: &str, token: Option<&str>) -> Result<Self, TransportError> {
+        let mut base = Url::parse(base_url)
+            .map_err(|e| TransportError::Protocol(format!("the server URL `{base_url}` is not a valid URL: {e}")))?;
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(TransportError::Protocol(format!("the server URL `{base_url}` must be an http(s) URL")));
+        }
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let mut headers = HeaderMap::new();
+        if let Some(token) = token {
+            let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
+                .map_err(|_| TransportError::Protocol("the token contains characters not allowed in a header".into()))?;
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
+        }
+        let client = reqwest::Client::builder()
+            .default_headers(headers)
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("sync-http/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| TransportError::Protocol(format!("cannot build the HTTP client: {e}")))?;
+        Ok(HttpTransport { client, base, max_body_bytes: 64 * 1024 * 1024 })
+    }
+
+    /// Largest body accepted. Default: 64 MiB.
+    pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    async fn get(&self, url: Url) -> Result<Vec<u8>, TransportError> {
+        let response = self.client.get(url).send().await.map_err(network)?;
+        if !response.status().is_success() {
+            return Err(status_error(response).await);
+        }
+        read_body(response, self.max_body_bytes).await
+    }
+}
+
+fn network(e: reqwest::Error) -> TransportError {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    TransportError::Network(message)
+}
+
+async fn read_body(mut response: Response, limit: usize) -> Result<Vec<u8>, TransportError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(TransportError::TooLarge { limit });
+    }
+    let mut body = Vec::with_capacity(response.content_length().unwrap_or(16 * 1024).min(limit as u64) as usize);
+    while let Some(chunk) = response.chunk().await.map_err(network)? {
+        if body.len() + chunk.len() > limit {
+            return Err(TransportError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+async fn status_error(response: Response) -> TransportError {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let body = read_body(response, ERROR_BODY_LIMIT).await.unwrap_or_default();
+    let (code, message) = match serde_json::from_slice::<ErrorBody>(&body) {
+        Ok(parsed) => (Some(parsed.error.code), parsed.error.message),
+        Err(_) => {
+            let text = String::from_utf8_lossy(&body).trim().chars().take(300).collect::<String>();
+            let reason = status.canonical_reason().unwrap_or("error").to_owned();
+            (None, if text.is_empty() { reason } else { text })
+        }
+    };
+    TransportError::Status { status: status.as_u16(), code, message, retry_after }
+}
+
+#[async_trait]
+impl Transport for HttpTransport {
+    async fn fetch_page(&self, request: &PageRequest) -> Result<Vec<u8>, TransportError> {
+        let mut url = self.url(&["sync", &request.collection, &request.scope]);
+        url.query_pairs_mut()
+            .append_pair("since_seq", &request.since_seq.to_string())
+            .append_pair("limit", &request.limit.to_string());
+        self.get(url).await
+    }
+
+    async fn fetch_status(&self, scope: &str) -> Result<ScopeStatus, TransportError> {
+        let body = self.get(self.url(&["sync", "status", scope])).await?;
+        serde_json::from_slice(&body).map_err(|e| TransportError::Protocol(format!("the status is not valid: {e}")))
+    }
+
+    async fn fetch_schema(&self) -> Result<Schema, TransportError> {
+        let body = self.get(self.url(&["schema"])).await?;
+        let text = String::from_utf8_lossy(&body);
+        Schema::from_json(&text).map_err(|e| TransportError::Protocol(format!("the server's schema is not usable: {e}")))
+    }
+}

@@ -1,0 +1,26 @@
+//! The JSON error body of every non-2xx answer.
+
+use serde::{Deserialize, Serialize};
+
+/// `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// The inside of [`ErrorBody`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code.
+    pub code: String,
+    /// What went wrong and what to do, for a human.
+    pub message: String,
+}
+
+impl ErrorBody {
+    /// A body with `code` and `message`.
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        ErrorBody { error: ErrorDetail { code: code.to_owned(), message: message.into() } }
+    }
+}

@@ -1,0 +1,181 @@
+//! The axum router serving a change feed.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use sync_core::{ChangeFeed, FeedError, wire};
+use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+
+use crate::error_body::ErrorBody;
+
+/// Which integrations each bearer token may read.
+#[derive(Clone, Debug, Default)]
+pub struct Access {
+    tokens: HashMap<String, Grant>,
+}
+
+#[derive(Clone, Debug)]
+enum Grant {
+    All,
+    Scopes(HashSet<String>),
+}
+
+impl Access {
+    /// No token is valid yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `token` may read `scopes`.
+    pub fn grant(mut self, token: &str, scopes: &[&str]) -> Self {
+        let entry = self.tokens.entry(token.to_owned()).or_insert_with(|| Grant::Scopes(HashSet::new()));
+        if let Grant::Scopes(set) = entry {
+            set.extend(scopes.iter().map(|s| (*s).to_owned()));
+        }
+        self
+    }
+
+    /// `token` may read every integration (an operator's token).
+    pub fn grant_all(mut self, token: &str) -> Self {
+        self.tokens.insert(token.to_owned(), Grant::All);
+        self
+    }
+
+    fn check(&self, headers: &HeaderMap, scope: Option<&str>) -> Result<(), Response> {
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let grant = match token {
+            None => return Err(error(StatusCode::UNAUTHORIZED, "unauthorized", "missing `Authorization: Bearer <token>` header")),
+            Some(t) => self.tokens.get(t).ok_or_else(|| error(StatusCode::UNAUTHORIZED, "unauthorized", "unknown token"))?,
+        };
+        match (grant, scope) {
+            (Grant::Scopes(set), Some(scope)) if !set.contains(scope) => Err(error(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this token may not read that integration",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Server settings.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Who may read what.
+    pub access: Access,
+    /// `limit` when the request has none. Default: 500.
+    pub default_limit: usize,
+    /// Greatest `limit` served; larger requests are clamped. Default: 10,000.
+    pub max_limit: usize,
+}
+
+impl ServerConfig {
+    /// Defaults with the given access rules.
+    pub fn new(access: Access) -> Self {
+        ServerConfig { access, default_limit: 500, max_limit: 10_000 }
+    }
+}
+
+struct AppState {
+    feed: Arc<dyn ChangeFeed>,
+    config: ServerConfig,
+}
+
+/// The protocol's routes over `feed`, with auth and gzip.
+pub fn router(feed: Arc<dyn ChangeFeed>, config: ServerConfig) -> Router {
+    let state = Arc::new(AppState { feed, config });
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/schema", get(schema))
+        .route("/sync/status/{integration_id}", get(status))
+        .route("/sync/{collection}/{integration_id}", get(page))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see GET /sync/{collection}/{integration_id}") })
+        .layer(CompressionLayer::new())
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}
+
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (status, axum::Json(ErrorBody::new(code, message))).into_response()
+}
+
+fn feed_error(e: FeedError) -> Response {
+    match e {
+        FeedError::UnknownScope(_) => error(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+        FeedError::UnknownCollection(_) => error(StatusCode::NOT_FOUND, "unknown_collection", e.to_string()),
+        FeedError::ResyncRequired { .. } => error(StatusCode::CONFLICT, "resync_required", e.to_string()),
+        FeedError::InvalidWrite(_) => error(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
+        other => {
+            tracing::error!(error = %other, "feed failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the server log has the cause")
+        }
+    }
+}
+
+fn json(body: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+async fn schema(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Err(denied) = state.config.access.check(&headers, None) {
+        return denied;
+    }
+    json(state.feed.schema().to_json().into_bytes())
+}
+
+async fn status(State(state): State<Arc<AppState>>, Path(scope): Path<String>, headers: HeaderMap) -> Response {
+    if let Err(denied) = state.config.access.check(&headers, Some(&scope)) {
+        return denied;
+    }
+    match state.feed.status(&scope).await {
+        Ok(status) => axum::Json(status).into_response(),
+        Err(e) => feed_error(e),
+    }
+}
+
+async fn page(
+    State(state): State<Arc<AppState>>,
+    Path((collection, scope)): Path<(String, String)>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(denied) = state.config.access.check(&headers, Some(&scope)) {
+        return denied;
+    }
+    let since_seq = match params.get("since_seq").map(|v| v.parse::<i64>()) {
+        None => 0,
+        Some(Ok(n)) if n >= 0 => n,
+        Some(_) => return error(StatusCode::BAD_REQUEST, "bad_request", "`since_seq` must be an integer >= 0"),
+    };
+    let limit = match params.get("limit").map(|v| v.parse::<usize>()) {
+        None => state.config.default_limit,
+        Some(Ok(n)) if n >= 1 => n.min(state.config.max_limit),
+        Some(_) => return error(StatusCode::BAD_REQUEST, "bad_request", "`limit` must be an integer >= 1"),
+    };
+    let Some(schema) = state.feed.schema().collection(&collection) else {
+        return feed_error(FeedError::UnknownCollection(collection));
+    };
+    match state.feed.page(&scope, &collection, since_seq, limit).await {
+        Ok(page) => json(wire::encode_page(schema, &scope, &page)),
+        Err(e) => feed_error(e),
+    }
+}
