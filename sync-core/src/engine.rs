@@ -127,7 +127,7 @@ impl SyncEngine {
         }
 
         let limit = self.config.page_size(schema, &collection.name);
-        let (pages_tx, mut pages_rx) = mpsc::channel::<Page>(self.config.prefetch_pages);
+        let (pages_tx, pages_rx) = mpsc::channel::<Page>(self.config.prefetch_pages);
         let fetcher = async move {
             let mut since_seq = cursor;
             loop {
@@ -147,6 +147,9 @@ impl SyncEngine {
         let started = Instant::now();
         let mut last_emit: Option<Instant> = None;
         let writer = async {
+            // The writer owns the receiver: when it stops on an error, the channel closes and the fetcher, which
+            // may be waiting to hand over a prefetched page, stops too instead of waiting forever.
+            let mut pages_rx = pages_rx;
             while let Some(page) = pages_rx.recv().await {
                 if cancel.is_cancelled() {
                     return Err(SyncError::Cancelled);
@@ -196,7 +199,9 @@ impl SyncEngine {
             .with_jitter()
             .build();
         loop {
+            // Biased: a cancelled token wins over a call that is ready at once.
             let attempt = tokio::select! {
+                biased;
                 _ = cancel.cancelled() => return Err(SyncError::Cancelled),
                 r = tokio::time::timeout(c.request_timeout, call()) => r,
             };
@@ -213,6 +218,7 @@ impl SyncEngine {
             };
             tracing::warn!(%error, ?delay, "{what} failed; retrying");
             tokio::select! {
+                biased;
                 _ = cancel.cancelled() => return Err(SyncError::Cancelled),
                 _ = tokio::time::sleep(delay) => {}
             }

@@ -4,6 +4,7 @@ use crate::feed::ServerStore;
 use crate::page::StoredRow;
 use crate::schema::Schema;
 use crate::store::ClientStore;
+use crate::value::Value;
 
 const CHUNK: usize = 2_000;
 
@@ -29,7 +30,8 @@ impl Verification {
 }
 
 /// Compares every collection of `scope`: same ids, same values (seqs are not compared: a row that reached its
-/// current values through a different history is still the same row). Streams both sides in id order.
+/// current values through a different history is still the same row). Values are compared as the wire carries
+/// them (see [`same_value`]). Streams both sides in id order.
 pub async fn verify_scope(
     schema: &Schema,
     scope: &str,
@@ -60,7 +62,7 @@ pub async fn verify_scope(
                     ci += 1;
                     si += 1;
                     compared += 1;
-                    (c.values != s.values).then(|| format!("{name} {}: client has {:?}, server has {:?}", c.id, c.values, s.values))
+                    (!same_values(&c.values, &s.values)).then(|| format!("{name} {}: client has {:?}, server has {:?}", c.id, c.values, s.values))
                 }
                 (Some(c), s) if s.is_none_or(|s| c.id < s.id) => {
                     ci += 1;
@@ -81,4 +83,22 @@ pub async fn verify_scope(
         result.compared.push((name.to_owned(), compared));
     }
     Ok(result)
+}
+
+fn same_values(a: &[Value], b: &[Value]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_value(a, b))
+}
+
+/// Whether two values of one column are the same value as far as the wire protocol can tell. A JSON column
+/// travels as a JSON value, not as its text: whitespace and key order are not kept (PostgreSQL's JSONB keeps
+/// neither either), and a JSON `null` arrives as a null column. A real column travels as a JSON number, so a
+/// server holding `Integer(3)` in it and a client holding `Real(3.0)` agree.
+fn same_value(a: &Value, b: &Value) -> bool {
+    let json = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
+    match (a, b) {
+        (Value::Json(x), Value::Json(y)) => x == y || json(x).is_some_and(|x| json(y) == Some(x)),
+        (Value::Json(x), Value::Null) | (Value::Null, Value::Json(x)) => json(x) == Some(serde_json::Value::Null),
+        (Value::Real(x), Value::Integer(n)) | (Value::Integer(n), Value::Real(x)) => *x == *n as f64,
+        _ => a == b,
+    }
 }
