@@ -1,0 +1,213 @@
+//! The client replica's state on its database thread: the write connection and the prepared schema's SQL.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use sync_core::{ApplyOutcome, Change, Collection, CursorState, Page, Schema, StoreError, StoreStats, StoredRow};
+
+use crate::convert;
+use crate::error::{DbError, Error};
+use crate::sql::{self, ClientSql, Flavor};
+use crate::{connection, migrations, tables};
+
+/// Statements per collection that may be cached (upsert, delete, two row reads, count, reset), plus room for the
+/// fixed ones, so that applying pages to every collection never evicts a statement it is about to reuse.
+const STATEMENTS_PER_COLLECTION: usize = 6;
+const FIXED_STATEMENTS: usize = 16;
+
+/// The schema the store was prepared with and the SQL generated from it.
+struct Prepared {
+    schema: Schema,
+    sql: HashMap<String, ClientSql>,
+}
+
+impl Prepared {
+    fn new(schema: Schema) -> Self {
+        let sql = schema.collections.iter().map(|c| (c.name.clone(), ClientSql::new(c))).collect();
+        Prepared { schema, sql }
+    }
+
+    fn collection(&self, name: &str) -> Result<(&Collection, &ClientSql), StoreError> {
+        match (self.schema.collection(name), self.sql.get(name)) {
+            (Some(c), Some(sql)) => Ok((c, sql)),
+            _ => Err(StoreError::UnknownCollection(name.to_owned())),
+        }
+    }
+}
+
+pub(super) struct ClientDb {
+    conn: Connection,
+    path: PathBuf,
+    prepared: Option<Prepared>,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Wraps a database error with what the store was doing, and where.
+fn backend(path: &Path, what: String) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
+    move |e| StoreError::backend(format!("{what} in {}", path.display()), e)
+}
+
+fn unprepared(collection: &str) -> StoreError {
+    StoreError::UnknownCollection(collection.to_owned())
+}
+
+impl ClientDb {
+    /// Opens and migrates the file, and loads the schema it was last prepared with.
+    pub(super) fn open(path: PathBuf) -> Result<Self, Error> {
+        let mut conn = connection::open_writer(&path)?;
+        migrations::run(&mut conn, &path, &migrations::CLIENT)?;
+        let saved: Option<String> = conn
+            .query_row(sql::LOAD_SCHEMA, [], |row| row.get(0))
+            .optional()
+            .map_err(|source| Error::Open { path: path.clone(), source })?;
+        let prepared = saved.and_then(|json| match Schema::from_json(&json) {
+            Ok(schema) => Some(Prepared::new(schema)),
+            Err(e) => {
+                // Not fatal: the next prepare() stores a good one.
+                tracing::warn!(path = %path.display(), error = %e, "ignoring the stored schema");
+                None
+            }
+        });
+        let mut db = ClientDb { conn, path, prepared: None };
+        if let Some(prepared) = prepared {
+            db.install(prepared);
+        }
+        Ok(db)
+    }
+
+    fn install(&mut self, prepared: Prepared) {
+        let capacity = prepared.schema.collections.len() * STATEMENTS_PER_COLLECTION + FIXED_STATEMENTS;
+        self.conn.set_prepared_statement_cache_capacity(capacity);
+        self.prepared = Some(prepared);
+    }
+
+    fn context(&self, what: &str) -> String {
+        format!("{what} in {}", self.path.display())
+    }
+
+    pub(super) fn prepare(&mut self, schema: Schema) -> Result<(), StoreError> {
+        schema.validate().map_err(|e| StoreError::Schema(e.to_string()))?;
+        let context = self.context("preparing the tables");
+        let previous = self.prepared.as_ref().map(|p| &p.schema);
+        let result = (|| -> Result<(), DbError> {
+            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tables::ensure(&tx, &schema, Flavor::Client, previous)?;
+            tx.prepare_cached(sql::SAVE_SCHEMA)?.execute(params![schema.to_json(), now_ms()])?;
+            tx.commit()?;
+            Ok(())
+        })();
+        result.map_err(|e| e.into_store(&context))?;
+        self.install(Prepared::new(schema));
+        Ok(())
+    }
+
+    pub(super) fn sync_state(&mut self, scope: &str) -> Result<Vec<CursorState>, StoreError> {
+        let read = || -> rusqlite::Result<Vec<CursorState>> {
+            let mut stmt = self.conn.prepare_cached(sql::CURSORS)?;
+            let rows = stmt.query_map([scope], |row| {
+                Ok(CursorState { collection: row.get(0)?, last_seq: row.get(1)?, updated_at: row.get(2)? })
+            })?;
+            rows.collect()
+        };
+        read().map_err(|e| StoreError::backend(self.context("reading the cursors"), e))
+    }
+
+    /// Applies a page in one `BEGIN IMMEDIATE` transaction; any error rolls all of it back, cursor included.
+    pub(super) fn apply_page(&mut self, scope: &str, page: &Page) -> Result<ApplyOutcome, StoreError> {
+        let prepared = self.prepared.as_ref().ok_or_else(|| unprepared(&page.collection))?;
+        let (collection, sql) = prepared.collection(&page.collection)?;
+        let path = self.path.as_path();
+        let fail = |what: String| backend(path, what);
+        let applying = || format!("applying a page of `{}`", page.collection);
+
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(fail(applying()))?;
+        let cursor: i64 = tx
+            .prepare_cached(sql::CURSOR)
+            .and_then(|mut stmt| stmt.query_row(params![scope, page.collection], |row| row.get(0)).optional())
+            .map_err(fail(applying()))?
+            .unwrap_or(0);
+        if page.since_seq > cursor {
+            return Err(StoreError::CursorGap { collection: page.collection.clone(), cursor, since_seq: page.since_seq });
+        }
+        let mut outcome = ApplyOutcome::default();
+        {
+            let mut upsert = tx.prepare_cached(&sql.upsert).map_err(fail(applying()))?;
+            let mut delete = tx.prepare_cached(&sql.delete).map_err(fail(applying()))?;
+            for row in &page.rows {
+                if row.seq <= cursor {
+                    outcome.skipped += 1;
+                    continue;
+                }
+                let result = match &row.change {
+                    Change::Upsert(values) => {
+                        outcome.upserted += 1;
+                        upsert.raw_bind_parameter(1, &row.id)
+                            .and_then(|()| upsert.raw_bind_parameter(2, scope))
+                            .and_then(|()| upsert.raw_bind_parameter(3, row.seq))
+                            .and_then(|()| convert::bind_values(&mut upsert, 4, &collection.columns, values))
+                            .and_then(|()| upsert.raw_execute())
+                    }
+                    Change::Delete => {
+                        outcome.deleted += 1;
+                        delete.execute(params![scope, row.id, row.seq])
+                    }
+                };
+                result.map_err(fail(format!("applying row {:?} (seq {}) of `{}`", row.id, row.seq, page.collection)))?;
+            }
+        }
+        outcome.cursor = cursor.max(page.latest_seq);
+        tx.prepare_cached(sql::SAVE_CURSOR)
+            .and_then(|mut stmt| stmt.execute(params![scope, page.collection, outcome.cursor, now_ms()]))
+            .and_then(|_| tx.commit())
+            .map_err(fail(applying()))?;
+        Ok(outcome)
+    }
+
+    pub(super) fn reset(&mut self, scope: &str) -> Result<(), StoreError> {
+        let context = self.context(&format!("resetting scope {scope:?}"));
+        let statements = self.prepared.iter().flat_map(|p| p.sql.values().map(|s| s.reset.as_str()));
+        let run = || -> rusqlite::Result<()> {
+            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for statement in statements.chain([sql::DELETE_CURSORS]) {
+                tx.prepare_cached(statement)?.execute([scope])?;
+            }
+            tx.commit()
+        };
+        run().map_err(|e| StoreError::backend(context, e))
+    }
+
+    pub(super) fn read_rows(&mut self, scope: &str, collection: &str, after_id: Option<&str>, limit: usize)
+    -> Result<Vec<StoredRow>, StoreError> {
+        let prepared = self.prepared.as_ref().ok_or_else(|| unprepared(collection))?;
+        let (c, sql) = prepared.collection(collection)?;
+        convert::read_rows(&self.conn, &sql.rows, &c.columns, scope, after_id, limit).map_err(|e| StoreError::backend(format!("reading rows of `{collection}` in {}", self.path.display()), e))
+    }
+
+    /// Row counts per collection of the prepared schema (`COUNT(*)`: stats are not on the sync's hot path), and
+    /// the size of the main file plus the WAL.
+    pub(super) fn stats(&mut self) -> Result<StoreStats, StoreError> {
+        let mut counts = BTreeMap::new();
+        for (name, sql) in self.prepared.iter().flat_map(|p| p.sql.iter()) {
+            let count: i64 = self
+                .conn
+                .prepare_cached(&sql.count)
+                .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
+                .map_err(|e| StoreError::backend(format!("counting rows of `{name}` in {}", self.path.display()), e))?;
+            counts.insert(name.clone(), u64::try_from(count).unwrap_or(0));
+        }
+        Ok(StoreStats { path: Some(self.path.display().to_string()), file_size_bytes: file_size(&self.path), counts })
+    }
+}
+
+/// Bytes of the database file and its WAL; a missing file counts as empty.
+fn file_size(path: &Path) -> u64 {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    [path.to_path_buf(), PathBuf::from(wal)].iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
+}
