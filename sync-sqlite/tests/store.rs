@@ -4,6 +4,8 @@
 // The modules live in `store/` so that Cargo builds one test binary, not one per file.
 #[path = "store/client.rs"]
 mod client;
+#[path = "store/concurrency.rs"]
+mod concurrency;
 #[path = "store/end_to_end.rs"]
 mod end_to_end;
 #[path = "store/server.rs"]
