@@ -48,11 +48,6 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Wraps a database error with what the store was doing, and where.
-fn backend(path: &Path, what: String) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
-    move |e| StoreError::backend(format!("{what} in {}", path.display()), e)
-}
-
 fn unprepared(collection: &str) -> StoreError {
     StoreError::UnknownCollection(collection.to_owned())
 }
@@ -123,22 +118,22 @@ impl ClientDb {
         let prepared = self.prepared.as_ref().ok_or_else(|| unprepared(&page.collection))?;
         let (collection, sql) = prepared.collection(&page.collection)?;
         let path = self.path.as_path();
-        let fail = |what: String| backend(path, what);
-        let applying = || format!("applying a page of `{}`", page.collection);
+        // Captures references only, so it is `Copy` and formats nothing unless a statement fails.
+        let fail = |e| StoreError::backend(format!("applying a page of `{}` in {}", page.collection, path.display()), e);
 
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(fail(applying()))?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(fail)?;
         let cursor: i64 = tx
             .prepare_cached(sql::CURSOR)
             .and_then(|mut stmt| stmt.query_row(params![scope, page.collection], |row| row.get(0)).optional())
-            .map_err(fail(applying()))?
+            .map_err(fail)?
             .unwrap_or(0);
         if page.since_seq > cursor {
             return Err(StoreError::CursorGap { collection: page.collection.clone(), cursor, since_seq: page.since_seq });
         }
         let mut outcome = ApplyOutcome::default();
         {
-            let mut upsert = tx.prepare_cached(&sql.upsert).map_err(fail(applying()))?;
-            let mut delete = tx.prepare_cached(&sql.delete).map_err(fail(applying()))?;
+            let mut upsert = tx.prepare_cached(&sql.upsert).map_err(fail)?;
+            let mut delete = tx.prepare_cached(&sql.delete).map_err(fail)?;
             for row in &page.rows {
                 if row.seq <= cursor {
                     outcome.skipped += 1;
@@ -158,14 +153,17 @@ impl ClientDb {
                         delete.execute(params![scope, row.id, row.seq])
                     }
                 };
-                result.map_err(fail(format!("applying row {:?} (seq {}) of `{}`", row.id, row.seq, page.collection)))?;
+                if let Err(e) = result {
+                    let what = format!("applying row {:?} (seq {}) of `{}`", row.id, row.seq, page.collection);
+                    return Err(StoreError::backend(format!("{what} in {}", path.display()), e));
+                }
             }
         }
         outcome.cursor = cursor.max(page.latest_seq);
         tx.prepare_cached(sql::SAVE_CURSOR)
             .and_then(|mut stmt| stmt.execute(params![scope, page.collection, outcome.cursor, now_ms()]))
             .and_then(|_| tx.commit())
-            .map_err(fail(applying()))?;
+            .map_err(fail)?;
         Ok(outcome)
     }
 
@@ -186,7 +184,9 @@ impl ClientDb {
     -> Result<Vec<StoredRow>, StoreError> {
         let prepared = self.prepared.as_ref().ok_or_else(|| unprepared(collection))?;
         let (c, sql) = prepared.collection(collection)?;
-        convert::read_rows(&self.conn, &sql.rows, &c.columns, scope, after_id, limit).map_err(|e| StoreError::backend(format!("reading rows of `{collection}` in {}", self.path.display()), e))
+        convert::read_rows(&self.conn, &sql.rows, &c.columns, scope, after_id, limit).map_err(|e| {
+            StoreError::backend(format!("reading rows of `{collection}` in {}", self.path.display()), e)
+        })
     }
 
     /// Row counts per collection of the prepared schema (`COUNT(*)`: stats are not on the sync's hot path), and

@@ -29,8 +29,8 @@ impl Reader {
         Ok(Reader { conn, path, shared })
     }
 
-    fn fail(&self, what: String) -> impl FnOnce(rusqlite::Error) -> FeedError + '_ {
-        move |e| FeedError::backend(format!("{what} in {}", self.path.display()), e)
+    fn backend(&self, what: impl std::fmt::Display, e: rusqlite::Error) -> FeedError {
+        FeedError::backend(format!("{what} in {}", self.path.display()), e)
     }
 
     pub(super) fn page(&mut self, scope: &str, collection: &str, since_seq: i64, limit: usize) -> Result<FeedPage, FeedError> {
@@ -62,7 +62,7 @@ impl Reader {
             let total_count = u64::try_from(live.unwrap_or(0)).unwrap_or(0);
             Ok(Some(FeedPage { rows, latest_seq, has_more, total_count }))
         };
-        let page = read().map_err(self.fail(format!("reading a page of `{collection}`")))?;
+        let page = read().map_err(|e| self.backend(format_args!("reading a page of `{collection}`"), e))?;
         page.ok_or_else(|| FeedError::UnknownScope(scope.to_owned()))
     }
 
@@ -94,7 +94,7 @@ impl Reader {
             tx.commit()?;
             Ok(Some(ScopeStatus { integration_id: scope.to_owned(), latest_seq, collections }))
         };
-        let status = read().map_err(self.fail(format!("reading the status of scope {scope:?}")))?;
+        let status = read().map_err(|e| self.backend(format_args!("reading the status of scope {scope:?}"), e))?;
         status.ok_or_else(|| FeedError::UnknownScope(scope.to_owned()))
     }
 
@@ -102,7 +102,8 @@ impl Reader {
     -> Result<Vec<StoredRow>, FeedError> {
         let shared = self.shared.clone();
         let (c, sql) = shared.collection(collection)?;
-        convert::read_rows(&self.conn, &sql.rows, &c.columns, scope, after_id, limit).map_err(self.fail(format!("reading rows of `{collection}`")))
+        convert::read_rows(&self.conn, &sql.rows, &c.columns, scope, after_id, limit)
+            .map_err(|e| self.backend(format_args!("reading rows of `{collection}`"), e))
     }
 
     pub(super) fn get(&mut self, scope: &str, collection: &str, id: &str) -> Result<Option<Vec<Value>>, FeedError> {
@@ -112,6 +113,6 @@ impl Reader {
             let mut stmt = self.conn.prepare_cached(&sql.get)?;
             stmt.query_row([scope, id], |row| convert::read_values(row, 0, &c.columns)).optional()
         };
-        read().map_err(self.fail(format!("reading row {id:?} of `{collection}`")))
+        read().map_err(|e| self.backend(format_args!("reading row {id:?} of `{collection}`"), e))
     }
 }
