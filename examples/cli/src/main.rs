@@ -1,1 +1,143 @@
-fn main() {}
+//! `sync-cli`: pull an integration from a sync server into an SQLite file, show its stats, or reset it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use sync_cli::{Bars, Client, ClientOptions};
+use sync_core::{ClientStore, Schema, SyncOptions};
+use sync_sqlite::SqliteStore;
+
+#[derive(Parser)]
+#[command(version, about = "Sync an integration from a sync server into a local SQLite file")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Sync every collection (or some) of an integration, resuming from the stored cursors.
+    Pull {
+        /// The SQLite file to sync into (created if missing).
+        #[arg(long, default_value = "client.db")]
+        db: PathBuf,
+        /// The server's base URL.
+        #[arg(long, env = "SYNC_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Bearer token.
+        #[arg(long, env = "SYNC_TOKEN")]
+        token: Option<String>,
+        /// The integration id.
+        #[arg(long)]
+        integration: String,
+        /// Only this collection (repeatable).
+        #[arg(long = "collection")]
+        collections: Vec<String>,
+        /// Page size of a collection, as `name=rows` (repeatable).
+        #[arg(long = "page-size", value_parser = parse_page_size)]
+        page_sizes: Vec<(String, usize)>,
+        /// A schema JSON file to use instead of the server's `/schema`.
+        #[arg(long)]
+        schema: Option<PathBuf>,
+        /// No progress bars.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Row counts, file size, path and cursors.
+    Stats {
+        /// The SQLite file.
+        #[arg(long, default_value = "client.db")]
+        db: PathBuf,
+        /// Also show this integration's cursors.
+        #[arg(long)]
+        integration: Option<String>,
+    },
+    /// Delete an integration's rows and cursors, so the next pull starts from scratch.
+    Reset {
+        /// The SQLite file.
+        #[arg(long, default_value = "client.db")]
+        db: PathBuf,
+        /// The integration id.
+        #[arg(long)]
+        integration: String,
+    },
+}
+
+fn parse_page_size(s: &str) -> Result<(String, usize), String> {
+    let (name, rows) = s.split_once('=').ok_or("expected `collection=rows`")?;
+    let rows: usize = rows.parse().map_err(|_| format!("`{rows}` is not a number of rows"))?;
+    if rows == 0 {
+        return Err("a page needs at least one row".into());
+    }
+    Ok((name.to_owned(), rows))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Pull { db, url, token, integration, collections, page_sizes, schema, quiet } => {
+            let schema = match schema {
+                Some(path) => Some(Schema::from_json(&std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?)?),
+                None => None,
+            };
+            let client = Client::open(ClientOptions { db, url, token, schema, page_sizes })?;
+            let bars = if quiet { Bars::hidden() } else { Bars::new() };
+            let cancel = sync_core::CancellationToken::new();
+            let on_ctrl_c = cancel.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    on_ctrl_c.cancel();
+                }
+            });
+            let options = SyncOptions {
+                progress: Some(bars.callback()),
+                cancel,
+                collections: (!collections.is_empty()).then_some(collections),
+            };
+            let report = client.engine.sync(&integration, options).await?;
+            println!(
+                "synced {}: {} rows, {} pages, {:.1} MB in {:.2?}",
+                integration,
+                report.rows(),
+                report.pages(),
+                report.bytes() as f64 / 1e6,
+                report.elapsed
+            );
+            Ok(())
+        }
+        Command::Stats { db, integration } => {
+            let store = SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))?;
+            let stats = store.stats().await?;
+            println!("database: {} ({:.2} MB)", stats.path.unwrap_or_default(), stats.file_size_bytes as f64 / 1e6);
+            for (collection, count) in &stats.counts {
+                println!("  {collection:<28} {count:>10}");
+            }
+            if let Some(integration) = integration {
+                println!("cursors of {integration}:");
+                for state in store.sync_state(&integration).await? {
+                    println!("  {:<28} {:>10}", state.collection, state.last_seq);
+                }
+            }
+            Ok(())
+        }
+        Command::Reset { db, integration } => {
+            let store = SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))?;
+            store.reset(&integration).await?;
+            println!("reset {integration}: its rows and cursors are gone; the next pull starts from scratch");
+            Ok(())
+        }
+    }
+}

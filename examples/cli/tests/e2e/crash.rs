@@ -1,0 +1,87 @@
+//! DESIGN.md invariant 4 with a real crash: the `sync-cli` child process is killed with SIGKILL at random
+//! instants in the middle of a sync; after every kill the database is at a page boundary (every collection holds
+//! exactly the server's rows up to its cursor, never fewer, never more), and a final run ends exact.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use server_example::generate::Sizes;
+use server_example::whatsapp;
+use sync_core::{ChangeFeed, ClientStore};
+
+use crate::support::{SCOPE_A, TOKEN_A, open_store, server, verify};
+
+fn pull(db: &Path, url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sync-cli"));
+    command
+        .args(["pull", "--quiet", "--integration", SCOPE_A, "--token", TOKEN_A, "--url", url])
+        .args(["--page-size", "messages=200", "--page-size", "conversations=10", "--page-size", "message_media=50"])
+        .arg("--db")
+        .arg(db)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// (id, seq) of the server's rows of `collection` with seq <= `cursor`, tombstones excluded.
+async fn server_rows_upto(feed: &dyn ChangeFeed, collection: &str, cursor: i64) -> BTreeSet<(String, i64)> {
+    let page = feed.page(SCOPE_A, collection, 0, 1_000_000).await.expect("page");
+    page.rows.into_iter().filter(|r| r.seq <= cursor && !r.is_delete()).map(|r| (r.id, r.seq)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_killed_mid_sync_resumes_from_its_last_page_and_ends_exact() {
+    let server = server(Sizes { conversations: 200, messages: 20_000, contacts: 150 }).await;
+    let url = server.running.url();
+
+    // Time one uninterrupted run to aim the kills inside the sync.
+    let started = Instant::now();
+    let full = pull(&server.path("timing.db"), &url).status().expect("run sync-cli");
+    assert!(full.success());
+    let duration = started.elapsed();
+
+    let db = server.path("crash.db");
+    let mut rng = rand::rng();
+    let (mut partial_states, mut kills) = (0, 0);
+    for _ in 0..6 {
+        let mut child = pull(&db, &url).spawn().expect("spawn sync-cli");
+        let wait = duration.mul_f64(rng.random_range(0.1..0.6));
+        std::thread::sleep(wait.max(Duration::from_millis(20)));
+        if child.try_wait().expect("try_wait").is_none() {
+            child.kill().expect("SIGKILL");
+            kills += 1;
+        }
+        let _ = child.wait();
+
+        let store = open_store(&db);
+        store.prepare(&whatsapp::schema()).await.expect("prepare");
+        let cursors = store.sync_state(SCOPE_A).await.expect("state");
+        for collection in &whatsapp::schema().collections {
+            let cursor = cursors.iter().find(|c| c.collection == collection.name).map_or(0, |c| c.last_seq);
+            let local: BTreeSet<(String, i64)> = store
+                .read_rows(SCOPE_A, &collection.name, None, 1_000_000)
+                .await
+                .expect("rows")
+                .into_iter()
+                .map(|r| (r.id, r.seq))
+                .collect();
+            let expected = server_rows_upto(server.store.as_ref(), &collection.name, cursor).await;
+            assert_eq!(local, expected, "{}: after a kill the rows are exactly those up to cursor {cursor}", collection.name);
+            let total = server_rows_upto(server.store.as_ref(), &collection.name, i64::MAX).await.len();
+            if !local.is_empty() && local.len() < total {
+                partial_states += 1;
+            }
+        }
+    }
+    assert!(kills >= 3, "most runs were killed mid-sync (killed {kills})");
+    assert!(partial_states >= 1, "at least one kill landed in the middle of a collection");
+
+    let last = pull(&db, &url).output().expect("final run");
+    assert!(last.status.success(), "{}", String::from_utf8_lossy(&last.stderr));
+    let v = verify(&open_store(&db), server.store.as_ref(), SCOPE_A).await;
+    assert!(v.is_exact(), "{:?}", v.differences);
+    assert_eq!(v.rows(), server.store.status(SCOPE_A).await.expect("status").collections.values().map(|c| c.count).sum::<u64>());
+}

@@ -1,0 +1,87 @@
+//! The WhatsApp schema of the seed (DESIGN.md), declared once for server and clients.
+
+use sync_core::{Collection, Column, ColumnType as T, Schema};
+
+/// The five collections, in the seed's sync order with the seed's page sizes.
+pub fn schema() -> Schema {
+    let conversations = Collection::new(
+        "conversations",
+        vec![
+            Column::new("jid", T::Text).required(),
+            Column::new("name", T::Text),
+            Column::new("is_group", T::Boolean).required(),
+            Column::new("archived", T::Boolean).required(),
+            Column::new("pinned", T::Boolean).required(),
+            Column::new("muted_until", T::Timestamp),
+            Column::new("unread_count", T::Integer).required(),
+            Column::new("last_message_at", T::Timestamp),
+            Column::new("created_at", T::Timestamp).required(),
+            Column::new("updated_at", T::Timestamp).required(),
+        ],
+    )
+    .index(&["last_message_at"])
+    .page_size(100);
+    let messages = Collection::new(
+        "messages",
+        vec![
+            Column::new("conversation_id", T::Text).required().references("conversations"),
+            Column::new("wa_message_id", T::Text).required(),
+            Column::new("sender_jid", T::Text),
+            Column::new("from_me", T::Boolean).required(),
+            Column::new("body", T::Text),
+            Column::new("message_type", T::Text).required(),
+            Column::new("status", T::Text).required(),
+            Column::new("quoted_message_id", T::Text),
+            Column::new("sent_at", T::Timestamp).required(),
+            Column::new("edited_at", T::Timestamp),
+            Column::new("metadata", T::Json),
+        ],
+    )
+    .index(&["conversation_id", "sent_at"])
+    .full_text(&["body"])
+    .page_size(1500);
+    let contacts = Collection::new(
+        "contacts",
+        vec![
+            Column::new("jid", T::Text).required(),
+            Column::new("phone", T::Text),
+            Column::new("push_name", T::Text),
+            Column::new("full_name", T::Text),
+            Column::new("business_name", T::Text),
+            Column::new("is_business", T::Boolean).required(),
+            Column::new("avatar_url", T::Text),
+            Column::new("updated_at", T::Timestamp).required(),
+        ],
+    )
+    .index(&["jid"])
+    .page_size(500);
+    let media = Collection::new(
+        "message_media",
+        vec![
+            Column::new("message_id", T::Text).required().references("messages"),
+            Column::new("conversation_id", T::Text).required().references("conversations"),
+            Column::new("mime_type", T::Text).required(),
+            Column::new("file_name", T::Text),
+            Column::new("size_bytes", T::Integer),
+            Column::new("sha256", T::Text),
+            Column::new("width", T::Integer),
+            Column::new("height", T::Integer),
+            Column::new("duration_ms", T::Integer),
+            Column::new("url", T::Text),
+        ],
+    )
+    .index(&["message_id"])
+    .page_size(1000);
+    let participants = Collection::new(
+        "conversation_participants",
+        vec![
+            Column::new("conversation_id", T::Text).required().references("conversations"),
+            Column::new("contact_jid", T::Text).required(),
+            Column::new("role", T::Text).required(),
+            Column::new("joined_at", T::Timestamp),
+        ],
+    )
+    .index(&["conversation_id"])
+    .page_size(1000);
+    Schema::new(vec![conversations, messages, contacts, media, participants]).expect("the WhatsApp schema is valid")
+}
