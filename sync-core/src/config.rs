@@ -18,6 +18,7 @@ pub struct SyncConfig {
     pub(crate) request_timeout: Duration,
     pub(crate) progress_interval: Duration,
     pub(crate) max_page_bytes: usize,
+    pub(crate) max_rows_per_transaction: usize,
 }
 
 impl Default for SyncConfig {
@@ -25,7 +26,7 @@ impl Default for SyncConfig {
         SyncConfig {
             schema: None,
             page_sizes: BTreeMap::new(),
-            prefetch_pages: 2,
+            prefetch_pages: 4,
             max_retries: 6,
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(10),
@@ -33,6 +34,7 @@ impl Default for SyncConfig {
             request_timeout: Duration::from_secs(30),
             progress_interval: Duration::from_millis(100),
             max_page_bytes: 64 * 1024 * 1024,
+            max_rows_per_transaction: 10_000,
         }
     }
 }
@@ -50,7 +52,7 @@ impl SyncConfig {
         self
     }
 
-    /// Pages fetched ahead while earlier ones are written (memory is bounded by this). Default: 2.
+    /// Pages fetched ahead while earlier ones are written (memory is bounded by this). Default: 4.
     pub fn with_prefetch_pages(mut self, pages: usize) -> Self {
         self.prefetch_pages = pages.max(1);
         self
@@ -90,6 +92,13 @@ impl SyncConfig {
     /// Largest page body accepted. Default: 64 MiB.
     pub fn with_max_page_bytes(mut self, bytes: usize) -> Self {
         self.max_page_bytes = bytes;
+        self
+    }
+
+    /// When the writer falls behind, pages already fetched are applied together in one transaction (still ending
+    /// on a page boundary) until they hold this many rows. 1 applies every page alone. Default: 10,000.
+    pub fn with_max_rows_per_transaction(mut self, rows: usize) -> Self {
+        self.max_rows_per_transaction = rows.max(1);
         self
     }
 

@@ -133,9 +133,17 @@ impl SyncEngine {
             loop {
                 let request = PageRequest { scope: scope.to_owned(), collection: collection.name.clone(), since_seq, limit };
                 let what = format!("GET /sync/{}/{scope}?since_seq={since_seq}", collection.name);
+                let fetch_started = Instant::now();
                 let body = self.with_retry(&what, cancel, || self.transport.fetch_page(&request)).await?;
+                let fetched_at = Instant::now();
                 let page = decode_page(collection, &request, &body, self.config.max_page_bytes)
                     .map_err(|source| SyncError::BadPage { collection: collection.name.clone(), since_seq, source })?;
+                tracing::debug!(
+                    collection = %collection.name, since_seq, rows = page.rows.len(), bytes = body.len(),
+                    fetch_ms = (fetched_at - fetch_started).as_secs_f64() * 1e3,
+                    decode_ms = fetched_at.elapsed().as_secs_f64() * 1e3,
+                    "page fetched"
+                );
                 since_seq = page.latest_seq;
                 let more = page.has_more;
                 // A closed channel means the writer stopped on an error, which the join below reports.
@@ -150,16 +158,29 @@ impl SyncEngine {
             // The writer owns the receiver: when it stops on an error, the channel closes and the fetcher, which
             // may be waiting to hand over a prefetched page, stops too instead of waiting forever.
             let mut pages_rx = pages_rx;
-            while let Some(page) = pages_rx.recv().await {
+            while let Some(mut page) = pages_rx.recv().await {
                 if cancel.is_cancelled() {
                     return Err(SyncError::Cancelled);
                 }
+                // Group commit: pages that arrived while the last one was written go into one transaction. The
+                // cursor still lands on a page boundary, and each commit rewrites fewer B-tree pages.
+                let mut merged = 1;
+                while page.rows.len() < self.config.max_rows_per_transaction {
+                    let Ok(next) = pages_rx.try_recv() else { break };
+                    merge(&mut page, next);
+                    merged += 1;
+                }
                 let (bytes, more) = (page.bytes as u64, page.has_more);
+                let apply_started = Instant::now();
                 let outcome = self.store.apply_page(scope, page).await?;
+                tracing::debug!(
+                    collection = %collection.name, cursor = outcome.cursor,
+                    apply_ms = apply_started.elapsed().as_secs_f64() * 1e3, "page applied"
+                );
                 report.upserted += outcome.upserted;
                 report.deleted += outcome.deleted;
                 report.skipped += outcome.skipped;
-                report.pages += 1;
+                report.pages += merged;
                 report.bytes += bytes;
                 report.cursor_after = outcome.cursor;
                 progress.applied = report.upserted + report.deleted;
@@ -224,6 +245,15 @@ impl SyncEngine {
             }
         }
     }
+}
+
+/// Appends `next` (the page that followed `page`) to `page`.
+fn merge(page: &mut Page, next: Page) {
+    page.rows.extend(next.rows);
+    page.latest_seq = next.latest_seq;
+    page.has_more = next.has_more;
+    page.total_count = next.total_count;
+    page.bytes += next.bytes;
 }
 
 struct Run<'a> {

@@ -32,6 +32,10 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, Error> {
     conn.pragma_update(None, "synchronous", "NORMAL").map_err(fail)?;
     conn.pragma_update(None, "foreign_keys", false).map_err(fail)?;
     conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB).map_err(fail)?;
+    // Checkpoint every 64 MiB of WAL instead of 4 MiB: a page of random-keyed rows dirties thousands of B-tree
+    // pages, and frequent checkpoints copied (and fsynced) the same pages back again and again. Measured on a
+    // 200,000-message sync: 17.2 s with the default, 10.6 s with this.
+    conn.pragma_update(None, "wal_autocheckpoint", 16384).map_err(fail)?;
     Ok(conn)
 }
 

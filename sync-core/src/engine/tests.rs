@@ -27,8 +27,9 @@ mod progress;
 mod sync;
 
 /// The default test configuration: the test schema, so no schema request is needed.
+/// Page-by-page application, so tests can watch every page; group commit has its own test in `sync.rs`.
 fn config() -> SyncConfig {
-    SyncConfig::default().with_schema(test_schema())
+    SyncConfig::default().with_schema(test_schema()).with_max_rows_per_transaction(1)
 }
 
 /// A server, a client store, a fault-injecting transport and an engine over them.

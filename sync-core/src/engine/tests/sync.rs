@@ -234,3 +234,51 @@ async fn values_the_wire_normalises_still_verify_exact() {
     assert_eq!(stale.differences.len(), 1, "{:?}", stale.differences);
     assert!(stale.differences.remove(0).starts_with("posts p1"));
 }
+
+/// A client store whose writes take 50 ms (of paused time), counting its transactions.
+struct SlowStore {
+    inner: MemoryStore,
+    transactions: std::sync::atomic::AtomicU64,
+}
+
+#[async_trait::async_trait]
+impl ClientStore for SlowStore {
+    async fn prepare(&self, schema: &crate::Schema) -> Result<(), crate::StoreError> {
+        self.inner.prepare(schema).await
+    }
+    async fn sync_state(&self, scope: &str) -> Result<Vec<crate::CursorState>, crate::StoreError> {
+        self.inner.sync_state(scope).await
+    }
+    async fn apply_page(&self, scope: &str, page: crate::Page) -> Result<crate::ApplyOutcome, crate::StoreError> {
+        self.transactions.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        self.inner.apply_page(scope, page).await
+    }
+    async fn reset(&self, scope: &str) -> Result<(), crate::StoreError> {
+        self.inner.reset(scope).await
+    }
+    async fn read_rows(&self, scope: &str, c: &str, after: Option<&str>, limit: usize) -> Result<Vec<crate::StoredRow>, crate::StoreError> {
+        self.inner.read_rows(scope, c, after, limit).await
+    }
+    async fn stats(&self) -> Result<crate::StoreStats, crate::StoreError> {
+        self.inner.stats().await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_writer_applies_the_pages_it_fell_behind_on_together() {
+    let server = Arc::new(MemoryFeed::new(test_schema()));
+    let slow = Arc::new(SlowStore { inner: MemoryStore::new(), transactions: Default::default() });
+    let writes = (0..30).map(|i| upsert_thread(&format!("t{i}"), "x")).collect();
+    server.write("s", writes).await.expect("write");
+    let config = SyncConfig::default().with_schema(test_schema()).with_prefetch_pages(4).with_max_rows_per_transaction(9);
+    let engine = SyncEngine::new(slow.clone(), Arc::new(FeedTransport::new(server.clone())), config);
+    let report = engine.sync("s", SyncOptions::default()).await.expect("sync");
+    let threads = report.collection("threads").expect("threads");
+    assert_eq!((threads.pages, threads.upserted, threads.cursor_after), (10, 30, 30), "every page counted and applied");
+    let transactions = slow.transactions.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(transactions < 10, "pages fetched while the writer was busy share a transaction ({transactions})");
+    assert!(transactions >= 4, "no transaction holds more than 9 rows (3 pages): {transactions}");
+    let verification = verify_scope(&test_schema(), "s", &slow.inner, server.as_ref()).await.expect("verify");
+    assert!(verification.is_exact(), "{:?}", verification.differences);
+}
