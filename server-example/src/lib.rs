@@ -6,12 +6,14 @@
 //! - `whatsapp.rs`: [`whatsapp::schema`], the five collections.
 //! - `generate.rs`: [`generate::generate`], a realistic data set from a seed; `text.rs`: bodies, names, ids.
 //! - `changes.rs`: [`changes::apply_changes`], new, edited and deleted messages and a deleted conversation.
+//! - `postgres/`: [`postgres::PostgresStore`], the server store on PostgreSQL (seqs by triggers, prune).
 //! - `serve.rs`: [`serve::start`], the HTTP server in a background task; token flag parsing.
 //! - `demo.rs`: [`demo::run`], server, seed, sync with progress, changes, incremental sync, verification.
 
 pub mod changes;
 pub mod demo;
 pub mod generate;
+pub mod postgres;
 pub mod serve;
 mod text;
 pub mod whatsapp;

@@ -1,0 +1,182 @@
+//! [`PostgresStore`]: the server's source of truth in PostgreSQL, as in the seed, implementing
+//! [`ServerStore`] and so [`ChangeFeed`] for any [`Schema`].
+//!
+//! # Seq scheme: a per-integration counter row, bumped by triggers
+//! Every data table has a `BEFORE INSERT OR UPDATE` row trigger that sets `seq` from
+//! `UPDATE sync_scopes SET seq = seq + 1 WHERE integration_id = NEW.integration_id RETURNING seq` (the counter row
+//! is created on first use). The UPDATE's row lock is held until the transaction ends, so a second transaction
+//! writing the same integration waits at its first write, takes a greater seq, and commits later: **commit order
+//! equals seq order within an integration** (DESIGN.md invariant 2). A reader that sees seq `S` committed also
+//! sees every smaller seq of the integration, so a cursor can never move past a row that commits later, the
+//! seed's BIGSERIAL bug. A `BEFORE DELETE` trigger turns a plain `DELETE` into `UPDATE … SET deleted = true`,
+//! which takes a new seq like any update: deletes leave tombstones (invariant 3). Because this lives in triggers,
+//! it holds for every writer: [`ServerStore::write`], another service, or `psql`.
+//!
+//! Why this scheme rather than `pg_current_xact_id()` per row with a `pg_snapshot_xmin` watermark: the counter
+//! keeps `seq` a plain gap-free-in-practice number that the wire protocol, the seed's clients and the SQLite
+//! store already use, the reading side stays one index range scan with no watermark to compute or hold back, and
+//! a long transaction in one integration cannot hold back the feeds of the others.
+//!
+//! What it costs: writes of one integration serialize on its counter row (one writer at a time per integration;
+//! different integrations write in parallel); a long transaction that wrote a row of an integration blocks every
+//! other writer of that integration until it ends (keep write transactions short; `lock_timeout` bounds the wait).
+//! A transaction writing two integrations must take them in a consistent order or risk a deadlock, which
+//! PostgreSQL detects and breaks by aborting one. Reads never block and are never blocked: pages, status and
+//! counts are MVCC reads. Each written row costs the trigger's counter update and a live-count upsert.
+//!
+//! The reading side is O(page): `WHERE integration_id = $1 AND seq > $2 ORDER BY seq LIMIT $3 + 1` on the
+//! `(integration_id, seq)` index. `total_count` and the status counts come from `sync_counts`, kept by `AFTER`
+//! row triggers in the writing transaction; a collection's latest seq is one probe of the same index.
+//!
+//! Tombstone retention: [`PostgresStore::prune`] deletes tombstones older than an age for real and raises each
+//! integration's `horizon`; a page request whose cursor is below it gets [`FeedError::ResyncRequired`] (HTTP
+//! 409 `resync_required`), and the engine re-syncs that integration from scratch.
+//!
+//! # Driver: tokio-postgres with a deadpool pool
+//! tokio-postgres over sqlx: the SQL is generated at run time from a schema known only then (sea-query), so
+//! sqlx's compile-time checked queries would not apply; tokio-postgres is the smaller dependency, gives
+//! per-connection prepared statement caches through deadpool-postgres, and lets a test hold a transaction open
+//! on its own connection to force an interleaving.
+//!
+//! # Layout
+//! - `mod.rs`: [`PostgresStore`], connecting, the trait impls.
+//! - `schema.rs`: migrations (`migrations/postgres/*.sql`), data tables, indexes and triggers from the schema.
+//! - `sql.rs`: every statement, generated with sea-query once per collection.
+//! - `feed.rs`: pages, status, rows; `write.rs`: write batches with cascading deletes, and prune.
+//! - `convert.rs`: [`Value`] to and from PostgreSQL types.
+
+mod convert;
+mod feed;
+mod schema;
+mod sql;
+mod write;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use sync_core::{ChangeFeed, FeedError, FeedPage, Schema, ScopeStatus, ServerStore, StoredRow, Value, Write, WriteReceipt};
+use tokio_postgres::NoTls;
+
+pub use write::PruneReport;
+
+use sql::CollectionSql;
+
+/// Connections in the pool (requests beyond it wait for a free connection).
+const POOL_SIZE: usize = 16;
+
+/// A server store in a PostgreSQL schema (namespace); see the module docs for how seqs are assigned.
+pub struct PostgresStore {
+    pool: Pool,
+    namespace: String,
+    schema: Schema,
+    sql: Arc<HashMap<String, CollectionSql>>,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user@host:port/db`) and prepares the store in the connection's current
+    /// schema (normally `public`): runs the missing migrations, creates missing tables, indexes and triggers.
+    pub async fn connect(url: &str, schema: Schema) -> anyhow::Result<Self> {
+        Self::open(url, None, schema).await
+    }
+
+    /// Like [`PostgresStore::connect`], in the PostgreSQL schema `namespace` (created if missing): several stores
+    /// can share one database, e.g. one per test.
+    pub async fn connect_in(url: &str, namespace: &str, schema: Schema) -> anyhow::Result<Self> {
+        Self::open(url, Some(namespace), schema).await
+    }
+
+    async fn open(url: &str, namespace: Option<&str>, schema: Schema) -> anyhow::Result<Self> {
+        schema.validate()?;
+        let mut config: tokio_postgres::Config = url.parse().with_context(|| format!("invalid database URL {url:?}"))?;
+        if let Some(ns) = namespace {
+            let ok = !ns.is_empty() && ns.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            anyhow::ensure!(ok, "schema name {ns:?}: use lowercase ASCII letters, digits and `_`");
+            let (mut admin, connection) = config.connect(NoTls).await.with_context(|| format!("connecting to {url}"))?;
+            tokio::spawn(connection);
+            admin.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{ns}\"")).await.or_else(|e| {
+                // Two stores creating the same schema at once: one wins, the other finds it there.
+                if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) { Ok(()) } else { Err(e) }
+            })?;
+            drop(admin.transaction().await?);
+            config.options(format!("-c search_path={ns}"));
+        }
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager).max_size(POOL_SIZE).build().context("building the connection pool")?;
+        let mut client = pool.get().await.with_context(|| format!("connecting to {url}"))?;
+        let tx = client.transaction().await?;
+        schema::migrate(&tx, &schema).await?;
+        tx.commit().await.context("committing the migrations")?;
+        let namespace: String = client.query_one("SELECT current_schema()", &[]).await?.get(0);
+        let sql = schema.collections.iter().map(|c| (c.name.clone(), CollectionSql::new(c, &schema))).collect();
+        Ok(PostgresStore { pool, namespace, schema, sql: Arc::new(sql) })
+    }
+
+    /// The PostgreSQL schema holding the store's tables.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The connection pool (for tools and tests that run their own SQL against the store's tables).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    fn collection(&self, name: &str) -> Result<(&sync_core::Collection, &CollectionSql), FeedError> {
+        match (self.schema.collection(name), self.sql.get(name)) {
+            (Some(c), Some(sql)) => Ok((c, sql)),
+            _ => Err(FeedError::UnknownCollection(name.to_owned())),
+        }
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, FeedError> {
+        self.pool.get().await.map_err(|e| FeedError::backend("getting a PostgreSQL connection", e))
+    }
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore").field("namespace", &self.namespace).finish_non_exhaustive()
+    }
+}
+
+fn db(context: impl Into<String>) -> impl FnOnce(tokio_postgres::Error) -> FeedError {
+    let context = context.into();
+    move |e| FeedError::backend(context, e)
+}
+
+#[async_trait]
+impl ChangeFeed for PostgresStore {
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// One indexed range read of `limit + 1` rows plus the scope's horizon and live count, in one snapshot.
+    async fn page(&self, scope: &str, collection: &str, since_seq: i64, limit: usize) -> Result<FeedPage, FeedError> {
+        self.read_page(scope, collection, since_seq, limit).await
+    }
+
+    async fn status(&self, scope: &str) -> Result<ScopeStatus, FeedError> {
+        self.read_status(scope).await
+    }
+}
+
+#[async_trait]
+impl ServerStore for PostgresStore {
+    /// One transaction: checks every write first, locks the integration's counter, updates or inserts each row
+    /// (the triggers assign seqs and counts), and cascades deletes along `Column::references`.
+    async fn write(&self, scope: &str, writes: Vec<Write>) -> Result<WriteReceipt, FeedError> {
+        self.write_batch(scope, &writes).await
+    }
+
+    async fn read_rows(&self, scope: &str, collection: &str, after_id: Option<&str>, limit: usize)
+    -> Result<Vec<StoredRow>, FeedError> {
+        self.read_live_rows(scope, collection, after_id, limit).await
+    }
+
+    async fn get(&self, scope: &str, collection: &str, id: &str) -> Result<Option<Vec<Value>>, FeedError> {
+        self.read_one(scope, collection, id).await
+    }
+}

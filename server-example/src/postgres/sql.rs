@@ -1,0 +1,178 @@
+//! Every statement of the PostgreSQL store over data tables, generated once per collection with sea-query;
+//! statements over the store's own tables are constants. Placeholders are `$n`; each doc says what binds where.
+//! Seqs are never bound: the triggers assign them.
+
+use sea_query::{Expr, ExprTrait, Order, PostgresQueryBuilder, Query};
+use sync_core::{Collection, Schema};
+
+/// A placeholder: sea-query renders each value as the next `$n`.
+fn param() -> Expr {
+    Expr::val(0)
+}
+
+fn declared(c: &Collection) -> impl Iterator<Item = String> + '_ {
+    c.columns.iter().map(|column| column.name.clone())
+}
+
+/// The statements of one collection.
+#[derive(Debug)]
+pub(super) struct CollectionSql {
+    /// Binds the declared columns, then integration_id, id: updates (and revives) an existing row.
+    pub(super) update: String,
+    /// Binds id, integration_id, then the declared columns.
+    pub(super) insert: String,
+    /// Binds integration_id, id: marks a live row deleted; returns its new seq.
+    pub(super) tombstone: String,
+    /// Binds integration_id, since_seq, limit: `id, seq, deleted, declared…` in seq order.
+    pub(super) page: String,
+    /// Binds integration_id, limit: live rows in id order (`id, seq, declared…`).
+    pub(super) rows_first: String,
+    /// Binds integration_id, after_id, limit.
+    pub(super) rows_after: String,
+    /// Binds integration_id, id: the declared columns of a live row.
+    pub(super) get: String,
+    /// For every (child collection, reference column) pointing here: binds integration_id, the parent's id;
+    /// selects the ids of the live children.
+    pub(super) children: Vec<(String, String)>,
+    /// Binds integration_id: the greatest seq of the collection (one index probe).
+    pub(super) latest_seq: String,
+}
+
+fn live() -> Expr {
+    Expr::cust("NOT \"deleted\"")
+}
+
+fn rows_by_id(c: &Collection, after: bool) -> String {
+    let mut query = Query::select();
+    query.columns(["id", "seq"]).columns(declared(c)).from(c.name.clone());
+    query.and_where(Expr::col("integration_id").eq(param()));
+    if after {
+        query.and_where(Expr::col("id").gt(param()));
+    }
+    query.and_where(live()).order_by("id", Order::Asc).limit(0);
+    query.build(PostgresQueryBuilder).0
+}
+
+impl CollectionSql {
+    pub(super) fn new(c: &Collection, schema: &Schema) -> Self {
+        let table = c.name.clone();
+        let mut update = Query::update();
+        update.table(table.clone()).value("deleted", Expr::cust("false"));
+        for name in declared(c) {
+            update.value(name, param());
+        }
+        update.and_where(Expr::col("integration_id").eq(param())).and_where(Expr::col("id").eq(param()));
+        let mut insert = Query::insert();
+        insert
+            .into_table(table.clone())
+            .columns(["id".to_owned(), "integration_id".to_owned()].into_iter().chain(declared(c)))
+            .values_panic((0..c.columns.len() + 2).map(|_| param()));
+        let tombstone = Query::update()
+            .table(table.clone())
+            .value("deleted", Expr::cust("true"))
+            .and_where(Expr::col("integration_id").eq(param()))
+            .and_where(Expr::col("id").eq(param()))
+            .and_where(live())
+            .returning_col("seq")
+            .build(PostgresQueryBuilder)
+            .0;
+        let page = Query::select()
+            .columns(["id", "seq", "deleted"].map(String::from).into_iter().chain(declared(c)))
+            .from(table.clone())
+            .and_where(Expr::col("integration_id").eq(param()))
+            .and_where(Expr::col("seq").gt(param()))
+            .order_by("seq", Order::Asc)
+            .limit(0)
+            .build(PostgresQueryBuilder)
+            .0;
+        let get = Query::select()
+            .columns(declared(c))
+            .from(table.clone())
+            .and_where(Expr::col("integration_id").eq(param()))
+            .and_where(Expr::col("id").eq(param()))
+            .and_where(live())
+            .build(PostgresQueryBuilder)
+            .0;
+        let latest_seq = Query::select()
+            .expr(Expr::cust("COALESCE(MAX(\"seq\"), 0)"))
+            .from(table.clone())
+            .and_where(Expr::col("integration_id").eq(param()))
+            .build(PostgresQueryBuilder)
+            .0;
+        let mut children = Vec::new();
+        for child in &schema.collections {
+            for column in child.columns.iter().filter(|column| column.references.as_deref() == Some(&c.name)) {
+                let select = Query::select()
+                    .column("id")
+                    .from(child.name.clone())
+                    .and_where(Expr::col("integration_id").eq(param()))
+                    .and_where(Expr::col(column.name.clone()).eq(param()))
+                    .and_where(live())
+                    .build(PostgresQueryBuilder)
+                    .0;
+                children.push((child.name.clone(), select));
+            }
+        }
+        CollectionSql {
+            update: update.build(PostgresQueryBuilder).0,
+            insert: insert.returning_col("seq").build(PostgresQueryBuilder).0,
+            tombstone,
+            page,
+            rows_first: rows_by_id(c, false),
+            rows_after: rows_by_id(c, true),
+            get,
+            children,
+            latest_seq,
+        }
+    }
+}
+
+/// Creates the integration's counter if missing and locks it for the rest of the transaction, so that the
+/// batch's update-or-insert of each row cannot race another writer of the integration. Binds integration_id.
+pub(super) const LOCK_SCOPE: &str = "INSERT INTO sync_scopes AS s (integration_id) VALUES ($1) \
+     ON CONFLICT (integration_id) DO UPDATE SET seq = s.seq RETURNING seq";
+/// Binds integration_id, collection: whether the scope exists, its horizon and the collection's live count.
+pub(super) const SCOPE_AND_COUNT: &str = "SELECT s.horizon, COALESCE(c.live, 0) FROM sync_scopes s \
+     LEFT JOIN sync_counts c ON c.integration_id = s.integration_id AND c.collection = $2 WHERE s.integration_id = $1";
+/// Binds integration_id: every live count of the scope.
+pub(super) const SCOPE_COUNTS: &str = "SELECT collection, live FROM sync_counts WHERE integration_id = $1";
+/// Binds integration_id.
+pub(super) const SCOPE_EXISTS: &str = "SELECT 1 FROM sync_scopes WHERE integration_id = $1";
+/// Binds integration_id, the new horizon: raises it, never lowers it.
+pub(super) const RAISE_HORIZON: &str =
+    "UPDATE sync_scopes SET horizon = GREATEST(horizon, $2) WHERE integration_id = $1";
+
+/// Deletes the tombstones of `table` last changed more than `$1` seconds ago, for real; per integration, the
+/// greatest seq removed and how many. Runs with `sync.pruning` on, which the delete trigger lets through.
+pub(super) fn prune(table: &str) -> String {
+    format!(
+        "WITH gone AS (DELETE FROM \"{table}\" WHERE deleted AND sync_changed_at < now() - make_interval(secs => $1) \
+         RETURNING integration_id, seq) SELECT integration_id, MAX(seq), COUNT(*) FROM gone GROUP BY integration_id"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements() {
+        let schema = sync_core::testing::test_schema();
+        let threads = CollectionSql::new(&schema.collections[0], &schema);
+        assert_eq!(
+            threads.update,
+            r#"UPDATE "threads" SET "deleted" = false, "title" = $1, "archived" = $2, "created_at" = $3 WHERE "integration_id" = $4 AND "id" = $5"#
+        );
+        assert_eq!(
+            threads.page,
+            r#"SELECT "id", "seq", "deleted", "title", "archived", "created_at" FROM "threads" WHERE "integration_id" = $1 AND "seq" > $2 ORDER BY "seq" ASC LIMIT $3"#
+        );
+        assert_eq!(
+            threads.children,
+            vec![(
+                "posts".to_owned(),
+                r#"SELECT "id" FROM "posts" WHERE "integration_id" = $1 AND "thread_id" = $2 AND (NOT "deleted")"#.to_owned()
+            )]
+        );
+    }
+}

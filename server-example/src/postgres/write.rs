@@ -1,0 +1,113 @@
+//! The writing side: write batches with cascading deletes, and tombstone pruning.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sync_core::{FeedError, Write, WriteReceipt, check_write};
+
+use super::convert::{Param, refs};
+use super::{PostgresStore, db, sql};
+
+/// What [`PostgresStore::prune`] removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PruneReport {
+    /// Tombstones deleted, all collections and integrations.
+    pub removed: u64,
+    /// Per integration that lost tombstones: its horizon now (cursors below it must re-sync from scratch).
+    pub horizons: Vec<(String, i64)>,
+}
+
+impl PostgresStore {
+    pub(super) async fn write_batch(&self, scope: &str, writes: &[Write]) -> Result<WriteReceipt, FeedError> {
+        for write in writes {
+            check_write(&self.schema, write)?;
+        }
+        let context = || format!("writing to integration {scope:?}");
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db(context()))?;
+        // Lock the counter first: the update-or-insert of each row below then cannot race another writer.
+        let lock = tx.prepare_cached(sql::LOCK_SCOPE).await.map_err(db(context()))?;
+        tx.execute(&lock, &[&scope]).await.map_err(db(context()))?;
+        let mut receipt = WriteReceipt::default();
+        let mut last_seq = 0;
+        for write in writes {
+            match write {
+                Write::Upsert { collection, id, values } => {
+                    let (c, sql) = self.collection(collection)?;
+                    let mut params: Vec<Param> = c.columns.iter().zip(values).map(|(c, v)| Param::of(c, v)).collect();
+                    params.push(Param::Text(scope.to_owned()));
+                    params.push(Param::Text(id.clone()));
+                    let update = tx.prepare_cached(&sql.update).await.map_err(db(context()))?;
+                    if tx.execute(&update, &refs(&params)).await.map_err(db(context()))? == 0 {
+                        let id = params.pop().unwrap_or(Param::Null);
+                        let scope = params.pop().unwrap_or(Param::Null);
+                        let insert_params: Vec<Param> = [id, scope].into_iter().chain(params).collect();
+                        let insert = tx.prepare_cached(&sql.insert).await.map_err(db(context()))?;
+                        let row = tx.query_one(&insert, &refs(&insert_params)).await.map_err(db(context()))?;
+                        last_seq = last_seq.max(row.get::<_, i64>(0));
+                    }
+                    receipt.upserted += 1;
+                }
+                Write::Delete { collection, id } => {
+                    self.collection(collection)?;
+                    // Depth first on an explicit stack; missing and already-deleted rows end the walk (and cycles).
+                    let mut pending = vec![(collection.clone(), id.clone())];
+                    while let Some((collection, id)) = pending.pop() {
+                        let (_, sql) = self.collection(&collection)?;
+                        let tombstone = tx.prepare_cached(&sql.tombstone).await.map_err(db(context()))?;
+                        let Some(row) = tx.query_opt(&tombstone, &[&scope, &id]).await.map_err(db(context()))? else {
+                            continue;
+                        };
+                        last_seq = last_seq.max(row.get::<_, i64>(0));
+                        receipt.deleted += 1;
+                        for (child, select) in &sql.children {
+                            let stmt = tx.prepare_cached(select).await.map_err(db(context()))?;
+                            for row in tx.query(&stmt, &[&scope, &id]).await.map_err(db(context()))? {
+                                pending.push((child.clone(), row.get(0)));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // An update returns no seq (one statement instead of two); the counter, locked by us, has the last one.
+        let seq: i64 = tx.query_one("SELECT seq FROM sync_scopes WHERE integration_id = $1", &[&scope]).await.map_err(db(context()))?.get(0);
+        tx.commit().await.map_err(db(context()))?;
+        if receipt.upserted + receipt.deleted > 0 {
+            receipt.last_seq = seq.max(last_seq);
+        }
+        Ok(receipt)
+    }
+
+    /// Deletes, for real, every tombstone last changed more than `older_than` ago, in every integration, and
+    /// raises each affected integration's horizon to the greatest seq removed, in one transaction. A client whose
+    /// cursor is below its integration's horizon then gets [`FeedError::ResyncRequired`] and re-syncs from
+    /// scratch; clients at or past it, and new clients, are unaffected.
+    pub async fn prune(&self, older_than: Duration) -> anyhow::Result<PruneReport> {
+        let mut client = self.pool.get().await.context("getting a PostgreSQL connection")?;
+        let tx = client.transaction().await?;
+        tx.batch_execute("SET LOCAL sync.pruning = 'on'").await?;
+        let mut horizons: HashMap<String, i64> = HashMap::new();
+        let mut report = PruneReport::default();
+        for c in &self.schema.collections {
+            let rows = tx
+                .query(&sql::prune(&c.name), &[&older_than.as_secs_f64()])
+                .await
+                .with_context(|| format!("pruning tombstones of `{}`", c.name))?;
+            for row in rows {
+                let (scope, seq, removed): (String, i64, i64) = (row.get(0), row.get(1), row.get(2));
+                let horizon = horizons.entry(scope).or_default();
+                *horizon = (*horizon).max(seq);
+                report.removed += u64::try_from(removed).unwrap_or(0);
+            }
+        }
+        for (scope, horizon) in &horizons {
+            tx.execute(sql::RAISE_HORIZON, &[scope, horizon]).await.context("recording the horizon")?;
+        }
+        tx.commit().await.context("committing the prune")?;
+        report.horizons = horizons.into_iter().collect();
+        report.horizons.sort();
+        Ok(report)
+    }
+}
