@@ -111,7 +111,12 @@ impl PostgresStore {
             .map_err(db(context()))
     }
 
-    pub(super) async fn read_one(&self, scope: &str, collection: &str, id: &str) -> Result<Option<Vec<Value>>, FeedError> {
+    pub(super) async fn read_one(
+        &self,
+        scope: &str,
+        collection: &str,
+        id: &str,
+    ) -> Result<Option<Vec<Value>>, FeedError> {
         let (c, sql) = self.collection(collection)?;
         let context = || format!("reading row {id:?} of `{collection}` in integration {scope:?}");
         let client = self.client().await?;

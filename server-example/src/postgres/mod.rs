@@ -57,7 +57,9 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use sync_core::{ChangeFeed, FeedError, FeedPage, Schema, ScopeStatus, ServerStore, StoredRow, Value, Write, WriteReceipt};
+use sync_core::{
+    ChangeFeed, FeedError, FeedPage, Schema, ScopeStatus, ServerStore, StoredRow, Value, Write, WriteReceipt,
+};
 use tokio_postgres::NoTls;
 
 pub use write::PruneReport;
@@ -90,11 +92,13 @@ impl PostgresStore {
 
     async fn open(url: &str, namespace: Option<&str>, schema: Schema) -> anyhow::Result<Self> {
         schema.validate()?;
-        let mut config: tokio_postgres::Config = url.parse().with_context(|| format!("invalid database URL {url:?}"))?;
+        let mut config: tokio_postgres::Config =
+            url.parse().with_context(|| format!("invalid database URL {url:?}"))?;
         if let Some(ns) = namespace {
             let ok = !ns.is_empty() && ns.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
             anyhow::ensure!(ok, "schema name {ns:?}: use lowercase ASCII letters, digits and `_`");
-            let (mut admin, connection) = config.connect(NoTls).await.with_context(|| format!("connecting to {url}"))?;
+            let (mut admin, connection) =
+                config.connect(NoTls).await.with_context(|| format!("connecting to {url}"))?;
             tokio::spawn(connection);
             admin.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{ns}\"")).await.or_else(|e| {
                 // Two stores creating the same schema at once: one wins, the other finds it there.
@@ -171,8 +175,13 @@ impl ServerStore for PostgresStore {
         self.write_batch(scope, &writes).await
     }
 
-    async fn read_rows(&self, scope: &str, collection: &str, after_id: Option<&str>, limit: usize)
-    -> Result<Vec<StoredRow>, FeedError> {
+    async fn read_rows(
+        &self,
+        scope: &str,
+        collection: &str,
+        after_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StoredRow>, FeedError> {
         self.read_live_rows(scope, collection, after_id, limit).await
     }
 

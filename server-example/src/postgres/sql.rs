@@ -171,7 +171,8 @@ mod tests {
             threads.children,
             vec![(
                 "posts".to_owned(),
-                r#"SELECT "id" FROM "posts" WHERE "integration_id" = $1 AND "thread_id" = $2 AND (NOT "deleted")"#.to_owned()
+                r#"SELECT "id" FROM "posts" WHERE "integration_id" = $1 AND "thread_id" = $2 AND (NOT "deleted")"#
+                    .to_owned()
             )]
         );
     }

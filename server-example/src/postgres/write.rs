@@ -72,7 +72,11 @@ impl PostgresStore {
             }
         }
         // An update returns no seq (one statement instead of two); the counter, locked by us, has the last one.
-        let seq: i64 = tx.query_one("SELECT seq FROM sync_scopes WHERE integration_id = $1", &[&scope]).await.map_err(db(context()))?.get(0);
+        let seq: i64 = tx
+            .query_one("SELECT seq FROM sync_scopes WHERE integration_id = $1", &[&scope])
+            .await
+            .map_err(db(context()))?
+            .get(0);
         tx.commit().await.map_err(db(context()))?;
         if receipt.upserted + receipt.deleted > 0 {
             receipt.last_seq = seq.max(last_seq);
