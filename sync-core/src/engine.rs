@@ -64,7 +64,27 @@ impl SyncEngine {
 
     /// Syncs `scope`: every collection (or those in `options.collections`) in schema order, each until the
     /// server says `has_more: false`. Returns what was done; on error, what was applied stays applied.
+    ///
+    /// When the server answers `resync_required` (HTTP 409: it pruned tombstones newer than a cursor of this
+    /// client, so deletes could be missed), the scope is reset in the store ([`ClientStore::reset`]) and synced
+    /// again from scratch, once; the report then says `resynced`. A second `resync_required` is returned as an
+    /// error.
     pub async fn sync(&self, scope: &str, options: SyncOptions) -> Result<SyncReport, SyncError> {
+        let started = Instant::now();
+        match self.sync_once(scope, &options).await {
+            Err(e) if e.code() == "resync_required" => {
+                tracing::warn!(scope, error = %e, "the server asks for a full re-sync; resetting the scope");
+                self.store.reset(scope).await?;
+                let mut report = self.sync_once(scope, &options).await?;
+                report.resynced = true;
+                report.elapsed = started.elapsed();
+                Ok(report)
+            }
+            other => other,
+        }
+    }
+
+    async fn sync_once(&self, scope: &str, options: &SyncOptions) -> Result<SyncReport, SyncError> {
         let started = Instant::now();
         let cancel = &options.cancel;
         let schema = self.schema(cancel).await?;
@@ -81,7 +101,7 @@ impl SyncEngine {
             .with_retry(&format!("GET /sync/status/{scope}"), cancel, || self.transport.fetch_status(scope))
             .await?;
         let cursors = self.store.sync_state(scope).await?;
-        let mut run = Run { scope, options: &options, report: SyncReport { scope: scope.to_owned(), ..Default::default() } };
+        let mut run = Run { scope, options, report: SyncReport { scope: scope.to_owned(), ..Default::default() } };
         run.emit(Progress::new(scope, Stage::Started, None));
         for collection in collections {
             let cursor = cursors.iter().find(|c| c.collection == collection.name).map_or(0, |c| c.last_seq);

@@ -254,6 +254,7 @@ fn hint(e: &TransportError) -> &'static str {
         "not_found" => " (check the integration id and the server URL)",
         "rate_limited" => " (the server is busy: retry later)",
         "server" => " (the server failed: retry later)",
+        "resync_required" => " (the server pruned deletes newer than this client's cursor twice in a row: reset the integration and sync again)",
         _ => "",
     }
 }

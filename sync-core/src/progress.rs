@@ -69,6 +69,9 @@ pub struct SyncReport {
     pub collections: Vec<CollectionReport>,
     /// Wall time of the whole sync.
     pub elapsed: Duration,
+    /// Whether the server asked for a full re-sync (HTTP 409 `resync_required`), so the scope was reset and
+    /// synced from scratch; `collections` then describe the sync from scratch.
+    pub resynced: bool,
 }
 
 /// What a sync did to one collection.

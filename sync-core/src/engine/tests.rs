@@ -24,6 +24,7 @@ use crate::wire::encode_page;
 mod cancel;
 mod faults;
 mod progress;
+mod resync;
 mod sync;
 
 /// The default test configuration: the test schema, so no schema request is needed.
