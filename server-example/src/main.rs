@@ -1,14 +1,17 @@
-//! `server-example`: the WhatsApp-like sync backend (`serve`, `seed`, `demo`).
+//! `server-example`: the WhatsApp-like sync backend (`serve`, `seed`, `prune`, `demo`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::bail;
 use clap::{Parser, Subcommand};
 use server_example::generate::{Sizes, generate};
 use server_example::serve::{access, parse_token, start};
+use server_example::postgres::PostgresStore;
 use server_example::{demo, whatsapp};
+use sync_core::ServerStore;
 use sync_http::ServerConfig;
 use sync_sqlite::SqliteServerStore;
 
@@ -37,11 +40,14 @@ struct SizeArgs {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the sync endpoints from the embedded SQLite store.
+    /// Serve the sync endpoints from the embedded SQLite store, or from PostgreSQL with `--database-url`.
     Serve {
         /// The server's SQLite file.
         #[arg(long, default_value = "server.db")]
         db: PathBuf,
+        /// Use PostgreSQL instead of the SQLite file: `postgres://user@host:port/database`.
+        #[arg(long)]
+        database_url: Option<String>,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
@@ -57,11 +63,23 @@ enum Command {
         /// The server's SQLite file.
         #[arg(long, default_value = "server.db")]
         db: PathBuf,
+        /// Use PostgreSQL instead of the SQLite file: `postgres://user@host:port/database`.
+        #[arg(long)]
+        database_url: Option<String>,
         /// The integration id to fill.
         #[arg(long, default_value = "wa-1")]
         integration: String,
         #[command(flatten)]
         sizes: SizeArgs,
+    },
+    /// Delete PostgreSQL tombstones older than an age; clients whose cursor is older must then re-sync.
+    Prune {
+        /// The PostgreSQL database: `postgres://user@host:port/database`.
+        #[arg(long)]
+        database_url: String,
+        /// Age of the tombstones to drop: a number with a unit, `s`, `m`, `h` or `d` (e.g. `30d`).
+        #[arg(long, value_parser = parse_age)]
+        older_than: Duration,
     },
     /// Seed, serve, sync a client with progress, change things, sync again, verify.
     Demo {
@@ -77,6 +95,28 @@ impl SizeArgs {
     fn sizes(&self) -> Sizes {
         Sizes { conversations: self.conversations, messages: self.messages, contacts: self.contacts }
     }
+}
+
+/// Parses `30d`, `12h`, `15m`, `45s`.
+fn parse_age(text: &str) -> Result<Duration, String> {
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: u64 = number.parse().map_err(|_| format!("expected a number and a unit (s, m, h, d), got {text:?}"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return Err(format!("unknown unit {unit:?} in {text:?}: use s, m, h or d")),
+    };
+    Ok(Duration::from_secs(n.saturating_mul(seconds)))
+}
+
+/// The server store: PostgreSQL when a URL is given, else the embedded SQLite file.
+async fn open_store(db: &std::path::Path, database_url: Option<&str>) -> anyhow::Result<(Arc<dyn ServerStore>, String)> {
+    Ok(match database_url {
+        Some(url) => (Arc::new(PostgresStore::connect(url, whatsapp::schema()).await?), "PostgreSQL".to_owned()),
+        None => (Arc::new(SqliteServerStore::open(db, whatsapp::schema())?), db.display().to_string()),
+    })
 }
 
 #[tokio::main]
@@ -96,22 +136,31 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { db, listen, tokens, max_limit } => {
-            let store = Arc::new(SqliteServerStore::open(&db, whatsapp::schema())?);
+        Command::Serve { db, database_url, listen, tokens, max_limit } => {
+            let (store, name) = open_store(&db, database_url.as_deref()).await?;
             let mut config = ServerConfig::new(access(&tokens));
             config.max_limit = max_limit.max(1);
             let server = start(store, config, &listen).await?;
-            println!("serving {} on {}", db.display(), server.url());
+            println!("serving {name} on {}", server.url());
             tokio::signal::ctrl_c().await?;
             server.stop().await
         }
-        Command::Seed { db, integration, sizes } => {
+        Command::Seed { db, database_url, integration, sizes } => {
             if integration.is_empty() {
                 bail!("the integration id must not be empty");
             }
-            let store = SqliteServerStore::open(&db, whatsapp::schema())?;
-            let totals = generate(&store, &integration, sizes.sizes(), sizes.seed, |_| {}).await?;
-            println!("seeded {integration} in {}: {totals:?}", db.display());
+            let (store, name) = open_store(&db, database_url.as_deref()).await?;
+            let totals = generate(store.as_ref(), &integration, sizes.sizes(), sizes.seed, |_| {}).await?;
+            println!("seeded {integration} in {name}: {totals:?}");
+            Ok(())
+        }
+        Command::Prune { database_url, older_than } => {
+            let store = PostgresStore::connect(&database_url, whatsapp::schema()).await?;
+            let report = store.prune(older_than).await?;
+            println!("removed {} tombstones older than {older_than:?}", report.removed);
+            for (integration, horizon) in &report.horizons {
+                println!("  {integration}: horizon {horizon} (clients with an older cursor re-sync from scratch)");
+            }
             Ok(())
         }
         Command::Demo { dir, sizes } => demo::run(demo::DemoOptions { dir, sizes: sizes.sizes(), seed: sizes.seed }).await,
