@@ -158,8 +158,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = PostgresStore::connect(&database_url, whatsapp::schema()).await?;
             let report = store.prune(older_than).await?;
             println!("removed {} tombstones older than {older_than:?}", report.removed);
-            for (integration, horizon) in &report.horizons {
-                println!("  {integration}: horizon {horizon} (clients with an older cursor re-sync from scratch)");
+            for (integration, collection, horizon) in &report.horizons {
+                println!("  {integration} {collection}: horizon {horizon} (an older cursor re-syncs from scratch)");
             }
             Ok(())
         }

@@ -3,36 +3,54 @@
 -- search_path it was created under, so a trigger fired by a session with another search_path (psql) still
 -- finds this store's tables.
 
--- One seq counter per integration. Every write to a data table bumps it in its BEFORE trigger and so holds the
--- row's lock until the transaction ends: a later writer of the same integration waits, takes a greater seq and
--- commits later. Commit order equals seq order within an integration (DESIGN.md invariant 2).
--- `horizon`: tombstones with seq <= horizon may have been pruned; a cursor below it must re-sync from scratch.
+-- One seq counter per integration. The first write of a transaction to an integration locks its row (FOR
+-- UPDATE) until the transaction ends: a later writer of the same integration waits there, reads the counter its
+-- predecessor saved at commit, takes greater seqs and commits later. Commit order equals seq order within an
+-- integration (DESIGN.md invariant 2).
 CREATE TABLE sync_scopes (
     integration_id TEXT PRIMARY KEY,
-    seq BIGINT NOT NULL DEFAULT 0,
-    horizon BIGINT NOT NULL DEFAULT 0
+    seq BIGINT NOT NULL DEFAULT 0
 );
 
--- Live rows per integration and collection, kept by the AFTER triggers in the writing transaction, so that
--- status and a page's total_count read one row instead of counting.
+-- Per integration and collection: live rows, kept by the triggers in the writing transaction, so that status and
+-- a page's total_count read one row instead of counting; and the tombstone horizon: tombstones with seq <=
+-- horizon may have been pruned, so a cursor below it must re-sync from scratch.
 CREATE TABLE sync_counts (
     integration_id TEXT NOT NULL,
     collection TEXT NOT NULL,
     live BIGINT NOT NULL DEFAULT 0,
+    horizon BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (integration_id, collection)
 );
 
--- The next seq of an integration, creating its counter on first use. The UPDATE's row lock is the point.
-CREATE FUNCTION sync_next_seq(scope TEXT) RETURNS BIGINT LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+-- Within a transaction, the integration's counter and the pending live-count deltas live in transaction-local
+-- settings (reverted on rollback, also to a savepoint), and are written back once at commit by a deferred
+-- trigger. Updating the counter row for every written row instead would leave one row version per write in
+-- the transaction, each update walking all of them: quadratic in the rows of a transaction.
+
+-- Locks the integration's counter for the rest of the transaction (creating it on first use) and returns the
+-- last seq taken.
+CREATE FUNCTION sync_lock_scope(scope TEXT) RETURNS BIGINT LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
+    cached TEXT := current_setting('sync_seq.s' || md5(scope), true);
     taken BIGINT;
 BEGIN
-    UPDATE sync_scopes SET seq = seq + 1 WHERE integration_id = scope RETURNING seq INTO taken;
-    IF NOT FOUND THEN
-        INSERT INTO sync_scopes AS s (integration_id, seq) VALUES (scope, 1)
-        ON CONFLICT (integration_id) DO UPDATE SET seq = s.seq + 1
-        RETURNING seq INTO taken;
+    IF cached IS NOT NULL AND cached <> '' THEN
+        RETURN cached::BIGINT;
     END IF;
+    INSERT INTO sync_scopes (integration_id) VALUES (scope) ON CONFLICT (integration_id) DO NOTHING;
+    SELECT seq INTO taken FROM sync_scopes WHERE integration_id = scope FOR UPDATE;
+    PERFORM set_config('sync_seq.s' || md5(scope), taken::TEXT, true);
+    PERFORM set_config('sync_seq.w' || md5(scope), taken::TEXT, true);
+    RETURN taken;
+END $$;
+
+-- The next seq of an integration.
+CREATE FUNCTION sync_next_seq(scope TEXT) RETURNS BIGINT LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+DECLARE
+    taken BIGINT := sync_lock_scope(scope) + 1;
+BEGIN
+    PERFORM set_config('sync_seq.s' || md5(scope), taken::TEXT, true);
     RETURN taken;
 END $$;
 
@@ -48,20 +66,39 @@ BEGIN
     RETURN NEW;
 END $$;
 
--- AFTER INSERT OR UPDATE, per row: the live count. AFTER, because a BEFORE INSERT trigger also fires for an
--- INSERT … ON CONFLICT that ends up updating.
+-- AFTER INSERT OR UPDATE, per row: the live-count delta, pending until commit. AFTER, because a BEFORE INSERT
+-- trigger also fires for an INSERT … ON CONFLICT that ends up updating.
 CREATE FUNCTION sync_count_live() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
-    delta BIGINT;
+    delta BIGINT := CASE WHEN NEW.deleted THEN 0 ELSE 1 END;
+    key TEXT;
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        delta := CASE WHEN NEW.deleted THEN 0 ELSE 1 END;
-    ELSE
-        delta := (CASE WHEN NEW.deleted THEN 0 ELSE 1 END) - (CASE WHEN OLD.deleted THEN 0 ELSE 1 END);
+    IF TG_OP = 'UPDATE' THEN
+        delta := delta - CASE WHEN OLD.deleted THEN 0 ELSE 1 END;
     END IF;
-    IF delta <> 0 OR TG_OP = 'INSERT' THEN
-        INSERT INTO sync_counts AS c (integration_id, collection, live) VALUES (NEW.integration_id, TG_TABLE_NAME, delta)
+    IF delta <> 0 THEN
+        key := 'sync_live.c' || md5(NEW.integration_id || '/' || TG_TABLE_NAME);
+        PERFORM set_config(key, (COALESCE(NULLIF(current_setting(key, true), ''), '0')::BIGINT + delta)::TEXT, true);
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- Deferred to commit, per row: saves the integration's counter and adds the pending live counts, once per
+-- transaction (later calls find nothing new to save).
+CREATE FUNCTION sync_flush() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+DECLARE
+    cached TEXT := current_setting('sync_seq.s' || md5(NEW.integration_id), true);
+    live_key TEXT := 'sync_live.c' || md5(NEW.integration_id || '/' || TG_TABLE_NAME);
+    pending TEXT := current_setting(live_key, true);
+BEGIN
+    IF cached IS NOT NULL AND cached <> '' AND cached IS DISTINCT FROM current_setting('sync_seq.w' || md5(NEW.integration_id), true) THEN
+        UPDATE sync_scopes SET seq = cached::BIGINT WHERE integration_id = NEW.integration_id;
+        PERFORM set_config('sync_seq.w' || md5(NEW.integration_id), cached, true);
+    END IF;
+    IF pending IS NOT NULL AND pending NOT IN ('', '0') THEN
+        INSERT INTO sync_counts AS c (integration_id, collection, live) VALUES (NEW.integration_id, TG_TABLE_NAME, pending::BIGINT)
         ON CONFLICT (integration_id, collection) DO UPDATE SET live = c.live + excluded.live;
+        PERFORM set_config(live_key, '0', true);
     END IF;
     RETURN NULL;
 END $$;

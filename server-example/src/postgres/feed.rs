@@ -75,6 +75,9 @@ impl PostgresStore {
             // Collections no longer in the schema keep their counters but are not reported.
             if let Some(status) = collections.get_mut(&row.get::<_, String>(0)) {
                 status.count = u64::try_from(row.get::<_, i64>(1)).unwrap_or(0);
+                // Pruned tombstones may have held the greatest seqs: a client below the horizon must still ask
+                // (and be told to re-sync), not skip the collection as up to date.
+                status.latest_seq = status.latest_seq.max(row.get(2));
             }
         }
         tx.commit().await.map_err(db(context()))?;

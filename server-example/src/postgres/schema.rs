@@ -80,6 +80,9 @@ pub(super) fn create_triggers(c: &Collection) -> Vec<String> {
             "CREATE OR REPLACE TRIGGER sync_count_live AFTER INSERT OR UPDATE ON \"{t}\" FOR EACH ROW EXECUTE FUNCTION sync_count_live()"
         ),
         format!(
+            "DROP TRIGGER IF EXISTS sync_flush ON \"{t}\"; CREATE CONSTRAINT TRIGGER sync_flush AFTER INSERT OR UPDATE ON \"{t}\" DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION sync_flush()"
+        ),
+        format!(
             "CREATE OR REPLACE TRIGGER sync_keep_tombstone BEFORE DELETE ON \"{t}\" FOR EACH ROW EXECUTE FUNCTION sync_keep_tombstone()"
         ),
         format!(

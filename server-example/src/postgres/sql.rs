@@ -17,7 +17,8 @@ fn declared(c: &Collection) -> impl Iterator<Item = String> + '_ {
 /// The statements of one collection.
 #[derive(Debug)]
 pub(super) struct CollectionSql {
-    /// Binds the declared columns, then integration_id, id: updates (and revives) an existing row.
+    /// Binds the declared columns, then integration_id, id: updates (and revives) an existing row; returns its
+    /// new seq.
     pub(super) update: String,
     /// Binds id, integration_id, then the declared columns.
     pub(super) insert: String,
@@ -114,7 +115,7 @@ impl CollectionSql {
             }
         }
         CollectionSql {
-            update: update.build(PostgresQueryBuilder).0,
+            update: update.returning_col("seq").build(PostgresQueryBuilder).0,
             insert: insert.returning_col("seq").build(PostgresQueryBuilder).0,
             tombstone,
             page,
@@ -129,25 +130,29 @@ impl CollectionSql {
 
 /// Creates the integration's counter if missing and locks it for the rest of the transaction, so that the
 /// batch's update-or-insert of each row cannot race another writer of the integration. Binds integration_id.
-pub(super) const LOCK_SCOPE: &str = "INSERT INTO sync_scopes AS s (integration_id) VALUES ($1) \
-     ON CONFLICT (integration_id) DO UPDATE SET seq = s.seq RETURNING seq";
-/// Binds integration_id, collection: whether the scope exists, its horizon and the collection's live count.
-pub(super) const SCOPE_AND_COUNT: &str = "SELECT s.horizon, COALESCE(c.live, 0) FROM sync_scopes s \
+pub(super) const LOCK_SCOPE: &str = "SELECT sync_lock_scope($1)";
+/// Binds integration_id, collection: whether the scope exists, the collection's horizon and live count.
+pub(super) const SCOPE_AND_COUNT: &str = "SELECT COALESCE(c.horizon, 0), COALESCE(c.live, 0) FROM sync_scopes s \
      LEFT JOIN sync_counts c ON c.integration_id = s.integration_id AND c.collection = $2 WHERE s.integration_id = $1";
-/// Binds integration_id: every live count of the scope.
-pub(super) const SCOPE_COUNTS: &str = "SELECT collection, live FROM sync_counts WHERE integration_id = $1";
+/// Binds integration_id: every live count and horizon of the scope.
+pub(super) const SCOPE_COUNTS: &str = "SELECT collection, live, horizon FROM sync_counts WHERE integration_id = $1";
 /// Binds integration_id.
 pub(super) const SCOPE_EXISTS: &str = "SELECT 1 FROM sync_scopes WHERE integration_id = $1";
-/// Binds integration_id, the new horizon: raises it, never lowers it.
-pub(super) const RAISE_HORIZON: &str =
-    "UPDATE sync_scopes SET horizon = GREATEST(horizon, $2) WHERE integration_id = $1";
+/// Binds integration_id, collection, the new horizon: raises it, never lowers it.
+pub(super) const RAISE_HORIZON: &str = "INSERT INTO sync_counts AS c (integration_id, collection, horizon) \
+     VALUES ($1, $2, $3) ON CONFLICT (integration_id, collection) DO UPDATE SET horizon = GREATEST(c.horizon, $3)";
 
-/// Deletes the tombstones of `table` last changed more than `$1` seconds ago, for real; per integration, the
-/// greatest seq removed and how many. Runs with `sync.pruning` on, which the delete trigger lets through.
+/// Deletes the tombstones of `table` last changed more than `$1` seconds ago, for real, except the newest
+/// tombstone of each integration: it stays so that a client syncing from scratch ends with a cursor past the
+/// horizon (else it could not be told apart from an old client that missed the pruned deletes). Returns, per
+/// integration, the greatest seq removed and how many. Runs with `sync.pruning` on, which the delete trigger
+/// lets through.
 pub(super) fn prune(table: &str) -> String {
     format!(
-        "WITH gone AS (DELETE FROM \"{table}\" WHERE deleted AND sync_changed_at < now() - make_interval(secs => $1) \
-         RETURNING integration_id, seq) SELECT integration_id, MAX(seq), COUNT(*) FROM gone GROUP BY integration_id"
+        "WITH newest AS (SELECT integration_id, MAX(seq) AS seq FROM \"{table}\" WHERE deleted GROUP BY integration_id), \
+         gone AS (DELETE FROM \"{table}\" t USING newest WHERE t.integration_id = newest.integration_id AND t.deleted \
+         AND t.seq < newest.seq AND t.sync_changed_at < now() - make_interval(secs => $1) RETURNING t.integration_id, t.seq) \
+         SELECT integration_id, MAX(seq), COUNT(*) FROM gone GROUP BY integration_id"
     )
 }
 
@@ -161,7 +166,7 @@ mod tests {
         let threads = CollectionSql::new(&schema.collections[0], &schema);
         assert_eq!(
             threads.update,
-            r#"UPDATE "threads" SET "deleted" = false, "title" = $1, "archived" = $2, "created_at" = $3 WHERE "integration_id" = $4 AND "id" = $5"#
+            r#"UPDATE "threads" SET "deleted" = false, "title" = $1, "archived" = $2, "created_at" = $3 WHERE "integration_id" = $4 AND "id" = $5 RETURNING "seq""#
         );
         assert_eq!(
             threads.page,

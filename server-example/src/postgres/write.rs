@@ -14,8 +14,9 @@ use super::{PostgresStore, db, sql};
 pub struct PruneReport {
     /// Tombstones deleted, all collections and integrations.
     pub removed: u64,
-    /// Per integration that lost tombstones: its horizon now (cursors below it must re-sync from scratch).
-    pub horizons: Vec<(String, i64)>,
+    /// Per integration and collection that lost tombstones: (integration, collection, horizon). A cursor of that
+    /// collection below the horizon must re-sync from scratch.
+    pub horizons: Vec<(String, String, i64)>,
 }
 
 impl PostgresStore {
@@ -39,7 +40,9 @@ impl PostgresStore {
                     params.push(Param::Text(scope.to_owned()));
                     params.push(Param::Text(id.clone()));
                     let update = tx.prepare_cached(&sql.update).await.map_err(db(context()))?;
-                    if tx.execute(&update, &refs(&params)).await.map_err(db(context()))? == 0 {
+                    if let Some(row) = tx.query_opt(&update, &refs(&params)).await.map_err(db(context()))? {
+                        last_seq = last_seq.max(row.get::<_, i64>(0));
+                    } else {
                         let id = params.pop().unwrap_or(Param::Null);
                         let scope = params.pop().unwrap_or(Param::Null);
                         let insert_params: Vec<Param> = [id, scope].into_iter().chain(params).collect();
@@ -71,28 +74,21 @@ impl PostgresStore {
                 }
             }
         }
-        // An update returns no seq (one statement instead of two); the counter, locked by us, has the last one.
-        let seq: i64 = tx
-            .query_one("SELECT seq FROM sync_scopes WHERE integration_id = $1", &[&scope])
-            .await
-            .map_err(db(context()))?
-            .get(0);
         tx.commit().await.map_err(db(context()))?;
-        if receipt.upserted + receipt.deleted > 0 {
-            receipt.last_seq = seq.max(last_seq);
-        }
+        receipt.last_seq = last_seq;
         Ok(receipt)
     }
 
-    /// Deletes, for real, every tombstone last changed more than `older_than` ago, in every integration, and
-    /// raises each affected integration's horizon to the greatest seq removed, in one transaction. A client whose
+    /// Deletes, for real, every tombstone last changed more than `older_than` ago (but the newest of each
+    /// integration and collection), in every integration, and raises the horizon of each affected collection of
+    /// an integration to the greatest seq removed, in one transaction. A client whose
     /// cursor is below its integration's horizon then gets [`FeedError::ResyncRequired`] and re-syncs from
     /// scratch; clients at or past it, and new clients, are unaffected.
     pub async fn prune(&self, older_than: Duration) -> anyhow::Result<PruneReport> {
         let mut client = self.pool.get().await.context("getting a PostgreSQL connection")?;
         let tx = client.transaction().await?;
         tx.batch_execute("SET LOCAL sync.pruning = 'on'").await?;
-        let mut horizons: HashMap<String, i64> = HashMap::new();
+        let mut horizons: HashMap<(String, String), i64> = HashMap::new();
         let mut report = PruneReport::default();
         for c in &self.schema.collections {
             let rows = tx
@@ -101,16 +97,17 @@ impl PostgresStore {
                 .with_context(|| format!("pruning tombstones of `{}`", c.name))?;
             for row in rows {
                 let (scope, seq, removed): (String, i64, i64) = (row.get(0), row.get(1), row.get(2));
-                let horizon = horizons.entry(scope).or_default();
+                let horizon = horizons.entry((scope, c.name.clone())).or_default();
                 *horizon = (*horizon).max(seq);
                 report.removed += u64::try_from(removed).unwrap_or(0);
             }
         }
-        for (scope, horizon) in &horizons {
-            tx.execute(sql::RAISE_HORIZON, &[scope, horizon]).await.context("recording the horizon")?;
+        // After every delete: the counter rows are taken last, as writers take them last (at commit).
+        for ((scope, collection), horizon) in &horizons {
+            tx.execute(sql::RAISE_HORIZON, &[scope, collection, horizon]).await.context("recording the horizon")?;
         }
         tx.commit().await.context("committing the prune")?;
-        report.horizons = horizons.into_iter().collect();
+        report.horizons = horizons.into_iter().map(|((s, c), h)| (s, c, h)).collect();
         report.horizons.sort();
         Ok(report)
     }

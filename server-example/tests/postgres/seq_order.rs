@@ -28,14 +28,16 @@ async fn store(scheme: Scheme) -> Db {
     db.store.write(SCOPE, vec![first]).await.expect("first write");
     if scheme == Scheme::Naive {
         // The seed's BIGSERIAL: `nextval` takes no lock, so a later seq can commit first. The live-count trigger
-        // goes too: its row lock would serialize writers of a collection and hide the bug.
+        // goes too: its row lock would serialize writers of a collection at commit and hide the bug.
         let sql = db.raw(true).await;
         sql.batch_execute(
             "CREATE SEQUENCE naive_seq START 100;
              CREATE OR REPLACE FUNCTION sync_next_seq(scope TEXT) RETURNS BIGINT LANGUAGE sql
                  SET search_path FROM CURRENT AS $$ SELECT nextval('naive_seq') $$;
              DROP TRIGGER sync_count_live ON threads;
-             DROP TRIGGER sync_count_live ON posts;",
+             DROP TRIGGER sync_count_live ON posts;
+             DROP TRIGGER sync_flush ON threads;
+             DROP TRIGGER sync_flush ON posts;",
         )
         .await
         .expect("install the naive scheme");

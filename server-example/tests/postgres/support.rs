@@ -43,8 +43,13 @@ pub struct Db {
 impl Db {
     pub async fn fresh(schema: Schema) -> Db {
         let namespace = format!("t_{:016x}", rand::random::<u64>());
-        let store = PostgresStore::connect_in(&url(), &namespace, schema).await.expect("connect the store");
-        Db { store: Arc::new(store), namespace }
+        match PostgresStore::connect_in(&url(), &namespace, schema).await {
+            Ok(store) => Db { store: Arc::new(store), namespace },
+            Err(e) => {
+                drop_schema(namespace);
+                panic!("connect the store: {e:?}")
+            }
+        }
     }
 
     /// A connection of its own, as another program would open one; its search_path is the store's schema when
@@ -67,7 +72,13 @@ impl Db {
 
 impl Drop for Db {
     fn drop(&mut self) {
-        let sql = format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.namespace);
+        drop_schema(std::mem::take(&mut self.namespace));
+    }
+}
+
+fn drop_schema(namespace: String) {
+    {
+        let sql = format!("DROP SCHEMA IF EXISTS \"{namespace}\" CASCADE");
         // A runtime of its own: this also runs while a failed test unwinds.
         let done = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
