@@ -59,7 +59,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     println!("1. Seeding integration `{SCOPE}` on the server's embedded store ({})", server_db.display());
     let server = Arc::new(SqliteServerStore::open(&server_db, whatsapp::schema())?);
     let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template("{prefix:>26} {spinner} {pos} rows written ({per_sec})").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ProgressStyle::with_template("{prefix:>26} {spinner} {pos} rows written in {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.set_prefix("seed");
     let totals = generate(server.as_ref(), SCOPE, options.sizes, options.seed, |n| bar.set_position(n)).await?;
@@ -78,10 +78,9 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         schema: None,
         page_sizes: vec![],
     })?;
-    let bars = Bars::new();
-    let sync = || SyncOptions { progress: Some(bars.callback()), ..Default::default() };
+    // Fresh bars for each sync; finished ones stay on screen above what follows.
+    let sync = || SyncOptions { progress: Some(Bars::new().callback()), ..Default::default() };
     let first = client.engine.sync(SCOPE, sync()).await?;
-    bars.clear();
     report_line("   initial sync", &first);
 
     let set = ChangeSet { new_messages: 500, edits: 100, deletes: 50, deleted_conversations: 1 };
@@ -91,7 +90,6 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         summary.inserted, summary.edited, summary.tombstones
     );
     let second = client.engine.sync(SCOPE, sync()).await?;
-    bars.clear();
     report_line("   incremental sync", &second);
 
     let stats = client.store.stats().await?;

@@ -136,6 +136,7 @@ impl SyncEngine {
             ..Default::default()
         };
         let mut progress = Progress::new(scope, Stage::Collection, Some(&collection.name));
+        progress.start_cursor = cursor;
         progress.cursor = cursor;
         progress.target_seq = target_seq;
         progress.total = if cursor == 0 { server.map(|s| s.count) } else { None };
@@ -300,6 +301,7 @@ impl Progress {
             total: None,
             pages: 0,
             bytes: 0,
+            start_cursor: 0,
             cursor: 0,
             target_seq: 0,
             rows_per_sec: 0.0,

@@ -37,6 +37,8 @@ pub struct Progress {
     pub pages: u64,
     /// Bytes received for this collection in this sync.
     pub bytes: u64,
+    /// The collection's cursor when this sync started.
+    pub start_cursor: i64,
     /// The collection's cursor now.
     pub cursor: i64,
     /// The collection's latest seq on the server when the sync started.
@@ -47,10 +49,12 @@ pub struct Progress {
 
 impl Progress {
     /// Completion of the collection in `[0, 1]`, from counts when the total is known, else from seqs.
-    pub fn fraction(&self, start_cursor: i64) -> f64 {
+    pub fn fraction(&self) -> f64 {
         let f = match self.total {
             Some(total) if total > 0 => self.applied as f64 / total as f64,
-            _ if self.target_seq > start_cursor => (self.cursor - start_cursor) as f64 / (self.target_seq - start_cursor) as f64,
+            _ if self.target_seq > self.start_cursor => {
+                (self.cursor - self.start_cursor) as f64 / (self.target_seq - self.start_cursor) as f64
+            }
             _ => 1.0,
         };
         f.clamp(0.0, 1.0)

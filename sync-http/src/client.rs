@@ -101,12 +101,7 @@ async fn read_body(mut response: Response, limit: usize) -> Result<Vec<u8>, Tran
 
 async fn status_error(response: Response) -> TransportError {
     let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+    let retry_after = response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
     let body = read_body(response, ERROR_BODY_LIMIT).await.unwrap_or_default();
     let (code, message) = match serde_json::from_slice::<ErrorBody>(&body) {
         Ok(parsed) => (Some(parsed.error.code), parsed.error.message),
@@ -117,6 +112,16 @@ async fn status_error(response: Response) -> TransportError {
         }
     };
     TransportError::Status { status: status.as_u16(), code, message, retry_after }
+}
+
+/// `Retry-After` is either delay-seconds or an HTTP date (RFC 9110 §10.2.3); a date in the past means now.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO))
 }
 
 #[async_trait]
@@ -138,5 +143,20 @@ impl Transport for HttpTransport {
         let body = self.get(self.url(&["schema"])).await?;
         let text = String::from_utf8_lossy(&body);
         Schema::from_json(&text).map_err(|e| TransportError::Protocol(format!("the server's schema is not usable: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_takes_seconds_and_dates() {
+        assert_eq!(parse_retry_after(" 12 "), Some(Duration::from_secs(12)));
+        let in_a_minute = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(60));
+        let parsed = parse_retry_after(&in_a_minute).expect("a date");
+        assert!(parsed > Duration::from_secs(50) && parsed <= Duration::from_secs(60), "{parsed:?}");
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon"), None);
     }
 }

@@ -48,23 +48,34 @@ impl Access {
         self
     }
 
-    fn check(&self, headers: &HeaderMap, scope: Option<&str>) -> Result<(), Response> {
+    fn check(&self, headers: &HeaderMap, scope: Option<&str>) -> Result<(), Denied> {
         let token = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
         let grant = match token {
-            None => return Err(error(StatusCode::UNAUTHORIZED, "unauthorized", "missing `Authorization: Bearer <token>` header")),
-            Some(t) => self.tokens.get(t).ok_or_else(|| error(StatusCode::UNAUTHORIZED, "unauthorized", "unknown token"))?,
+            None => return Err(Denied::Unauthorized("missing `Authorization: Bearer <token>` header")),
+            Some(t) => self.tokens.get(t).ok_or(Denied::Unauthorized("unknown token"))?,
         };
         match (grant, scope) {
-            (Grant::Scopes(set), Some(scope)) if !set.contains(scope) => Err(error(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "this token may not read that integration",
-            )),
+            (Grant::Scopes(set), Some(scope)) if !set.contains(scope) => Err(Denied::Forbidden),
             _ => Ok(()),
+        }
+    }
+}
+
+/// Why a request was refused before it reached the feed.
+enum Denied {
+    Unauthorized(&'static str),
+    Forbidden,
+}
+
+impl IntoResponse for Denied {
+    fn into_response(self) -> Response {
+        match self {
+            Denied::Unauthorized(why) => error(StatusCode::UNAUTHORIZED, "unauthorized", why),
+            Denied::Forbidden => error(StatusCode::FORBIDDEN, "forbidden", "this token may not read that integration"),
         }
     }
 }
@@ -139,14 +150,14 @@ fn json(body: Vec<u8>) -> Response {
 
 async fn schema(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     if let Err(denied) = state.config.access.check(&headers, None) {
-        return denied;
+        return denied.into_response();
     }
     json(state.feed.schema().to_json().into_bytes())
 }
 
 async fn status(State(state): State<Arc<AppState>>, Path(scope): Path<String>, headers: HeaderMap) -> Response {
     if let Err(denied) = state.config.access.check(&headers, Some(&scope)) {
-        return denied;
+        return denied.into_response();
     }
     match state.feed.status(&scope).await {
         Ok(status) => axum::Json(status).into_response(),
@@ -161,7 +172,7 @@ async fn page(
     headers: HeaderMap,
 ) -> Response {
     if let Err(denied) = state.config.access.check(&headers, Some(&scope)) {
-        return denied;
+        return denied.into_response();
     }
     let since_seq = match params.get("since_seq").map(|v| v.parse::<i64>()) {
         None => 0,

@@ -10,7 +10,7 @@ use sync_core::{Progress, ProgressFn, Stage};
 #[derive(Clone)]
 pub struct Bars {
     multi: MultiProgress,
-    bars: Arc<Mutex<HashMap<String, (ProgressBar, i64)>>>,
+    bars: Arc<Mutex<HashMap<String, ProgressBar>>>,
     quiet: bool,
 }
 
@@ -40,7 +40,7 @@ impl Bars {
     fn on(&self, p: &Progress) {
         let Some(collection) = &p.collection else { return };
         let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
-        let (bar, start) = bars.entry(collection.clone()).or_insert_with(|| {
+        let bar = bars.entry(collection.clone()).or_insert_with(|| {
             let bar = self.multi.add(ProgressBar::new(0));
             bar.set_style(
                 ProgressStyle::with_template("{prefix:>26} [{bar:32.cyan/blue}] {pos:>9}/{len:<9} {msg}")
@@ -48,7 +48,7 @@ impl Bars {
                     .progress_chars("=> "),
             );
             bar.set_prefix(collection.clone());
-            (bar, p.cursor)
+            bar
         });
         // Counts when the server told us how many rows there are, seqs otherwise (incremental syncs).
         match p.total {
@@ -57,8 +57,9 @@ impl Bars {
                 bar.set_position(p.applied);
             }
             None => {
-                bar.set_length((p.target_seq - *start).max(p.cursor - *start).max(0) as u64);
-                bar.set_position((p.cursor - *start).max(0) as u64);
+                let (start, end) = (p.start_cursor, p.target_seq.max(p.cursor));
+                bar.set_length((end - start).max(0) as u64);
+                bar.set_position((p.cursor - start).max(0) as u64);
             }
         }
         bar.set_message(format!("{:>8.0} rows/s  {:>6.1} MB", p.rows_per_sec, p.bytes as f64 / 1e6));
@@ -72,11 +73,5 @@ impl Bars {
                 eprintln!("{collection:>26}: {} rows, {} pages, {:.1} MB", p.applied, p.pages, p.bytes as f64 / 1e6);
             }
         }
-    }
-
-    /// Forgets finished bars, so the next sync draws fresh ones.
-    pub fn clear(&self) {
-        let _ = self.multi.clear();
-        self.bars.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 }

@@ -32,6 +32,32 @@ async fn server_rows_upto(feed: &dyn ChangeFeed, collection: &str, cursor: i64) 
     page.rows.into_iter().filter(|r| r.seq <= cursor && !r.is_delete()).map(|r| (r.id, r.seq)).collect()
 }
 
+/// Checks that every collection holds exactly the server's rows up to its cursor; returns how many collections
+/// were caught half-synced.
+async fn assert_at_page_boundaries(db: &Path, server: &dyn ChangeFeed) -> usize {
+    let store = open_store(db);
+    store.prepare(&whatsapp::schema()).await.expect("prepare");
+    let cursors = store.sync_state(SCOPE_A).await.expect("state");
+    let mut partial = 0;
+    for collection in &whatsapp::schema().collections {
+        let cursor = cursors.iter().find(|c| c.collection == collection.name).map_or(0, |c| c.last_seq);
+        let local: BTreeSet<(String, i64)> = store
+            .read_rows(SCOPE_A, &collection.name, None, 1_000_000)
+            .await
+            .expect("rows")
+            .into_iter()
+            .map(|r| (r.id, r.seq))
+            .collect();
+        let expected = server_rows_upto(server, &collection.name, cursor).await;
+        assert_eq!(local, expected, "{}: after a kill the rows are exactly those up to cursor {cursor}", collection.name);
+        let total = server_rows_upto(server, &collection.name, i64::MAX).await.len();
+        if !local.is_empty() && local.len() < total {
+            partial += 1;
+        }
+    }
+    partial
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_killed_mid_sync_resumes_from_its_last_page_and_ends_exact() {
     let server = server(Sizes { conversations: 200, messages: 20_000, contacts: 150 }).await;
@@ -43,45 +69,29 @@ async fn a_client_killed_mid_sync_resumes_from_its_last_page_and_ends_exact() {
     assert!(full.success());
     let duration = started.elapsed();
 
-    let db = server.path("crash.db");
     let mut rng = rand::rng();
     let (mut partial_states, mut kills) = (0, 0);
-    for _ in 0..6 {
-        let mut child = pull(&db, &url).spawn().expect("spawn sync-cli");
-        let wait = duration.mul_f64(rng.random_range(0.1..0.6));
-        std::thread::sleep(wait.max(Duration::from_millis(20)));
-        if child.try_wait().expect("try_wait").is_none() {
-            child.kill().expect("SIGKILL");
-            kills += 1;
-        }
-        let _ = child.wait();
-
-        let store = open_store(&db);
-        store.prepare(&whatsapp::schema()).await.expect("prepare");
-        let cursors = store.sync_state(SCOPE_A).await.expect("state");
-        for collection in &whatsapp::schema().collections {
-            let cursor = cursors.iter().find(|c| c.collection == collection.name).map_or(0, |c| c.last_seq);
-            let local: BTreeSet<(String, i64)> = store
-                .read_rows(SCOPE_A, &collection.name, None, 1_000_000)
-                .await
-                .expect("rows")
-                .into_iter()
-                .map(|r| (r.id, r.seq))
-                .collect();
-            let expected = server_rows_upto(server.store.as_ref(), &collection.name, cursor).await;
-            assert_eq!(local, expected, "{}: after a kill the rows are exactly those up to cursor {cursor}", collection.name);
-            let total = server_rows_upto(server.store.as_ref(), &collection.name, i64::MAX).await.len();
-            if !local.is_empty() && local.len() < total {
-                partial_states += 1;
+    const TRIALS: usize = 6;
+    for trial in 0..TRIALS {
+        // Each trial kills a sync of its own database twice, then lets a third run finish.
+        let db = server.path(&format!("crash-{trial}.db"));
+        for _ in 0..2 {
+            let mut child = pull(&db, &url).spawn().expect("spawn sync-cli");
+            std::thread::sleep(duration.mul_f64(rng.random_range(0.05..0.4)).max(Duration::from_millis(10)));
+            if child.try_wait().expect("try_wait").is_none() {
+                child.kill().expect("SIGKILL");
+                kills += 1;
             }
+            let _ = child.wait();
+            partial_states += assert_at_page_boundaries(&db, server.store.as_ref()).await;
         }
+        let last = pull(&db, &url).output().expect("final run");
+        assert!(last.status.success(), "{}", String::from_utf8_lossy(&last.stderr));
+        let v = verify(&open_store(&db), server.store.as_ref(), SCOPE_A).await;
+        assert!(v.is_exact(), "trial {trial}: {:?}", v.differences);
+        let live: u64 = server.store.status(SCOPE_A).await.expect("status").collections.values().map(|c| c.count).sum();
+        assert_eq!(v.rows(), live);
     }
-    assert!(kills >= 3, "most runs were killed mid-sync (killed {kills})");
+    assert!(kills >= TRIALS, "most runs were killed mid-sync (killed {kills} of {})", 2 * TRIALS);
     assert!(partial_states >= 1, "at least one kill landed in the middle of a collection");
-
-    let last = pull(&db, &url).output().expect("final run");
-    assert!(last.status.success(), "{}", String::from_utf8_lossy(&last.stderr));
-    let v = verify(&open_store(&db), server.store.as_ref(), SCOPE_A).await;
-    assert!(v.is_exact(), "{:?}", v.differences);
-    assert_eq!(v.rows(), server.store.status(SCOPE_A).await.expect("status").collections.values().map(|c| c.count).sum::<u64>());
 }

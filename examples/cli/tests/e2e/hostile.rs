@@ -13,9 +13,12 @@ use sync_core::testing::{post, test_schema, thread};
 use sync_core::{ChangeFeed, ClientStore, ServerStore, SyncOptions, Write, wire};
 use sync_sqlite::SqliteStore;
 
-struct Hostile {
-    feed: MemoryFeed,
-    body: Mutex<String>,
+/// A server that is honest except for pages of `posts` with `since_seq` in `from..=to`, answered with a scripted
+/// body.
+pub struct Hostile {
+    pub feed: MemoryFeed,
+    /// `(from, to, body)`.
+    pub script: Mutex<Option<(i64, i64, String)>>,
 }
 
 type Shared = Arc<Hostile>;
@@ -28,7 +31,6 @@ async fn status(State(h): State<Shared>, Path(scope): Path<String>) -> impl Into
     axum::Json(h.feed.status(&scope).await.expect("status"))
 }
 
-/// Honest for every page but the second page of `posts`, which is the scripted body.
 async fn page(
     State(h): State<Shared>,
     Path((collection, scope)): Path<(String, String)>,
@@ -36,8 +38,9 @@ async fn page(
 ) -> impl IntoResponse {
     let since: i64 = q["since_seq"].parse().expect("since_seq");
     let limit: usize = q["limit"].parse().expect("limit");
-    let body = if collection == "posts" && since > 0 {
-        h.body.lock().expect("lock").clone().into_bytes()
+    let scripted = h.script.lock().expect("lock").clone().filter(|(from, to, _)| collection == "posts" && (*from..=*to).contains(&since));
+    let body = if let Some((_, _, body)) = scripted {
+        body.into_bytes()
     } else {
         let page = h.feed.page(&scope, &collection, since, limit).await.expect("page");
         wire::encode_page(h.feed.schema().collection(&collection).expect("collection"), &scope, &page)
@@ -74,37 +77,45 @@ fn cases(s: i64) -> Vec<(&'static str, String)> {
     ]
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_hostile_page_is_rejected_and_applies_nothing() {
-    let feed = MemoryFeed::new(test_schema());
-    let mut writes: Vec<Write> = (0..2).map(|t| Write::Upsert { collection: "threads".into(), id: format!("t{t}"), values: thread("t") }).collect();
-    writes.extend((0..10).map(|p| Write::Upsert { collection: "posts".into(), id: format!("p{p:02}"), values: post("t0", "honest") }));
-    feed.write("s", writes).await.expect("seed");
-    let hostile = Arc::new(Hostile { feed, body: Mutex::new(String::new()) });
+/// Serves `hostile` on loopback; returns its URL.
+pub async fn spawn(hostile: Shared) -> String {
     let app = axum::Router::new()
         .route("/schema", get(schema))
         .route("/sync/status/{id}", get(status))
         .route("/sync/{collection}/{id}", get(page))
-        .with_state(hostile.clone());
+        .with_state(hostile);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
 
+/// Two threads and ten posts in scope `s`.
+pub async fn seeded() -> Shared {
+    let feed = MemoryFeed::new(test_schema());
+    let mut writes: Vec<Write> = (0..2).map(|t| Write::Upsert { collection: "threads".into(), id: format!("t{t}"), values: thread("t") }).collect();
+    writes.extend((0..10).map(|p| Write::Upsert { collection: "posts".into(), id: format!("p{p:02}"), values: post("t0", "honest") }));
+    feed.write("s", writes).await.expect("seed");
+    Arc::new(Hostile { feed, script: Mutex::new(None) })
+}
+
+pub fn client(db: &std::path::Path, url: &str) -> sync_cli::Client {
+    let options = sync_cli::ClientOptions { db: db.to_path_buf(), url: url.to_owned(), token: None, schema: None, page_sizes: vec![] };
+    sync_cli::Client::open(options).expect("client")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_hostile_page_is_rejected_and_applies_nothing() {
+    let hostile = seeded().await;
+    let url = spawn(hostile.clone()).await;
     let dir = tempfile::tempdir().expect("tempdir");
     // The first posts page (4 rows) is honest; its last seq is the since_seq of the hostile second page.
     let first_page = hostile.feed.page("s", "posts", 0, 4).await.expect("page");
     let s = first_page.latest_seq;
     for (n, (name, body)) in cases(s).into_iter().enumerate() {
-        *hostile.body.lock().expect("lock") = body;
+        *hostile.script.lock().expect("lock") = Some((1, i64::MAX, body));
         let db = dir.path().join(format!("case{n}.db"));
-        let client = sync_cli::Client::open(sync_cli::ClientOptions {
-            db: db.clone(),
-            url: url.clone(),
-            token: None,
-            schema: None,
-            page_sizes: vec![],
-        })
-        .expect("client");
+        let client = client(&db, &url);
         let err = client.engine.sync("s", SyncOptions::default()).await.expect_err(name);
         assert_eq!(err.code(), "bad_page", "{name}: {err}");
         assert!(err.to_string().contains("nothing of it was applied"), "{name}: the message says what happened: {err}");

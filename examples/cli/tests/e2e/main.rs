@@ -4,5 +4,6 @@
 mod crash;
 mod exact;
 mod hostile;
+mod replay;
 mod seed_client;
 mod support;
