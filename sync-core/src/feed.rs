@@ -21,6 +21,15 @@ pub trait ChangeFeed: Send + Sync {
     /// Must cost O(limit), whatever `since_seq` is. Unknown scope: [`FeedError::UnknownScope`].
     async fn page(&self, scope: &str, collection: &str, since_seq: i64, limit: usize) -> Result<FeedPage, FeedError>;
 
+    /// [`ChangeFeed::page`] for a client whose sync of this collection started from scratch (cursor 0) in the
+    /// same session (wire: `&fresh=1`). Such a client cannot hold rows whose tombstones were pruned before it
+    /// started, so a store that prunes tombstones serves it below its horizon instead of answering
+    /// [`FeedError::ResyncRequired`] (its cursors pass below the horizon while it pages through the older rows).
+    /// Sound as long as such a sync takes less time than the store keeps tombstones. Default: `page`.
+    async fn page_fresh(&self, scope: &str, collection: &str, since_seq: i64, limit: usize) -> Result<FeedPage, FeedError> {
+        self.page(scope, collection, since_seq, limit).await
+    }
+
     /// Latest seq and live row count per collection of `scope`.
     async fn status(&self, scope: &str) -> Result<ScopeStatus, FeedError>;
 }

@@ -17,6 +17,9 @@ pub struct PageRequest {
     pub since_seq: i64,
     /// Maximum rows in the page.
     pub limit: usize,
+    /// Whether this client's sync of the collection started from scratch (cursor 0) in this session (wire:
+    /// `&fresh=1`); see [`ChangeFeed::page_fresh`](crate::ChangeFeed::page_fresh).
+    pub fresh: bool,
 }
 
 /// A decoded and validated page, ready for a store to apply.

@@ -131,6 +131,9 @@ impl Transport for HttpTransport {
         url.query_pairs_mut()
             .append_pair("since_seq", &request.since_seq.to_string())
             .append_pair("limit", &request.limit.to_string());
+        if request.fresh {
+            url.query_pairs_mut().append_pair("fresh", "1");
+        }
         self.get(url).await
     }
 

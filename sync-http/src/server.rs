@@ -187,7 +187,12 @@ async fn page(
     let Some(schema) = state.feed.schema().collection(&collection) else {
         return feed_error(FeedError::UnknownCollection(collection));
     };
-    match state.feed.page(&scope, &collection, since_seq, limit).await {
+    let page = if params.get("fresh").is_some_and(|v| v == "1" || v == "true") {
+        state.feed.page_fresh(&scope, &collection, since_seq, limit).await
+    } else {
+        state.feed.page(&scope, &collection, since_seq, limit).await
+    };
+    match page {
         Ok(page) => json(wire::encode_page(schema, &scope, &page)),
         Err(e) => feed_error(e),
     }

@@ -142,7 +142,7 @@ impl Empty for MemoryStore {
 async fn transport_errors_are_classified() {
     let feed = feed().await;
     let (url, _stop) = spawn_server(feed).await;
-    let request = PageRequest { scope: "alpha".into(), collection: "threads".into(), since_seq: 0, limit: 10 };
+    let request = PageRequest { scope: "alpha".into(), collection: "threads".into(), since_seq: 0, limit: 10, fresh: true };
 
     let anonymous = HttpTransport::new(&url, None).expect("transport");
     let err = anonymous.fetch_page(&request).await.expect_err("no token");

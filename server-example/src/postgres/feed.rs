@@ -22,6 +22,7 @@ impl PostgresStore {
         collection: &str,
         since_seq: i64,
         limit: usize,
+        fresh: bool,
     ) -> Result<FeedPage, FeedError> {
         let (c, sql) = self.collection(collection)?;
         let context = || format!("reading a page of `{collection}` in integration {scope:?}");
@@ -34,8 +35,9 @@ impl PostgresStore {
             return Err(FeedError::UnknownScope(scope.to_owned()));
         };
         let (horizon, live): (i64, i64) = (head.get(0), head.get(1));
-        // A fresh client (cursor 0) needs no tombstones; any other cursor below the horizon may have missed some.
-        if since_seq > 0 && since_seq < horizon {
+        // A cursor below the horizon may have missed pruned deletes, unless it belongs to a sync that started from
+        // scratch (cursor 0) after them.
+        if !fresh && since_seq > 0 && since_seq < horizon {
             return Err(FeedError::ResyncRequired { since_seq, horizon });
         }
         let stmt = tx.prepare_cached(&sql.page).await.map_err(db(context()))?;

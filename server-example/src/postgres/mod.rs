@@ -166,7 +166,18 @@ impl ChangeFeed for PostgresStore {
 
     /// One indexed range read of `limit + 1` rows plus the scope's horizon and live count, in one snapshot.
     async fn page(&self, scope: &str, collection: &str, since_seq: i64, limit: usize) -> Result<FeedPage, FeedError> {
-        self.read_page(scope, collection, since_seq, limit).await
+        self.read_page(scope, collection, since_seq, limit, false).await
+    }
+
+    /// Skips the horizon check: the client started this collection from scratch in this session.
+    async fn page_fresh(
+        &self,
+        scope: &str,
+        collection: &str,
+        since_seq: i64,
+        limit: usize,
+    ) -> Result<FeedPage, FeedError> {
+        self.read_page(scope, collection, since_seq, limit, true).await
     }
 
     async fn status(&self, scope: &str) -> Result<ScopeStatus, FeedError> {

@@ -1,6 +1,7 @@
 //! Tombstone retention end to end: prune drops tombstones and records a horizon; a client whose cursor is
-//! older gets HTTP 409 `resync_required`, resets the integration and re-syncs it from scratch, ending exact
-//! (rows deleted meanwhile are gone locally too); a new client is not affected.
+//! older gets HTTP 409 `resync_required`, resets the integration and re-syncs it from scratch, in pages whose
+//! cursors pass below the horizon (`fresh=1`), ending exact (rows deleted meanwhile are gone locally too); a new
+//! client is not affected.
 
 use std::time::Duration;
 
@@ -23,7 +24,8 @@ async fn a_cursor_older_than_the_pruned_horizon_resyncs_from_scratch_and_ends_ex
         .expect("seed");
     let server = serve(db.store.clone()).await;
     let dir = tempdir();
-    let old = client(&server, dir.path(), "old", vec![]);
+    // Small pages: the re-sync from scratch passes through cursors below the horizon, which it may.
+    let old = client(&server, dir.path(), "old", vec![("messages".into(), 40)]);
     old.engine.sync(SCOPE, SyncOptions::default()).await.expect("initial sync");
     let cursor = old.store.sync_state(SCOPE).await.expect("cursors").iter().map(|c| c.last_seq).max().unwrap_or(0);
 
@@ -46,9 +48,14 @@ async fn a_cursor_older_than_the_pruned_horizon_resyncs_from_scratch_and_ends_ex
     let response = reqwest::Client::new().get(&url).bearer_auth(TOKEN).send().await.expect("request");
     assert_eq!(response.status().as_u16(), 409);
     assert!(response.text().await.expect("body").contains("\"resync_required\""));
+    // A client that started this collection from scratch in this session may page below the horizon.
+    let response =
+        reqwest::Client::new().get(format!("{url}&fresh=1")).bearer_auth(TOKEN).send().await.expect("request");
+    assert_eq!(response.status().as_u16(), 200);
 
     let report = old.engine.sync(SCOPE, SyncOptions::default()).await.expect("the sync recovers");
     assert!(report.resynced, "the engine reset the integration and synced it again");
+    assert!(report.collection("messages").expect("messages").pages > 5, "several pages below the horizon");
     let v = verify(&whatsapp::schema(), SCOPE, old.store.as_ref(), db.store.as_ref()).await;
     assert!(v.is_exact(), "{:?}", v.differences);
     let local = old.store.read_rows(SCOPE, "messages", None, 10_000).await.expect("rows");

@@ -36,11 +36,13 @@ fn status_error(e: FeedError) -> TransportError {
 #[async_trait]
 impl Transport for FeedTransport {
     async fn fetch_page(&self, request: &PageRequest) -> Result<Vec<u8>, TransportError> {
-        let page = self
-            .feed
-            .page(&request.scope, &request.collection, request.since_seq, request.limit)
-            .await
-            .map_err(status_error)?;
+        let (scope, collection) = (&request.scope, &request.collection);
+        let page = if request.fresh {
+            self.feed.page_fresh(scope, collection, request.since_seq, request.limit).await
+        } else {
+            self.feed.page(scope, collection, request.since_seq, request.limit).await
+        }
+        .map_err(status_error)?;
         let collection = self.feed.schema().collection(&request.collection).ok_or_else(|| {
             status_error(FeedError::UnknownCollection(request.collection.clone()))
         })?;
