@@ -17,11 +17,10 @@ fn declared(c: &Collection) -> impl Iterator<Item = String> + '_ {
 /// The statements of one collection.
 #[derive(Debug)]
 pub(super) struct CollectionSql {
-    /// Binds the declared columns, then integration_id, id: updates (and revives) an existing row; returns its
-    /// new seq.
-    pub(super) update: String,
-    /// Binds id, integration_id, then the declared columns.
-    pub(super) insert: String,
+    /// Binds the declared columns, then integration_id, id: updates (and revives) the row, or inserts it when
+    /// missing, in one statement (one round trip, and no seq taken by an insert that turns into an update, as
+    /// `INSERT … ON CONFLICT` would); returns its new seq.
+    pub(super) upsert: String,
     /// Binds integration_id, id: marks a live row deleted; returns its new seq.
     pub(super) tombstone: String,
     /// Binds integration_id, since_seq, limit: `id, seq, deleted, declared…` in seq order.
@@ -63,11 +62,18 @@ impl CollectionSql {
             update.value(name, param());
         }
         update.and_where(Expr::col("integration_id").eq(param())).and_where(Expr::col("id").eq(param()));
-        let mut insert = Query::insert();
-        insert
-            .into_table(table.clone())
-            .columns(["id".to_owned(), "integration_id".to_owned()].into_iter().chain(declared(c)))
-            .values_panic((0..c.columns.len() + 2).map(|_| param()));
+        let update = update.returning_col("seq").build(PostgresQueryBuilder).0;
+        // The insert reuses the update's placeholders: declared columns $1..$n, integration_id $n+1, id $n+2.
+        let n = c.columns.len();
+        let columns: String = declared(c).map(|name| format!(", \"{name}\"")).collect();
+        let values: String = (1..=n).map(|i| format!(", ${i}")).collect();
+        let upsert = format!(
+            "WITH u AS ({update}), i AS (INSERT INTO \"{table}\" (\"id\", \"integration_id\"{columns}) \
+             SELECT ${}, ${}{values} WHERE NOT EXISTS (SELECT 1 FROM u) RETURNING \"seq\") \
+             SELECT \"seq\" FROM u UNION ALL SELECT \"seq\" FROM i",
+            n + 2,
+            n + 1
+        );
         let tombstone = Query::update()
             .table(table.clone())
             .value("deleted", Expr::cust("true"))
@@ -115,8 +121,7 @@ impl CollectionSql {
             }
         }
         CollectionSql {
-            update: update.returning_col("seq").build(PostgresQueryBuilder).0,
-            insert: insert.returning_col("seq").build(PostgresQueryBuilder).0,
+            upsert,
             tombstone,
             page,
             rows_first: rows_by_id(c, false),
@@ -165,8 +170,8 @@ mod tests {
         let schema = sync_core::testing::test_schema();
         let threads = CollectionSql::new(&schema.collections[0], &schema);
         assert_eq!(
-            threads.update,
-            r#"UPDATE "threads" SET "deleted" = false, "title" = $1, "archived" = $2, "created_at" = $3 WHERE "integration_id" = $4 AND "id" = $5 RETURNING "seq""#
+            threads.upsert,
+            r#"WITH u AS (UPDATE "threads" SET "deleted" = false, "title" = $1, "archived" = $2, "created_at" = $3 WHERE "integration_id" = $4 AND "id" = $5 RETURNING "seq"), i AS (INSERT INTO "threads" ("id", "integration_id", "title", "archived", "created_at") SELECT $5, $4, $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM u) RETURNING "seq") SELECT "seq" FROM u UNION ALL SELECT "seq" FROM i"#
         );
         assert_eq!(
             threads.page,

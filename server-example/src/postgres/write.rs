@@ -4,7 +4,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use deadpool_postgres::Transaction;
+use futures::future::try_join_all;
 use sync_core::{FeedError, Write, WriteReceipt, check_write};
+use tokio_postgres::Statement;
 
 use super::convert::{Param, refs};
 use super::{PostgresStore, db, sql};
@@ -17,6 +20,21 @@ pub struct PruneReport {
     /// Per integration and collection that lost tombstones: (integration, collection, horizon). A cursor of that
     /// collection below the horizon must re-sync from scratch.
     pub horizons: Vec<(String, String, i64)>,
+}
+
+/// Upserts sent before the first answer is read. PostgreSQL runs them one after the other, in order, as if
+/// sent one by one; only the round trips overlap.
+const PIPELINE: usize = 256;
+
+/// Runs `upserts` pipelined, in order; returns the greatest seq they took.
+async fn pipeline(
+    tx: &Transaction<'_>,
+    upserts: &mut Vec<(Statement, Vec<Param>)>,
+) -> Result<i64, tokio_postgres::Error> {
+    let upserts = std::mem::take(upserts);
+    let params: Vec<_> = upserts.iter().map(|(_, params)| refs(params)).collect();
+    let rows = try_join_all(upserts.iter().zip(&params).map(|((stmt, _), params)| tx.query_one(stmt, params))).await?;
+    Ok(rows.iter().map(|row| row.get::<_, i64>(0)).max().unwrap_or(0))
 }
 
 impl PostgresStore {
@@ -32,6 +50,7 @@ impl PostgresStore {
         tx.execute(&lock, &[&scope]).await.map_err(db(context()))?;
         let mut receipt = WriteReceipt::default();
         let mut last_seq = 0;
+        let mut upserts: Vec<(Statement, Vec<Param>)> = Vec::new();
         for write in writes {
             match write {
                 Write::Upsert { collection, id, values } => {
@@ -39,21 +58,17 @@ impl PostgresStore {
                     let mut params: Vec<Param> = c.columns.iter().zip(values).map(|(c, v)| Param::of(c, v)).collect();
                     params.push(Param::Text(scope.to_owned()));
                     params.push(Param::Text(id.clone()));
-                    let update = tx.prepare_cached(&sql.update).await.map_err(db(context()))?;
-                    if let Some(row) = tx.query_opt(&update, &refs(&params)).await.map_err(db(context()))? {
-                        last_seq = last_seq.max(row.get::<_, i64>(0));
-                    } else {
-                        let id = params.pop().unwrap_or(Param::Null);
-                        let scope = params.pop().unwrap_or(Param::Null);
-                        let insert_params: Vec<Param> = [id, scope].into_iter().chain(params).collect();
-                        let insert = tx.prepare_cached(&sql.insert).await.map_err(db(context()))?;
-                        let row = tx.query_one(&insert, &refs(&insert_params)).await.map_err(db(context()))?;
-                        last_seq = last_seq.max(row.get::<_, i64>(0));
-                    }
+                    let upsert = tx.prepare_cached(&sql.upsert).await.map_err(db(context()))?;
+                    upserts.push((upsert, params));
                     receipt.upserted += 1;
+                    if upserts.len() == PIPELINE {
+                        last_seq = last_seq.max(pipeline(&tx, &mut upserts).await.map_err(db(context()))?);
+                    }
                 }
                 Write::Delete { collection, id } => {
                     self.collection(collection)?;
+                    // The cascade reads what the upserts before it wrote.
+                    last_seq = last_seq.max(pipeline(&tx, &mut upserts).await.map_err(db(context()))?);
                     // Depth first on an explicit stack; missing and already-deleted rows end the walk (and cycles).
                     let mut pending = vec![(collection.clone(), id.clone())];
                     while let Some((collection, id)) = pending.pop() {
@@ -74,6 +89,7 @@ impl PostgresStore {
                 }
             }
         }
+        last_seq = last_seq.max(pipeline(&tx, &mut upserts).await.map_err(db(context()))?);
         tx.commit().await.map_err(db(context()))?;
         receipt.last_seq = last_seq;
         Ok(receipt)
