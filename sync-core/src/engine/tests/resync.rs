@@ -61,3 +61,46 @@ async fn a_sync_without_409_reports_no_resync() {
     populate(&f, "s", 2, 2).await;
     assert!(!f.sync("s").await.expect("sync").resynced);
 }
+
+/// Records the `fresh` flag of every page request.
+struct Recording {
+    inner: FeedTransport,
+    fresh: Mutex<Vec<(String, i64, bool)>>,
+}
+
+#[async_trait::async_trait]
+impl crate::transport::Transport for Recording {
+    async fn fetch_page(&self, request: &crate::page::PageRequest) -> Result<Vec<u8>, TransportError> {
+        let seen = (request.collection.clone(), request.since_seq, request.fresh);
+        self.fresh.lock().expect("lock").push(seen);
+        self.inner.fetch_page(request).await
+    }
+
+    async fn fetch_status(&self, scope: &str) -> Result<crate::page::ScopeStatus, TransportError> {
+        self.inner.fetch_status(scope).await
+    }
+
+    async fn fetch_schema(&self) -> Result<crate::schema::Schema, TransportError> {
+        self.inner.fetch_schema().await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn pages_of_a_collection_started_from_scratch_are_marked_fresh() {
+    let f = Fixture::new(config(), vec![]);
+    populate(&f, "s", 4, 5).await; // threads 1..=4, posts 5..=9
+    f.sync_with("s", SyncOptions { collections: Some(vec!["threads".into()]), ..Default::default() })
+        .await
+        .expect("threads");
+    f.write("s", vec![upsert_thread("t9", "new")]).await;
+    let recording = Arc::new(Recording { inner: FeedTransport::new(f.server.clone()), fresh: Mutex::default() });
+    let engine = SyncEngine::new(f.client.clone(), recording.clone(), config());
+    engine.sync("s", SyncOptions::default()).await.expect("sync");
+    let seen = recording.fresh.lock().expect("lock").clone();
+    let expected: Vec<(String, i64, bool)> = vec![
+        ("threads".into(), 4, false), // resumed from a cursor: not fresh
+        ("posts".into(), 0, true),    // started from scratch: every page of it is fresh
+        ("posts".into(), 8, true),
+    ];
+    assert_eq!(seen, expected);
+}
