@@ -1,0 +1,6 @@
+//! The importer: WhatsApp export files (parsed exactly, written to a store, re-imported) and the
+//! chitchat-dataset corpus synced to a client.
+
+mod chitchat;
+mod support;
+mod whatsapp;
