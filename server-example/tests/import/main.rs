@@ -2,5 +2,6 @@
 //! chitchat-dataset corpus synced to a client.
 
 mod chitchat;
+mod command;
 mod support;
 mod whatsapp;
