@@ -222,6 +222,8 @@ pub(crate) fn unix_ms(year: i64, month: u32, day: u32, hour: u32, minute: u32, s
 }
 
 fn message(line: usize, sent_at: i64, text: &str) -> ExportMessage {
+    // Blank lines after a message (at the end of the file, before the next header) are not part of it.
+    let text = text.trim_end();
     let (first, continuation) = match text.split_once('\n') {
         Some((first, rest)) => (first, Some(rest)),
         None => (text, None),

@@ -82,6 +82,13 @@ fn month_first_when_a_second_field_exceeds_12_and_by_default_on_a_12h_clock() {
 }
 
 #[test]
+fn blank_lines_after_a_message_are_dropped_and_windows_line_ends_read() {
+    let messages = parse("\u{feff}1/2/24, 09:00 - A: x\r\n\r\ny\r\n\r\n1/2/24, 09:01 - B: z\n\n  \n").expect("parse");
+    let bodies: Vec<_> = messages.iter().map(|m| m.body.as_deref()).collect();
+    assert_eq!(bodies, [Some("x\n\ny"), Some("z")]);
+}
+
+#[test]
 fn ios_24h_group_with_every_placeholder() {
     let media = |line, at, who, kind, mime, name: Option<&str>| msg(line, at, Some(who), None, kind, Some((mime, name)));
     let expected = vec![
