@@ -8,6 +8,7 @@
 
 pub mod chitchat;
 pub mod export_rows;
+mod placeholders;
 pub mod whatsapp_export;
 
 use std::path::PathBuf;
