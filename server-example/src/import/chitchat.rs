@@ -57,7 +57,7 @@ pub fn locate() -> anyhow::Result<PathBuf> {
     if !output.status.success() {
         bail!(
             "the Python package chitchat-dataset is not installed (`pip install chitchat-dataset`): {}",
-            String::from_utf8_lossy(&output.stderr).trim()
+            String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or_default().trim()
         );
     }
     let path = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
