@@ -30,7 +30,8 @@ pub async fn import_file(store: &dyn ServerStore, scope: &str, path: &Path, me: 
 
 /// Imports the export `text` of the file called `file_name` (which names the conversation and seeds its ids).
 pub async fn import_text(store: &dyn ServerStore, scope: &str, file_name: &str, text: &str, me: Option<&str>) -> anyhow::Result<Totals> {
-    let messages = parse(text).with_context(|| format!("{file_name} is not a chat export WhatsApp wrote"))?;
+    // Parsed whole before anything is written: a bad file writes nothing.
+    let messages = parse(text).with_context(|| file_name.to_owned())?;
     let conversation_id = stable_id(&[scope, "whatsapp-export", file_name]);
     let is_me = |name: &str| me == Some(name);
 

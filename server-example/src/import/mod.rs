@@ -14,7 +14,7 @@ pub mod whatsapp_export;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use sync_core::{FeedError, ServerStore, Value, Write};
 use sync_sqlite::SqliteServerStore;
 
@@ -63,9 +63,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         None => {
             let mut totals = Totals::default();
             for file in &args.files {
-                let t = export_rows::import_file(&store, &args.integration, file, args.me.as_deref())
-                    .await
-                    .with_context(|| format!("importing {}", file.display()))?;
+                let t = export_rows::import_file(&store, &args.integration, file, args.me.as_deref()).await?;
                 add(&mut totals, &t);
             }
             totals
