@@ -48,6 +48,7 @@ impl Access {
         self
     }
 
+    #[allow(clippy::result_large_err, reason = "the error is the response itself, built once and returned as is")]
     fn check(&self, headers: &HeaderMap, scope: Option<&str>) -> Result<(), Response> {
         let token = headers
             .get(header::AUTHORIZATION)
