@@ -2,17 +2,24 @@
 //! embedded SQLite store, a deterministic data generator, and an end-to-end demo.
 //!
 //! # Layout
-//! - `main.rs`: the `server-example` command (`serve`, `seed`, `demo`).
+//! - `main.rs`: the `server-example` command (`serve`, `seed`, `demo`, `import`).
 //! - `whatsapp.rs`: [`whatsapp::schema`], the five collections.
 //! - `generate.rs`: [`generate::generate`], a realistic data set from a seed; `text.rs`: bodies, names, ids.
 //! - `changes.rs`: [`changes::apply_changes`], new, edited and deleted messages and a deleted conversation.
 //! - `postgres/`: [`postgres::PostgresStore`], the server store on PostgreSQL (seqs by triggers, prune).
 //! - `serve.rs`: [`serve::start`], the HTTP server in a background task; token flag parsing.
 //! - `demo.rs`: [`demo::run`], server, seed, sync with progress, changes, incremental sync, verification.
+//! - `import/`: [`import::run`], real chats into an integration of any `ServerStore`:
+//!   - `whatsapp_export.rs`: the parser of WhatsApp "Export chat" files (Android and iOS formats);
+//!     `placeholders.rs`: its media lines (`<Media omitted>`, `image omitted`, `<attached: …>`);
+//!   - `export_rows.rs`: one export file as a conversation, contacts, participants, messages, media records;
+//!   - `chitchat.rs`: the `chitchat-dataset` corpus (7,168 conversations, 258,145 messages), stream-parsed;
+//!   - `mod.rs`: the command's arguments, stable ids, batched writes.
 
 pub mod changes;
 pub mod demo;
 pub mod generate;
+pub mod import;
 pub mod postgres;
 pub mod serve;
 mod text;

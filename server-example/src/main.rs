@@ -1,4 +1,4 @@
-//! `server-example`: the WhatsApp-like sync backend (`serve`, `seed`, `prune`, `demo`).
+//! `server-example`: the WhatsApp-like sync backend (`serve`, `seed`, `prune`, `demo`, `import`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use server_example::generate::{Sizes, generate};
 use server_example::serve::{access, parse_token, start};
 use server_example::postgres::PostgresStore;
-use server_example::{demo, whatsapp};
+use server_example::{demo, import, whatsapp};
 use sync_core::ServerStore;
 use sync_http::ServerConfig;
 use sync_sqlite::SqliteServerStore;
@@ -89,6 +89,8 @@ enum Command {
         #[command(flatten)]
         sizes: SizeArgs,
     },
+    /// Import WhatsApp "Export chat" files, or the chitchat-dataset corpus, into an integration.
+    Import(import::ImportArgs),
 }
 
 impl SizeArgs {
@@ -163,6 +165,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Import(args) => import::run(args).await,
         Command::Demo { dir, sizes } => demo::run(demo::DemoOptions { dir, sizes: sizes.sizes(), seed: sizes.seed }).await,
     }
 }
