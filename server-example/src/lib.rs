@@ -24,3 +24,17 @@ pub mod postgres;
 pub mod serve;
 mod text;
 pub mod whatsapp;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sync_core::ServerStore;
+
+/// The server store: PostgreSQL when `database_url` is given, else the embedded SQLite file `db`; with a name
+/// for messages.
+pub async fn open_store(db: &Path, database_url: Option<&str>) -> anyhow::Result<(Arc<dyn ServerStore>, String)> {
+    Ok(match database_url {
+        Some(url) => (Arc::new(postgres::PostgresStore::connect(url, whatsapp::schema()).await?), "PostgreSQL".to_owned()),
+        None => (Arc::new(sync_sqlite::SqliteServerStore::open(db, whatsapp::schema())?), db.display().to_string()),
+    })
+}

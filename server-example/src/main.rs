@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::bail;
@@ -11,9 +10,7 @@ use server_example::generate::{Sizes, generate};
 use server_example::serve::{access, parse_token, start};
 use server_example::postgres::PostgresStore;
 use server_example::{demo, import, whatsapp};
-use sync_core::ServerStore;
 use sync_http::ServerConfig;
-use sync_sqlite::SqliteServerStore;
 
 #[derive(Parser)]
 #[command(version, about = "Example sync backend: WhatsApp-like data over wire protocol v1")]
@@ -113,14 +110,6 @@ fn parse_age(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(n.saturating_mul(seconds)))
 }
 
-/// The server store: PostgreSQL when a URL is given, else the embedded SQLite file.
-async fn open_store(db: &std::path::Path, database_url: Option<&str>) -> anyhow::Result<(Arc<dyn ServerStore>, String)> {
-    Ok(match database_url {
-        Some(url) => (Arc::new(PostgresStore::connect(url, whatsapp::schema()).await?), "PostgreSQL".to_owned()),
-        None => (Arc::new(SqliteServerStore::open(db, whatsapp::schema())?), db.display().to_string()),
-    })
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -139,7 +128,7 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { db, database_url, listen, tokens, max_limit } => {
-            let (store, name) = open_store(&db, database_url.as_deref()).await?;
+            let (store, name) = server_example::open_store(&db, database_url.as_deref()).await?;
             let mut config = ServerConfig::new(access(&tokens));
             config.max_limit = max_limit.max(1);
             let server = start(store, config, &listen).await?;
@@ -151,7 +140,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if integration.is_empty() {
                 bail!("the integration id must not be empty");
             }
-            let (store, name) = open_store(&db, database_url.as_deref()).await?;
+            let (store, name) = server_example::open_store(&db, database_url.as_deref()).await?;
             let totals = generate(store.as_ref(), &integration, sizes.sizes(), sizes.seed, |_| {}).await?;
             println!("seeded {integration} in {name}: {totals:?}");
             Ok(())

@@ -16,10 +16,8 @@ use std::time::Instant;
 
 use anyhow::bail;
 use sync_core::{FeedError, ServerStore, Value, Write};
-use sync_sqlite::SqliteServerStore;
 
 use crate::generate::Totals;
-use crate::whatsapp;
 
 /// Writes per [`ServerStore::write`] call.
 pub const BATCH: usize = 2_000;
@@ -30,6 +28,9 @@ pub struct ImportArgs {
     /// The server's SQLite file.
     #[arg(long, default_value = "server.db")]
     pub db: PathBuf,
+    /// Import into PostgreSQL instead of the SQLite file (`postgres://user@host/db`).
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
     /// The integration id to import into.
     #[arg(long)]
     pub integration: String,
@@ -44,12 +45,13 @@ pub struct ImportArgs {
     pub files: Vec<PathBuf>,
 }
 
-/// Runs `server-example import` against the embedded SQLite store.
+/// Runs `server-example import` against the embedded SQLite store or PostgreSQL.
 pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     if args.integration.is_empty() {
         bail!("the integration id must not be empty");
     }
-    let store = SqliteServerStore::open(&args.db, whatsapp::schema())?;
+    let (store, _) = crate::open_store(&args.db, args.database_url.as_deref()).await?;
+    let store = store.as_ref();
     let started = Instant::now();
     let totals = match &args.chitchat {
         Some(path) => {
@@ -57,13 +59,13 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
                 Some(path) => path.clone(),
                 None => chitchat::locate()?,
             };
-            chitchat::import(&store, &args.integration, &path).await?
+            chitchat::import(store, &args.integration, &path).await?
         }
         None if args.files.is_empty() => bail!("nothing to import: give export FILEs or --chitchat"),
         None => {
             let mut totals = Totals::default();
             for file in &args.files {
-                let t = export_rows::import_file(&store, &args.integration, file, args.me.as_deref()).await?;
+                let t = export_rows::import_file(store, &args.integration, file, args.me.as_deref()).await?;
                 add(&mut totals, &t);
             }
             totals
