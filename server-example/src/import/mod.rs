@@ -50,7 +50,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     if args.integration.is_empty() {
         bail!("the integration id must not be empty");
     }
-    let (store, _) = crate::open_store(&args.db, args.database_url.as_deref()).await?;
+    let (store, name) = crate::open_store(&args.db, args.database_url.as_deref()).await?;
     let store = store.as_ref();
     let started = Instant::now();
     let totals = match &args.chitchat {
@@ -74,7 +74,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     println!(
         "imported into {} of {} in {:.1} s: {} conversations, {} messages, {} contacts, {} media records, {} participants",
         args.integration,
-        args.db.display(),
+        name,
         started.elapsed().as_secs_f64(),
         totals.conversations,
         totals.messages,
