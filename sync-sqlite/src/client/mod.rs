@@ -33,6 +33,7 @@ pub struct SqliteStore {
     // Dropped before the writer, so that the writer's connection is the last one and removes the WAL.
     reader: Worker<ClientReader>,
     worker: Worker<ClientDb>,
+    schema: SharedSchema,
 }
 
 impl SqliteStore {
@@ -43,12 +44,18 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, Error> {
         let path = path.as_ref().to_path_buf();
         let schema = SharedSchema::default();
-        let (thread_path, thread_schema) = (path.clone(), schema.clone());
+        let (thread_path, thread_schema, reader_schema) = (path.clone(), schema.clone(), schema.clone());
         let worker = Worker::spawn("sync-sqlite-client", move || ClientDb::open(thread_path, thread_schema))?;
         // After the writer: it created the file and put it in WAL mode.
         let reader_path = path.clone();
-        let reader = Worker::spawn("sync-sqlite-client-reader", move || ClientReader::open(reader_path, schema))?;
-        Ok(SqliteStore { path, worker, reader })
+        let reader = Worker::spawn("sync-sqlite-client-reader", move || ClientReader::open(reader_path, reader_schema))?;
+        Ok(SqliteStore { path, worker, reader, schema })
+    }
+
+    /// The schema the store was last prepared with (remembered in the file), if any: the columns of the rows
+    /// [`SqliteStore::list_rows`] returns.
+    pub fn schema(&self) -> Option<std::sync::Arc<Schema>> {
+        self.schema.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// A page of the live rows of `collection` in `scope`, filtered, sorted and paged as `query` says (for a

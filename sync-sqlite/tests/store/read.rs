@@ -40,6 +40,7 @@ async fn list_rows_filters_sorts_and_pages_within_the_scope() {
     let second = store.list_rows("s", "posts", in_t1(2, 2)).await.expect("second page");
     assert_eq!(ids(&second), ["p1"]);
 
+    assert_eq!(store.schema().expect("prepared").collection("posts").map(|c| c.columns.len()), Some(5));
     let all = ListRows { limit: 100, ..Default::default() };
     assert_eq!(ids(&store.list_rows("s", "posts", all.clone()).await.expect("all")), ["p1", "p2", "p3", "p4", "p5"]);
     assert_eq!(ids(&store.list_rows("other", "posts", all.clone()).await.expect("other scope")), ["x1"]);
