@@ -151,6 +151,9 @@ pub enum StoreError {
     /// The store was closed.
     #[error("the store is closed")]
     Closed,
+    /// A read asked for something the store refuses: an unknown column, or a query that is not a read.
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
     /// The underlying database failed.
     #[error("{context}: {source}")]
     Backend {
@@ -163,6 +166,17 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// A stable, machine-readable code for bindings: schema (unknown collection, tables that do not fit),
+    /// invalid_query, closed, store (the database failed, a cursor gap).
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::UnknownCollection(_) | StoreError::Schema(_) => "schema",
+            StoreError::InvalidQuery(_) => "invalid_query",
+            StoreError::Closed => "closed",
+            StoreError::CursorGap { .. } | StoreError::Backend { .. } => "store",
+        }
+    }
+
     /// Wraps a backend error with what the store was doing.
     pub fn backend(context: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         StoreError::Backend { context: context.into(), source: Box::new(source) }

@@ -7,7 +7,8 @@
 //!
 //! # Layout
 //! - `client/mod.rs`: [`SqliteStore`] and its [`ClientStore`](sync_core::ClientStore) impl;
-//!   `client/db.rs`: what runs on its thread (prepare, apply a page, cursors, reads, stats).
+//!   `client/db.rs`: what runs on its thread (prepare, apply a page, cursors, reads, stats);
+//!   `client/read.rs`: the reader thread for an app's UI ([`ListRows`], read-only [`QueryResult`] queries).
 //! - `server/mod.rs`: [`SqliteServerStore`] and its [`ChangeFeed`](sync_core::ChangeFeed) and
 //!   [`ServerStore`](sync_core::ServerStore) impls; `server/write.rs`: write batches, seqs, cascades and counters
 //!   on the writer thread; `server/read.rs`: pages, status and rows on reader threads.
@@ -51,6 +52,6 @@ mod sql;
 mod tables;
 mod writer;
 
-pub use client::SqliteStore;
+pub use client::{ListRows, QueryResult, SqliteStore};
 pub use error::Error;
 pub use server::SqliteServerStore;

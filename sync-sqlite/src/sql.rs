@@ -316,6 +316,25 @@ pub(crate) const SCOPE_COUNTS: &str =
 pub(crate) const COLLECTION_COUNT: &str =
     "SELECT live FROM collection_counts WHERE integration_id = ?1 AND collection = ?2";
 
+/// A page of live rows of a client table for a UI: `SELECT id, seq, <declared…> FROM t WHERE integration_id = ?
+/// [AND <col> = ? | AND <col> IS NULL]… ORDER BY [<col> ASC|DESC,] id LIMIT ? OFFSET ?`. Binds integration_id,
+/// the non-null filter values in order, limit, offset. Column names must have been checked against the schema.
+pub(crate) fn list_rows(c: &Collection, filter: &[(&str, bool)], order_by: Option<(&str, bool)>) -> String {
+    let mut query = Query::select();
+    query.columns(["id", "seq"]).columns(declared(c)).from(c.name.clone());
+    query.and_where(Expr::col("integration_id").eq(param()));
+    for (column, is_null) in filter {
+        let column = Expr::col(column.to_string());
+        query.and_where(if *is_null { column.is_null() } else { column.eq(param()) });
+    }
+    if let Some((column, descending)) = order_by {
+        query.order_by(column.to_string(), if descending { Order::Desc } else { Order::Asc });
+    }
+    // The key last, so that pages of equal sort values are stable.
+    query.order_by("id", Order::Asc).limit(0).offset(0);
+    query.build(SqliteQueryBuilder).0
+}
+
 #[cfg(test)]
 mod tests {
     use sync_core::{Collection, Column, ColumnType, Schema};

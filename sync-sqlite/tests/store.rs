@@ -8,6 +8,8 @@ mod client;
 mod concurrency;
 #[path = "store/end_to_end.rs"]
 mod end_to_end;
+#[path = "store/read.rs"]
+mod read;
 #[path = "store/server.rs"]
 mod server;
 

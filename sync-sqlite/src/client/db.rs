@@ -2,10 +2,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sync_core::{ApplyOutcome, Change, Collection, CursorState, Page, Schema, StoreError, StoreStats, StoredRow};
 
+use super::read::SharedSchema;
 use crate::convert;
 use crate::error::{DbError, Error};
 use crate::sql::{self, ClientSql, Flavor};
@@ -40,6 +42,8 @@ pub(super) struct ClientDb {
     conn: Connection,
     path: PathBuf,
     prepared: Option<Prepared>,
+    /// The prepared schema, published for the reader thread.
+    shared: SharedSchema,
 }
 
 fn now_ms() -> i64 {
@@ -54,7 +58,7 @@ fn unprepared(collection: &str) -> StoreError {
 
 impl ClientDb {
     /// Opens and migrates the file, and loads the schema it was last prepared with.
-    pub(super) fn open(path: PathBuf) -> Result<Self, Error> {
+    pub(super) fn open(path: PathBuf, shared: SharedSchema) -> Result<Self, Error> {
         let mut conn = connection::open_writer(&path)?;
         migrations::run(&mut conn, &path, &migrations::CLIENT)?;
         let saved: Option<String> = conn
@@ -69,7 +73,7 @@ impl ClientDb {
                 None
             }
         });
-        let mut db = ClientDb { conn, path, prepared: None };
+        let mut db = ClientDb { conn, path, prepared: None, shared };
         if let Some(prepared) = prepared {
             db.install(prepared);
         }
@@ -79,6 +83,7 @@ impl ClientDb {
     fn install(&mut self, prepared: Prepared) {
         let capacity = prepared.schema.collections.len() * STATEMENTS_PER_COLLECTION + FIXED_STATEMENTS;
         self.conn.set_prepared_statement_cache_capacity(capacity);
+        *self.shared.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(prepared.schema.clone()));
         self.prepared = Some(prepared);
     }
 

@@ -1,15 +1,18 @@
 //! [`SqliteStore`]: the client replica in an SQLite file.
 
 mod db;
+mod read;
 
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use sync_core::{ApplyOutcome, ClientStore, CursorState, Page, Schema, StoreError, StoreStats, StoredRow};
+use sync_core::{ApplyOutcome, ClientStore, CursorState, Page, Schema, StoreError, StoreStats, StoredRow, Value};
 
 use crate::error::Error;
 use crate::writer::Worker;
 use db::ClientDb;
+pub use read::{ListRows, QueryResult};
+use read::{ClientReader, SharedSchema};
 
 /// A client replica in an SQLite file (WAL mode), implementing [`ClientStore`].
 ///
@@ -21,10 +24,16 @@ use db::ClientDb;
 /// by `(integration_id, id)`, indexed by `(integration_id, seq)` and by the schema's indexes. Full-text columns
 /// (`Collection::full_text`) are not indexed yet: no FTS5 table is created for them.
 ///
-/// Dropping the last handle finishes queued work, closes the file and waits for the thread to end.
+/// Reads for an app's UI ([`SqliteStore::list_rows`], [`SqliteStore::query`]) run on a second thread with its
+/// own `query_only` connection: under WAL they see the last committed page and never wait for the writer.
+///
+/// Dropping the last handle finishes queued work, closes the file and waits for the threads to end.
 pub struct SqliteStore {
     path: PathBuf,
+    // Dropped before the writer, so that the writer's connection is the last one and removes the WAL.
+    reader: Worker<ClientReader>,
     worker: Worker<ClientDb>,
+    schema: SharedSchema,
 }
 
 impl SqliteStore {
@@ -34,9 +43,36 @@ impl SqliteStore {
     /// A schema prepared earlier is remembered, but [`ClientStore::prepare`] must still be called before syncing.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, Error> {
         let path = path.as_ref().to_path_buf();
-        let thread_path = path.clone();
-        let worker = Worker::spawn("sync-sqlite-client", move || ClientDb::open(thread_path))?;
-        Ok(SqliteStore { path, worker })
+        let schema = SharedSchema::default();
+        let (thread_path, thread_schema, reader_schema) = (path.clone(), schema.clone(), schema.clone());
+        let worker = Worker::spawn("sync-sqlite-client", move || ClientDb::open(thread_path, thread_schema))?;
+        // After the writer: it created the file and put it in WAL mode.
+        let reader_path = path.clone();
+        let reader = Worker::spawn("sync-sqlite-client-reader", move || ClientReader::open(reader_path, reader_schema))?;
+        Ok(SqliteStore { path, worker, reader, schema })
+    }
+
+    /// The schema the store was last prepared with (remembered in the file), if any: the columns of the rows
+    /// [`SqliteStore::list_rows`] returns.
+    pub fn schema(&self) -> Option<std::sync::Arc<Schema>> {
+        self.schema.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// A page of the live rows of `collection` in `scope`, filtered, sorted and paged as `query` says (for a
+    /// conversation list, or the messages of one conversation). Column names are checked against the prepared
+    /// schema: an unknown one is [`StoreError::InvalidQuery`], an unknown collection
+    /// [`StoreError::UnknownCollection`]. Runs on the reader thread.
+    pub async fn list_rows(&self, scope: &str, collection: &str, query: ListRows) -> Result<Vec<StoredRow>, StoreError> {
+        let (scope, collection) = (scope.to_owned(), collection.to_owned());
+        self.reader.run(move |reader| reader.list_rows(&scope, &collection, &query)).await?
+    }
+
+    /// Runs one read-only SQL statement with positional parameters (`?`, `?1`) on the reader connection. Anything
+    /// but a read (a write, a schema change, several statements, a pragma that changes something) is refused with
+    /// [`StoreError::InvalidQuery`] and changes nothing.
+    pub async fn query(&self, sql: &str, params: Vec<Value>) -> Result<QueryResult, StoreError> {
+        let sql = sql.to_owned();
+        self.reader.run(move |reader| reader.query(&sql, &params)).await?
     }
 
     /// The database file.

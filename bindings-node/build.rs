@@ -1,0 +1,5 @@
+//! Links the addon against Node-API the way each platform needs.
+
+fn main() {
+    napi_build::setup();
+}

@@ -1,0 +1,51 @@
+import type {
+  CollectionState,
+  DatabaseStats,
+  ListRowsOptions,
+  OpenOptions,
+  QueryRows,
+  SyncProgress,
+  SyncResult,
+} from './index'
+
+export type { CollectionState, DatabaseStats, ListRowsOptions, OpenOptions, QueryRows, SyncProgress, SyncResult }
+
+/** Options of one sync. */
+export interface SyncCallOptions {
+  /** Called on the JavaScript thread with throttled progress events; keep it short. */
+  onProgress?: (progress: SyncProgress) => void
+  /** Aborting it cancels the sync between pages: the promise rejects with code `cancelled`, what was applied stays. */
+  signal?: AbortSignal
+}
+
+/**
+ * Failures reject with an `Error` whose `code` is one of these, and whose message says what went wrong and what to do.
+ */
+export type SyncErrorCode =
+  | 'network' | 'timeout' | 'unauthorized' | 'forbidden' | 'not_found' | 'bad_request' | 'rate_limited'
+  | 'server' | 'resync_required' | 'protocol' | 'bad_page' | 'store' | 'schema' | 'cancelled'
+  | 'invalid_query' | 'invalid_argument' | 'closed'
+
+/** Keeps an SQLite replica of one integration in sync with a seqsync server. Work runs off the event loop. */
+export declare class SyncEngine {
+  private constructor()
+  /** Opens (creating if needed) the database file; nothing is fetched until a sync. */
+  static open(options: OpenOptions): Promise<SyncEngine>
+  /** Syncs every collection, in schema order, until each is up to date. */
+  syncAll(options?: SyncCallOptions): Promise<SyncResult>
+  /** Syncs one collection until it is up to date. */
+  syncCollection(collection: string, options?: SyncCallOptions): Promise<SyncResult>
+  /** Row counts per collection, file size and path. */
+  stats(): Promise<DatabaseStats>
+  /** The cursor of every collection that has one. */
+  syncState(): Promise<CollectionState[]>
+  /** Deletes the integration's rows and cursors: the next sync starts from scratch. */
+  reset(): Promise<void>
+  /** A page of rows of a collection (`id`, `seq`, then the columns), filtered and sorted; on a reader connection. */
+  listRows(collection: string, options?: ListRowsOptions): Promise<Array<Record<string, unknown>>>
+  /** One read-only SQL statement with `?` parameters; anything but a read rejects with `invalid_query`. */
+  query(sql: string, params?: Array<null | boolean | number | string>): Promise<QueryRows>
+  /** Cancels running syncs and closes the file. Later calls reject with `closed`. */
+  close(): Promise<void>
+  readonly closed: boolean
+}

@@ -1,0 +1,45 @@
+'use strict'
+// The public class of @seqsync/node: the native engine with option objects and AbortSignal. Kept tiny on purpose:
+// everything else happens in Rust (see src/).
+
+const native = require('./index.js')
+
+class SyncEngine {
+  #native
+
+  /** @internal use SyncEngine.open */
+  constructor(nativeEngine) {
+    this.#native = nativeEngine
+  }
+
+  static async open(options) {
+    return new SyncEngine(await native.openEngine(options))
+  }
+
+  syncAll(options = {}) {
+    return this.#sync(options, (onProgress, token) => this.#native.syncAll(onProgress, token))
+  }
+
+  syncCollection(collection, options = {}) {
+    return this.#sync(options, (onProgress, token) => this.#native.syncCollection(collection, onProgress, token))
+  }
+
+  async #sync({ onProgress, signal } = {}, start) {
+    const token = this.#native.cancelToken()
+    if (signal) {
+      if (signal.aborted) token.cancel()
+      else signal.addEventListener('abort', () => token.cancel(), { once: true })
+    }
+    return start(onProgress ?? null, token)
+  }
+
+  stats() { return this.#native.stats() }
+  syncState() { return this.#native.syncState() }
+  reset() { return this.#native.reset() }
+  listRows(collection, options) { return this.#native.listRows(collection, options) }
+  query(sql, params = []) { return this.#native.query(sql, params) }
+  close() { return this.#native.close() }
+  get closed() { return this.#native.closed }
+}
+
+module.exports = { SyncEngine }

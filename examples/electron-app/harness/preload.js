@@ -1,0 +1,30 @@
+'use strict'
+// The harness's stand-in for ../preload.js: the same window.seqsync, over HTTP and server-sent events.
+;(() => {
+  const listeners = { progress: new Set(), done: new Set() }
+  const events = new EventSource('/api/events')
+  const ready = new Promise((resolve) => { events.onopen = resolve })
+  events.onmessage = (message) => {
+    const { channel, payload } = JSON.parse(message.data)
+    for (const callback of listeners[channel] ?? []) callback(payload)
+  }
+  const call = async (name, ...args) => {
+    const response = await fetch(`/api/${name}`, { method: 'POST', body: JSON.stringify(args) })
+    const body = await response.json()
+    if (!response.ok) throw Object.assign(new Error(body.error), { code: body.code })
+    return body
+  }
+  const subscribe = (channel, callback) => {
+    listeners[channel].add(callback)
+    return () => listeners[channel].delete(callback)
+  }
+  window.seqsync = Object.freeze({
+    stats: () => call('stats'),
+    conversations: (limit) => call('conversations', limit),
+    // Events of a sync must not be missed: start only once the event stream is open.
+    startSync: async () => { await ready; return call('startSync') },
+    cancelSync: () => call('cancelSync'),
+    onProgress: (callback) => subscribe('progress', callback),
+    onDone: (callback) => subscribe('done', callback),
+  })
+})()

@@ -1,0 +1,35 @@
+'use strict'
+// Electron's main process: owns the engine and answers the renderer over IPC. Configure with SEQSYNC_URL,
+// SEQSYNC_TOKEN, SEQSYNC_INTEGRATION (and SEQSYNC_DB, default: replica.db in the app's user data folder).
+const path = require('node:path')
+const { app, BrowserWindow, ipcMain } = require('electron')
+const { createBackend } = require('./backend.js')
+
+async function start() {
+  await app.whenReady()
+  const window = new BrowserWindow({
+    width: 900,
+    height: 700,
+    webPreferences: { preload: path.join(__dirname, 'preload.js'), contextIsolation: true, sandbox: true, nodeIntegration: false },
+  })
+  const backend = await createBackend(
+    {
+      dbPath: process.env.SEQSYNC_DB ?? path.join(app.getPath('userData'), 'replica.db'),
+      serverUrl: process.env.SEQSYNC_URL ?? 'http://127.0.0.1:8080',
+      token: process.env.SEQSYNC_TOKEN,
+      integrationId: process.env.SEQSYNC_INTEGRATION ?? 'wa-1',
+    },
+    (channel, payload) => window.webContents.send(`sync:${channel}`, payload),
+  )
+  ipcMain.handle('sync:stats', () => backend.stats())
+  ipcMain.handle('sync:conversations', (_event, limit) => backend.conversations(limit))
+  ipcMain.handle('sync:start', () => backend.startSync())
+  ipcMain.handle('sync:cancel', () => backend.cancelSync())
+  app.on('window-all-closed', async () => {
+    await backend.close()
+    app.quit()
+  })
+  await window.loadFile(path.join(__dirname, 'renderer', 'index.html'))
+}
+
+start()

@@ -1,0 +1,18 @@
+'use strict'
+// The renderer's only door to the main process: a few functions, no Node, no ipcRenderer.
+const { contextBridge, ipcRenderer } = require('electron')
+
+function subscribe(channel, callback) {
+  const listener = (_event, payload) => callback(payload)
+  ipcRenderer.on(channel, listener)
+  return () => ipcRenderer.removeListener(channel, listener)
+}
+
+contextBridge.exposeInMainWorld('seqsync', {
+  stats: () => ipcRenderer.invoke('sync:stats'),
+  conversations: (limit) => ipcRenderer.invoke('sync:conversations', limit),
+  startSync: () => ipcRenderer.invoke('sync:start'),
+  cancelSync: () => ipcRenderer.invoke('sync:cancel'),
+  onProgress: (callback) => subscribe('sync:progress', callback),
+  onDone: (callback) => subscribe('sync:done', callback),
+})

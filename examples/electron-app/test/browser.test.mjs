@@ -1,0 +1,125 @@
+// The sync screen in Debian's chromium (playwright-core), served by the harness over the real addon, syncing from the
+// real server-example: click "Sync All Data", watch the progress bars move, see the stats card equal the server's
+// counts, save a screenshot. Without /usr/bin/chromium the test is skipped, except under CI=true, where it fails.
+import assert from 'node:assert/strict'
+import { existsSync, mkdirSync } from 'node:fs'
+import path from 'node:path'
+import { after, before, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+
+import { cleanup, counts, loadPackage, seed, serverStatus, startServer, tempDir } from '../../../bindings-node/__test__/support.mjs'
+import { startHarness } from '../harness/server.mjs'
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
+const here = path.dirname(fileURLToPath(import.meta.url))
+const SCREENSHOT = process.env.SEQSYNC_SCREENSHOT ?? path.join(here, '..', 'screenshots', 'sync-screen.png')
+const TOKEN = 'secret'
+const INTEGRATION = 'wa-ui'
+const missing = !existsSync(CHROMIUM)
+if (missing && process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing (apt-get install -y chromium); CI needs the browser test`)
+
+let dir, server, harness, expected
+
+/** Headless chromium with a fresh profile directory (a persistent context is how playwright takes one). */
+async function launch() {
+  const { chromium } = await import('playwright-core')
+  const profile = tempDir('seqsync-chromium-')
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 900, height: 900 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--no-first-run'],
+  })
+  return { browser, profile }
+}
+
+before(async () => {
+  if (missing) return
+  loadPackage()
+  dir = tempDir()
+  const db = path.join(dir, 'server.db')
+  seed(db, INTEGRATION, { conversations: 200, messages: 40_000, contacts: 150 })
+  server = await startServer(db, { [TOKEN]: INTEGRATION })
+  expected = counts(await serverStatus(server.url, TOKEN, INTEGRATION))
+  harness = await startHarness({
+    dbPath: path.join(dir, 'client.db'), serverUrl: server.url, token: TOKEN, integrationId: INTEGRATION,
+    pageSizes: { conversations: 100, messages: 1500, contacts: 500 }, progressIntervalMs: 50,
+  })
+})
+
+after(async () => {
+  await harness?.close()
+  await server?.stop()
+  if (dir) cleanup(dir)
+})
+
+test('click "Sync All Data": bars move, the stats card ends at the server counts', { skip: missing && `${CHROMIUM} is missing` }, async () => {
+  const { browser, profile } = await launch()
+  try {
+    const page = await browser.newPage()
+    const pageErrors = []
+    page.on('pageerror', (e) => pageErrors.push(e.message))
+    await page.goto(harness.url)
+    await page.waitForSelector('[data-count="messages"]')
+    assert.equal(await page.textContent('[data-count="messages"]'), '–', 'an empty replica first')
+
+    // Record every width the messages bar takes, from inside the page.
+    await page.evaluate(() => {
+      window.widths = []
+      new MutationObserver(() => {
+        const fill = document.querySelector('[data-collection="messages"] .fill')
+        if (fill) window.widths.push(parseFloat(fill.style.width))
+      }).observe(document.getElementById('progress'), { subtree: true, attributes: true, childList: true })
+    })
+    await page.click('text=Sync All Data')
+    await page.waitForSelector('body[data-synced="true"]', { timeout: 120_000 })
+
+    const widths = await page.evaluate(() => window.widths)
+    const distinct = [...new Set(widths)]
+    assert.ok(distinct.length >= 3, `the messages bar moved through several widths: ${distinct.join(', ')}`)
+    assert.ok(distinct.some((w) => w > 0 && w < 100), 'it showed partial progress')
+    for (let i = 1; i < widths.length; i++) assert.ok(widths[i] >= widths[i - 1], 'it only moves forward')
+    assert.equal(widths.at(-1), 100)
+    for (const collection of Object.keys(expected)) {
+      assert.equal(await page.getAttribute(`[data-collection="${collection}"]`, 'data-fraction'), '1.0000', `${collection} bar full`)
+    }
+
+    await page.waitForFunction((n) => document.querySelector('[data-count="messages"]').dataset.value === String(n), expected.messages)
+    for (const [collection, count] of Object.entries(expected)) {
+      assert.equal(await page.getAttribute(`[data-count="${collection}"]`, 'data-value'), String(count), `${collection} in the stats card`)
+    }
+    assert.ok((await page.$$('#conversations li')).length > 0, 'recent conversations are listed from the replica')
+    assert.equal(await page.isHidden('#error'), true)
+    assert.deepEqual(pageErrors, [])
+
+    mkdirSync(path.dirname(SCREENSHOT), { recursive: true })
+    await page.screenshot({ path: SCREENSHOT, fullPage: true })
+    assert.ok(existsSync(SCREENSHOT))
+    console.log(`# ${distinct.length} distinct widths of the messages bar; screenshot: ${SCREENSHOT}`)
+  } finally {
+    await browser.close()
+    cleanup(profile)
+  }
+})
+
+test('a failing sync shows the error alert, and Retry works once the server is back', { skip: missing && `${CHROMIUM} is missing` }, async () => {
+  const { browser, profile } = await launch()
+  const bad = await startHarness({
+    dbPath: path.join(dir, 'bad.db'), serverUrl: server.url, token: 'wrong', integrationId: INTEGRATION, maxRetries: 0,
+  })
+  try {
+    const page = await browser.newPage()
+    await page.goto(bad.url)
+    await page.click('text=Sync All Data')
+    await page.waitForSelector('#error:not([hidden])')
+    assert.match(await page.textContent('#error-message'), /unauthorized/)
+    await page.click('#retry')
+    await page.waitForSelector('#error:not([hidden])')
+    assert.match(await page.textContent('#error-message'), /unauthorized/, 'retry ran the sync again')
+  } finally {
+    await browser.close()
+    await bad.close()
+    cleanup(profile)
+  }
+})
