@@ -9,10 +9,10 @@ use sync_sqlite::SqliteStore;
 
 /// Versions by collection, then id: `(seq, deleted)` in increasing seq.
 ///
-/// Record the server after every batch of writes, before any client can see it: a client whose cursor in a
-/// collection is `c` must then hold, for each id, the newest recorded version with a seq at or below `c`
-/// (nothing if that version is a tombstone). A version overwritten within one batch was never served, so no
-/// cursor can depend on it.
+/// Record the server after every batch of writes, before any client can see it. A client whose cursor in a
+/// collection is `c` must hold every row the server now holds with a seq at or below `c`, at that version; a
+/// row the server changed after `c` may be missing or at an older live version (the client read that range
+/// before the change), never at a version the server never had, and no row may be ahead of the cursor.
 #[derive(Clone, Debug, Default)]
 pub struct History {
     versions: BTreeMap<String, BTreeMap<String, Vec<(i64, bool)>>>,
@@ -50,16 +50,34 @@ impl History {
         Ok(())
     }
 
-    /// The `(id, seq)` a client at `cursor` in `collection` must hold.
-    pub fn expected(&self, collection: &str, cursor: i64) -> BTreeSet<(String, i64)> {
-        let Some(by_id) = self.versions.get(collection) else { return BTreeSet::new() };
+    /// The live rows of `collection` as the server holds them now, with seq at or below `cursor`.
+    pub fn current_upto(&self, collection: &str, cursor: i64) -> BTreeMap<&str, i64> {
+        let Some(by_id) = self.versions.get(collection) else { return BTreeMap::new() };
         by_id
             .iter()
             .filter_map(|(id, versions)| {
-                let (seq, deleted) = versions.iter().rev().find(|(seq, _)| *seq <= cursor)?;
-                (!deleted).then(|| (id.clone(), *seq))
+                let (seq, deleted) = versions.last()?;
+                (*seq <= cursor && !deleted).then_some((id.as_str(), *seq))
             })
             .collect()
+    }
+
+    /// Why the local row `(id, seq)` cannot be there at `cursor`, if it cannot.
+    fn wrong(&self, collection: &str, id: &str, seq: i64, cursor: i64) -> Option<String> {
+        let versions = self.versions.get(collection).and_then(|c| c.get(id));
+        let Some(&(current, deleted)) = versions.and_then(|v| v.last()) else {
+            return Some(format!("row {id} was never on the server"));
+        };
+        if seq > cursor {
+            return Some(format!("row {id} has seq {seq}, ahead of the cursor {cursor}"));
+        }
+        if !versions.is_some_and(|v| v.contains(&(seq, false))) {
+            return Some(format!("row {id} has seq {seq}, never a live version of it on the server"));
+        }
+        if current <= cursor && (current != seq || deleted) {
+            return Some(format!("row {id} is at seq {seq} but the server's version {current} (deleted: {deleted}) is within the cursor"));
+        }
+        None
     }
 
     /// Checks that the SQLite client database at `db` is at a page boundary for `scope`: in every collection its
@@ -72,19 +90,19 @@ impl History {
         for collection in &schema.collections {
             let name = collection.name.as_str();
             let cursor = cursors.iter().find(|c| c.collection == name).map_or(0, |c| c.last_seq);
-            let local: BTreeSet<(String, i64)> =
-                store.read_rows(scope, name, None, 100_000_000).await?.into_iter().map(|r| (r.id, r.seq)).collect();
-            let expected = self.expected(name, cursor);
-            if local != expected {
-                let missing = expected.difference(&local).take(3).collect::<Vec<_>>();
-                let extra = local.difference(&expected).take(3).collect::<Vec<_>>();
-                bail!(
-                    "{name} at cursor {cursor}: {} rows where {} were expected; missing {missing:?}, unexpected {extra:?}",
-                    local.len(),
-                    expected.len()
-                );
+            let local = store.read_rows(scope, name, None, 100_000_000).await?;
+            // Every row the server holds within the cursor is here at that version; a row beyond it may be
+            // missing or at an older version the client read before it changed, never anything else.
+            let held: BTreeSet<&str> = local.iter().map(|r| r.id.as_str()).collect();
+            let expected = self.current_upto(name, cursor);
+            let missing: Vec<_> = expected.iter().filter(|(id, _)| !held.contains(*id)).take(3).collect();
+            if !missing.is_empty() {
+                bail!("{name} at cursor {cursor}: rows within the cursor are missing: {missing:?}");
             }
-            let total = self.expected(name, i64::MAX).len();
+            if let Some(why) = local.iter().find_map(|r| self.wrong(name, &r.id, r.seq, cursor)) {
+                bail!("{name} at cursor {cursor}: {why}");
+            }
+            let total = self.current_upto(name, i64::MAX).len();
             if !local.is_empty() && local.len() < total {
                 boundary.partial += 1;
             }
