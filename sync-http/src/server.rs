@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 
 use crate::error_body::ErrorBody;
+use crate::live;
 
 /// Which integrations each bearer token may read.
 #[derive(Clone, Debug, Default)]
@@ -144,6 +145,14 @@ fn feed_error(e: FeedError) -> Response {
     }
 }
 
+fn since_seq(params: &HashMap<String, String>) -> Result<i64, Response> {
+    match params.get("since_seq").map(|v| v.parse::<i64>()) {
+        None => Ok(0),
+        Some(Ok(n)) if n >= 0 => Ok(n),
+        Some(_) => Err(error(StatusCode::BAD_REQUEST, "bad_request", "`since_seq` must be an integer >= 0")),
+    }
+}
+
 fn json(body: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
@@ -155,11 +164,24 @@ async fn schema(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respo
     json(state.feed.schema().to_json().into_bytes())
 }
 
-async fn status(State(state): State<Arc<AppState>>, Path(scope): Path<String>, headers: HeaderMap) -> Response {
+async fn status(
+    State(state): State<Arc<AppState>>,
+    Path(scope): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
     if let Err(denied) = state.config.access.check(&headers, Some(&scope)) {
         return denied.into_response();
     }
-    match state.feed.status(&scope).await {
+    let status = match live::live_wait(&params) {
+        Ok(None) => state.feed.status(&scope).await,
+        Ok(Some(wait)) => match since_seq(&params) {
+            Ok(after) => live::status(state.feed.as_ref(), &scope, after, wait).await,
+            Err(response) => return response,
+        },
+        Err(why) => return error(StatusCode::BAD_REQUEST, "bad_request", why),
+    };
+    match status {
         Ok(status) => axum::Json(status).into_response(),
         Err(e) => feed_error(e),
     }
@@ -174,10 +196,13 @@ async fn page(
     if let Err(denied) = state.config.access.check(&headers, Some(&scope)) {
         return denied.into_response();
     }
-    let since_seq = match params.get("since_seq").map(|v| v.parse::<i64>()) {
-        None => 0,
-        Some(Ok(n)) if n >= 0 => n,
-        Some(_) => return error(StatusCode::BAD_REQUEST, "bad_request", "`since_seq` must be an integer >= 0"),
+    let since_seq = match since_seq(&params) {
+        Ok(n) => n,
+        Err(response) => return response,
+    };
+    let live = match live::live_wait(&params) {
+        Ok(live) => live,
+        Err(why) => return error(StatusCode::BAD_REQUEST, "bad_request", why),
     };
     let limit = match params.get("limit").map(|v| v.parse::<usize>()) {
         None => state.config.default_limit,
@@ -187,7 +212,10 @@ async fn page(
     let Some(schema) = state.feed.schema().collection(&collection) else {
         return feed_error(FeedError::UnknownCollection(collection));
     };
-    let page = if params.get("fresh").is_some_and(|v| v == "1" || v == "true") {
+    let fresh = params.get("fresh").is_some_and(|v| v == "1" || v == "true");
+    let page = if let Some(wait) = live {
+        live::page(state.feed.as_ref(), (&scope, &collection), since_seq, limit, fresh, wait).await
+    } else if fresh {
         state.feed.page_fresh(&scope, &collection, since_seq, limit).await
     } else {
         state.feed.page(&scope, &collection, since_seq, limit).await
