@@ -145,11 +145,11 @@ fn feed_error(e: FeedError) -> Response {
     }
 }
 
-fn since_seq(params: &HashMap<String, String>) -> Result<i64, Response> {
+fn since_seq(params: &HashMap<String, String>) -> Result<i64, &'static str> {
     match params.get("since_seq").map(|v| v.parse::<i64>()) {
         None => Ok(0),
         Some(Ok(n)) if n >= 0 => Ok(n),
-        Some(_) => Err(error(StatusCode::BAD_REQUEST, "bad_request", "`since_seq` must be an integer >= 0")),
+        Some(_) => Err("`since_seq` must be an integer >= 0"),
     }
 }
 
@@ -177,7 +177,7 @@ async fn status(
         Ok(None) => state.feed.status(&scope).await,
         Ok(Some(wait)) => match since_seq(&params) {
             Ok(after) => live::status(state.feed.as_ref(), &scope, after, wait).await,
-            Err(response) => return response,
+            Err(why) => return error(StatusCode::BAD_REQUEST, "bad_request", why),
         },
         Err(why) => return error(StatusCode::BAD_REQUEST, "bad_request", why),
     };
@@ -198,7 +198,7 @@ async fn page(
     }
     let since_seq = match since_seq(&params) {
         Ok(n) => n,
-        Err(response) => return response,
+        Err(why) => return error(StatusCode::BAD_REQUEST, "bad_request", why),
     };
     let live = match live::live_wait(&params) {
         Ok(live) => live,
