@@ -142,6 +142,17 @@ impl Transport for HttpTransport {
         serde_json::from_slice(&body).map_err(|e| TransportError::Protocol(format!("the status is not valid: {e}")))
     }
 
+    /// One long-poll: `GET /sync/status/{scope}?live=true&since_seq=…&timeout=…`.
+    async fn wait_for_change(&self, scope: &str, after_seq: i64, timeout: Duration) -> Result<ScopeStatus, TransportError> {
+        let mut url = self.url(&["sync", "status", scope]);
+        url.query_pairs_mut()
+            .append_pair("live", "true")
+            .append_pair("since_seq", &after_seq.to_string())
+            .append_pair("timeout", &format!("{:.3}", timeout.as_secs_f64()));
+        let body = self.get(url).await?;
+        serde_json::from_slice(&body).map_err(|e| TransportError::Protocol(format!("the status is not valid: {e}")))
+    }
+
     async fn fetch_schema(&self) -> Result<Schema, TransportError> {
         let body = self.get(self.url(&["schema"])).await?;
         let text = String::from_utf8_lossy(&body);

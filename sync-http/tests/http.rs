@@ -180,3 +180,6 @@ async fn retry_after_is_read_from_429() {
     assert_eq!((err.code(), err.is_retryable()), ("rate_limited", true));
     assert!(err.to_string().contains("slow down"), "{err}");
 }
+
+#[path = "http/live.rs"]
+mod live;
