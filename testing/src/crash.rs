@@ -19,7 +19,7 @@ use sync_http::{HttpTransport, ServerConfig};
 use sync_sqlite::{SqliteServerStore, SqliteStore};
 
 use crate::History;
-use crate::procs::{Binaries, ClientKind, SCOPE, ServerProcess, StoreLocation, TOKEN, fresh_postgres_database, run_client};
+use crate::procs::{Binaries, ClientKind, SCOPE, ServerProcess, StoreLocation, TOKEN, drop_postgres_database, fresh_postgres_database, run_client};
 
 /// Counts of a series of trials.
 #[derive(Clone, Debug, Default)]
@@ -146,13 +146,14 @@ fn patient_config() -> SyncConfig {
 /// boundary while it syncs. The server's data changes between trials.
 pub async fn server_kills(bins: &Binaries, kind: &ServerKind, trials: usize, sizes: Sizes, seed: u64) -> anyhow::Result<Report> {
     let dir = tempfile::tempdir()?;
+    let database = format!("seqsync_crash_{}", std::process::id());
     let (store, location): (Arc<dyn ServerStore>, StoreLocation) = match kind {
         ServerKind::Embedded => {
             let path = dir.path().join("server.db");
             (Arc::new(SqliteServerStore::open(&path, whatsapp::schema())?), StoreLocation::Embedded(path))
         }
         ServerKind::Postgres(server_url) => {
-            let url = fresh_postgres_database(server_url, "seqsync_crash_trials").await?;
+            let url = fresh_postgres_database(server_url, &database).await?;
             (Arc::new(PostgresStore::connect(&url, whatsapp::schema()).await?), StoreLocation::Postgres(url))
         }
     };
@@ -196,6 +197,11 @@ pub async fn server_kills(bins: &Binaries, kind: &ServerKind, trials: usize, siz
             history.record(store.as_ref(), &whatsapp::schema(), SCOPE).await?;
             report.change_batches += 1;
         }
+    }
+    server.kill()?;
+    if let ServerKind::Postgres(server_url) = kind {
+        drop(store);
+        drop_postgres_database(server_url, &database).await;
     }
     Ok(report)
 }

@@ -18,7 +18,7 @@ use sync_core::{PageRequest, Schema, ScopeStatus, ServerStore, SyncConfig, SyncE
 use sync_http::HttpTransport;
 use sync_sqlite::SqliteStore;
 
-use crate::procs::{Binaries, SCOPE, ServerProcess, StoreLocation, TOKEN, fresh_postgres_database, rss_kib};
+use crate::procs::{Binaries, SCOPE, ServerProcess, StoreLocation, TOKEN, drop_postgres_database, fresh_postgres_database, rss_kib};
 
 /// What a load run does.
 #[derive(Clone, Debug)]
@@ -191,5 +191,7 @@ pub async fn run(bins: &Binaries, options: &LoadOptions) -> anyhow::Result<LoadR
         report.rows_compared += v.rows();
     }
     report.server_rss_kib = server.pid().and_then(rss_kib).unwrap_or_default();
+    drop((server, store));
+    drop_postgres_database(&options.postgres, "seqsync_load").await;
     Ok(report)
 }

@@ -185,6 +185,17 @@ pub async fn fresh_postgres_database(server_url: &str, name: &str) -> anyhow::Re
     Ok(format!("{}/{name}", server_url.trim_end_matches('/')))
 }
 
+/// Drops the database `name` of [`fresh_postgres_database`] (best effort: a leftover is dropped by the next run).
+pub async fn drop_postgres_database(server_url: &str, name: &str) {
+    let admin = format!("{}/postgres", server_url.trim_end_matches('/'));
+    if let Ok((client, connection)) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await {
+        let connection = tokio::spawn(connection);
+        let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+        drop(client);
+        let _ = connection.await;
+    }
+}
+
 /// The resident set size of process `pid` now and at its peak, in KiB (Linux `/proc`).
 pub fn rss_kib(pid: u32) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
