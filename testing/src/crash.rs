@@ -87,14 +87,17 @@ pub async fn client_kills(bins: &Binaries, kind: ClientKind, trials: usize, size
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut files = 0;
     let mut db = dir.path().join("client-0.db");
+    // Incremental syncs are much shorter than a full one: after a miss, kills aim at a shorter span.
+    let mut aim = full;
     while report.kills < trials {
         let mut child = bins.client(kind, &db, &url, &log)?.spawn().context("cannot start the client")?;
-        tokio::time::sleep(full.mul_f64(rng.random_range(0.0..1.0))).await;
+        tokio::time::sleep(aim.mul_f64(rng.random_range(0.0..1.0))).await;
         if child.try_wait()?.is_none() {
             child.kill().context("SIGKILL the client")?;
             report.kills += 1;
         } else {
             report.missed += 1;
+            aim = aim.mul_f64(0.5).max(Duration::from_millis(20));
         }
         let status = child.wait()?;
         if status.code().is_some() && !status.success() {
@@ -111,6 +114,7 @@ pub async fn client_kills(bins: &Binaries, kind: ClientKind, trials: usize, size
             } else {
                 files += 1;
                 db = dir.path().join(format!("client-{files}.db"));
+                aim = full;
             }
         }
     }

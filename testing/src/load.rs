@@ -23,7 +23,8 @@ use crate::procs::{Binaries, SCOPE, ServerProcess, StoreLocation, TOKEN, drop_po
 /// What a load run does.
 #[derive(Clone, Debug)]
 pub struct LoadOptions {
-    /// The PostgreSQL server (`postgres://user@host:port`); the run creates the database `seqsync_load`.
+    /// The PostgreSQL server (`postgres://user@host:port`); the run creates the database
+    /// `seqsync_load_PID`, dropped after.
     pub postgres: String,
     /// Clients full-syncing at once.
     pub clients: usize,
@@ -123,7 +124,8 @@ fn engine(db: &Path, url: &str, requests: &Arc<Requests>) -> anyhow::Result<Sync
 /// Runs the load and returns its figures; fails when a client fails or is not exact at the end.
 pub async fn run(bins: &Binaries, options: &LoadOptions) -> anyhow::Result<LoadReport> {
     let dir = tempfile::tempdir()?;
-    let url = fresh_postgres_database(&options.postgres, "seqsync_load").await?;
+    let database = format!("seqsync_load_{}", std::process::id());
+    let url = fresh_postgres_database(&options.postgres, &database).await?;
     let store = Arc::new(PostgresStore::connect(&url, whatsapp::schema()).await?);
     let totals = generate(store.as_ref(), SCOPE, options.sizes, 11, |_| {}).await?;
     let server = ServerProcess::start(&bins.server_example, StoreLocation::Postgres(url), &dir.path().join("server.log"))?;
@@ -192,6 +194,6 @@ pub async fn run(bins: &Binaries, options: &LoadOptions) -> anyhow::Result<LoadR
     }
     report.server_rss_kib = server.pid().and_then(rss_kib).unwrap_or_default();
     drop((server, store));
-    drop_postgres_database(&options.postgres, "seqsync_load").await;
+    drop_postgres_database(&options.postgres, &database).await;
     Ok(report)
 }

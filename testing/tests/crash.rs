@@ -5,7 +5,7 @@
 
 use server_example::generate::Sizes;
 use sync_testing::crash::{ServerKind, client_kills, server_kills};
-use sync_testing::procs::{Binaries, ClientKind};
+use sync_testing::procs::{Binaries, ClientKind, test_postgres};
 
 const SIZES: Sizes = Sizes { conversations: 40, messages: 3_000, contacts: 30 };
 
@@ -26,13 +26,7 @@ async fn a_client_survives_its_embedded_server_killed_mid_sync() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_survives_its_postgres_server_killed_mid_sync() {
-    let server = std::env::var("SEQSYNC_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    let reachable = std::net::TcpStream::connect(server.trim_start_matches("postgres://postgres@")).is_ok();
-    if !reachable {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "PostgreSQL at {server} is needed when CI=true");
-        eprintln!("PostgreSQL at {server} is unreachable: skipping (set SEQSYNC_TEST_POSTGRES)");
-        return;
-    }
+    let Some(server) = test_postgres() else { return };
     let bins = Binaries::locate().expect("binaries");
     let report = server_kills(&bins, &ServerKind::Postgres(server), 2, SIZES, 7).await.expect("server kills");
     assert!(report.kills == 2 && report.exact >= 2, "{report:?}");

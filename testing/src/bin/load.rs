@@ -12,7 +12,7 @@ use sync_testing::procs::Binaries;
 #[derive(Parser)]
 #[command(about = "Load one server-example on PostgreSQL with concurrent syncs and writes; verify every client")]
 struct Args {
-    /// The PostgreSQL server; the run creates the database `seqsync_load`.
+    /// The PostgreSQL server; the run creates the database `seqsync_load_PID`.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
     postgres: String,
     /// Clients full-syncing at once.
