@@ -28,3 +28,6 @@ fi
 npm run build -w bindings-node
 # One file at a time: each starts its own server, and the machines have few cores.
 node --test --test-concurrency=1 bindings-node/__test__/ examples/seed-client-node/test/ examples/electron-app/test/
+# Crash trials of the Node addon (the sync-cli and server trials run with the cargo tests above): a `node` client
+# killed with SIGKILL mid-sync, checked at a page boundary after each kill and exact at the end.
+cargo run -q -p sync-testing --bin crash-trials -- --client node --client-kills 5 --server-kills 0 --messages 3000

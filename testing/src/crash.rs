@@ -19,7 +19,7 @@ use sync_http::{HttpTransport, ServerConfig};
 use sync_sqlite::{SqliteServerStore, SqliteStore};
 
 use crate::History;
-use crate::procs::{Binaries, ClientKind, SCOPE, ServerProcess, StoreLocation, TOKEN, fresh_postgres_database, run_client};
+use crate::procs::{Binaries, ClientKind, SCOPE, ServerProcess, StoreLocation, TOKEN, drop_postgres_database, fresh_postgres_database, run_client};
 
 /// Counts of a series of trials.
 #[derive(Clone, Debug, Default)]
@@ -87,14 +87,17 @@ pub async fn client_kills(bins: &Binaries, kind: ClientKind, trials: usize, size
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut files = 0;
     let mut db = dir.path().join("client-0.db");
+    // Incremental syncs are much shorter than a full one: after a miss, kills aim at a shorter span.
+    let mut aim = full;
     while report.kills < trials {
         let mut child = bins.client(kind, &db, &url, &log)?.spawn().context("cannot start the client")?;
-        tokio::time::sleep(full.mul_f64(rng.random_range(0.0..1.0))).await;
+        tokio::time::sleep(aim.mul_f64(rng.random_range(0.0..1.0))).await;
         if child.try_wait()?.is_none() {
             child.kill().context("SIGKILL the client")?;
             report.kills += 1;
         } else {
             report.missed += 1;
+            aim = aim.mul_f64(0.5).max(Duration::from_millis(20));
         }
         let status = child.wait()?;
         if status.code().is_some() && !status.success() {
@@ -111,6 +114,7 @@ pub async fn client_kills(bins: &Binaries, kind: ClientKind, trials: usize, size
             } else {
                 files += 1;
                 db = dir.path().join(format!("client-{files}.db"));
+                aim = full;
             }
         }
     }
@@ -146,13 +150,14 @@ fn patient_config() -> SyncConfig {
 /// boundary while it syncs. The server's data changes between trials.
 pub async fn server_kills(bins: &Binaries, kind: &ServerKind, trials: usize, sizes: Sizes, seed: u64) -> anyhow::Result<Report> {
     let dir = tempfile::tempdir()?;
+    let database = format!("seqsync_crash_{}", std::process::id());
     let (store, location): (Arc<dyn ServerStore>, StoreLocation) = match kind {
         ServerKind::Embedded => {
             let path = dir.path().join("server.db");
             (Arc::new(SqliteServerStore::open(&path, whatsapp::schema())?), StoreLocation::Embedded(path))
         }
         ServerKind::Postgres(server_url) => {
-            let url = fresh_postgres_database(server_url, "seqsync_crash_trials").await?;
+            let url = fresh_postgres_database(server_url, &database).await?;
             (Arc::new(PostgresStore::connect(&url, whatsapp::schema()).await?), StoreLocation::Postgres(url))
         }
     };
@@ -196,6 +201,11 @@ pub async fn server_kills(bins: &Binaries, kind: &ServerKind, trials: usize, siz
             history.record(store.as_ref(), &whatsapp::schema(), SCOPE).await?;
             report.change_batches += 1;
         }
+    }
+    server.kill()?;
+    if let ServerKind::Postgres(server_url) = kind {
+        drop(store);
+        drop_postgres_database(server_url, &database).await;
     }
     Ok(report)
 }

@@ -111,3 +111,33 @@ impl History {
         Ok(boundary)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Row `a` was live at seq 5 and deleted at seq 50; row `b` is live at seq 7.
+    fn history() -> History {
+        let rows = [("a".to_owned(), vec![(5, false), (50, true)]), ("b".to_owned(), vec![(7, false)])];
+        History { versions: BTreeMap::from([("m".to_owned(), rows.into_iter().collect())]) }
+    }
+
+    /// The harness's first rule wanted every version at or below the cursor, so a client that started after
+    /// `a` was deleted (and never saw seq 5) was reported as missing `a` at cursor 30: a false alarm.
+    #[test]
+    fn a_row_changed_after_the_cursor_may_be_missing_or_at_an_older_version() {
+        let h = history();
+        assert_eq!(h.current_upto("m", 30), BTreeMap::from([("b", 7)]));
+        assert_eq!(h.wrong("m", "a", 5, 30), None, "read before the delete");
+    }
+
+    #[test]
+    fn a_row_the_server_changed_within_the_cursor_must_be_at_its_current_version() {
+        let h = history();
+        assert_eq!(h.current_upto("m", 60), BTreeMap::from([("b", 7)]));
+        assert!(h.wrong("m", "a", 5, 60).is_some_and(|w| w.contains("within the cursor")));
+        assert!(h.wrong("m", "b", 9, 30).is_some_and(|w| w.contains("never a live version")));
+        assert!(h.wrong("m", "b", 7, 6).is_some_and(|w| w.contains("ahead of the cursor")));
+        assert!(h.wrong("m", "c", 1, 30).is_some_and(|w| w.contains("never on the server")));
+    }
+}

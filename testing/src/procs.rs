@@ -185,6 +185,30 @@ pub async fn fresh_postgres_database(server_url: &str, name: &str) -> anyhow::Re
     Ok(format!("{}/{name}", server_url.trim_end_matches('/')))
 }
 
+/// The PostgreSQL server for tests (`SEQSYNC_TEST_POSTGRES`, default `postgres://postgres@127.0.0.1:5432`), or
+/// `None` with a notice when it is unreachable; unreachable under `CI=true` is a failure.
+pub fn test_postgres() -> Option<String> {
+    let server = std::env::var("SEQSYNC_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let address = server.rsplit('@').next().unwrap_or_default().trim_end_matches('/');
+    if std::net::TcpStream::connect(address).is_ok() {
+        return Some(server);
+    }
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "PostgreSQL at {server} is needed when CI=true");
+    eprintln!("PostgreSQL at {server} is unreachable: skipping (set SEQSYNC_TEST_POSTGRES)");
+    None
+}
+
+/// Drops the database `name` of [`fresh_postgres_database`] (best effort: a leftover is dropped by the next run).
+pub async fn drop_postgres_database(server_url: &str, name: &str) {
+    let admin = format!("{}/postgres", server_url.trim_end_matches('/'));
+    if let Ok((client, connection)) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await {
+        let connection = tokio::spawn(connection);
+        let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+        drop(client);
+        let _ = connection.await;
+    }
+}
+
 /// The resident set size of process `pid` now and at its peak, in KiB (Linux `/proc`).
 pub fn rss_kib(pid: u32) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

@@ -23,7 +23,7 @@ struct Args {
     #[arg(long, default_value_t = 50)]
     server_kills: usize,
     /// The PostgreSQL server for the server kills on PostgreSQL (the run creates the database
-    /// `seqsync_crash_trials`); `none` skips them.
+    /// `seqsync_crash_PID`); `none` skips them.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
     postgres: String,
     /// Messages in the synced integration (conversations and contacts scale with it).
