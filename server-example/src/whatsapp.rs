@@ -85,3 +85,14 @@ pub fn schema() -> Schema {
     .page_size(1000);
     Schema::new(vec![conversations, messages, contacts, media, participants]).expect("the WhatsApp schema is valid")
 }
+
+#[cfg(test)]
+mod tests {
+    /// The page fuzz target decodes against a copy of this schema (it does not build the server): keep it true.
+    #[test]
+    fn the_fuzzers_copy_of_the_schema_is_current() {
+        let copy = include_str!("../../fuzz/seeds/schema_parse/whatsapp.json");
+        let copy = sync_core::Schema::from_json(copy).expect("the copy parses");
+        assert_eq!(copy, super::schema(), "refresh fuzz/seeds/schema_parse/whatsapp.json from GET /schema");
+    }
+}
