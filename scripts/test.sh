@@ -25,10 +25,10 @@ npm run build -w bindings-node
 # One file at a time: each starts its own server, and the machines have few cores.
 node --test --test-concurrency=1 bindings-node/__test__/ examples/seed-client-node/test/ examples/electron-app/test/
 
-# The uniffi binding: build its debug cdylib, generate Kotlin, Swift and Python from it (the run fails if any
-# generation fails), then the shared scenarios (bindings-tests/scenarios.json) through the generated Python package
-# against the same server-example binary.
-bash scripts/gen-bindings.sh
+# The uniffi binding: generate Kotlin, Swift and Python from the debug cdylib the workspace's tests built (the run
+# fails if any generation fails), then the shared scenarios (bindings-tests/scenarios.json) through the generated
+# Python package against the same server-example binary.
+bash scripts/gen-bindings.sh --no-build
 python3 -m pip install --quiet -r bindings-uniffi/tests/python/requirements.txt 2>/dev/null ||
   python3 -m pip install --quiet --break-system-packages -r bindings-uniffi/tests/python/requirements.txt
 python3 -m pytest -q bindings-uniffi/tests/python
