@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of the project. Needs: the Rust toolchain (cargo-nextest if present), python3, Node >= 18 and npm.
+# Runs every test of the project. Needs: the Rust toolchain (cargo-nextest if present), python3 with pip, Node >= 18
+# and npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 phase() { echo "== test.sh [${SECONDS}s] $*"; }
@@ -31,3 +32,11 @@ node --test --test-concurrency=1 bindings-node/__test__/ examples/seed-client-no
 # Crash trials of the Node addon (the sync-cli and server trials run with the cargo tests above): a `node` client
 # killed with SIGKILL mid-sync, checked at a page boundary after each kill and exact at the end.
 cargo run -q -p sync-testing --bin crash-trials -- --client node --client-kills 5 --server-kills 0 --messages 3000
+
+# The uniffi binding: generate Kotlin, Swift and Python from the debug cdylib the workspace's tests built (the run
+# fails if any generation fails), then the shared scenarios (bindings-tests/scenarios.json) through the generated
+# Python package against the same server-example binary.
+bash scripts/gen-bindings.sh --no-build
+python3 -m pip install --quiet -r bindings-uniffi/tests/python/requirements.txt 2>/dev/null ||
+  python3 -m pip install --quiet --break-system-packages -r bindings-uniffi/tests/python/requirements.txt
+python3 -m pytest -q bindings-uniffi/tests/python
