@@ -14,7 +14,9 @@ cargo test --workspace --doc
 # The Node addon and the JavaScript examples (the Electron screen in chromium: skipped without /usr/bin/chromium,
 # failed under CI=true), against the real server-example binary (release: the large sync test
 # syncs 100,000 messages). The npm packages are one workspace at the root.
-cargo build --release -p server-example
+# (With sync-cli and the benchmark's sqlite-limit: the benchmark smoke test below runs them; one build keeps one
+# feature set, so nothing is compiled twice.)
+cargo build --release -p server-example -p sync-cli -p sync-benches --bin sqlite-limit
 if [ "${CI:-}" = true ] || [ ! -d node_modules ]; then
   npm ci --no-audit --no-fund
 else
@@ -23,3 +25,9 @@ fi
 npm run build -w bindings-node
 # One file at a time: each starts its own server, and the machines have few cores.
 node --test --test-concurrency=1 bindings-node/__test__/ examples/seed-client-node/test/ examples/electron-app/test/
+
+# The end-to-end benchmark as a smoke test (benches/e2e.sh; BENCHMARKS.md): 5,000 messages through sync-cli, the
+# addon and the seed-style client from both server stores, the SQLite limit and the incremental syncs. It fails
+# unless every client's row counts equal the server's; times are printed, not checked. PouchDB is left out here:
+# its own npm install compiles sqlite3 from source, minutes on these machines.
+node benches/js/e2e.mjs --size ci --no-pouch

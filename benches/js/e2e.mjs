@@ -5,7 +5,7 @@
 // Every client's row counts must equal the server's: any difference fails the run (exit 1), whatever the times.
 //
 // Usage (builds first: see benches/e2e.sh): node benches/js/e2e.mjs --size ci|quick|full [--stores sqlite,postgres]
-//   [--no-pouch] [--out DIR] [--database-url postgres://user@host:port] [--reuse]
+//   [--messages N] [--no-pouch] [--out DIR] [--database-url postgres://user@host:port] [--reuse]
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
@@ -15,7 +15,7 @@ import { markdown } from './report.mjs'
 import { bin, fileCounts, median, nodeClient, repoDir, run, serverCounts, startChild, timed } from './support.mjs'
 
 const SIZES = {
-  ci: { conversations: 200, messages: 10_000, contacts: 150, pouchDocs: 2_000 },
+  ci: { conversations: 100, messages: 5_000, contacts: 100, pouchDocs: 2_000 },
   quick: { conversations: 1_000, messages: 100_000, contacts: 750, pouchDocs: 100_000 },
   full: { conversations: 10_000, messages: 1_000_000, contacts: 7_500, pouchDocs: 100_000 },
 }
@@ -33,10 +33,18 @@ const { values: opts } = parseArgs({
     out: { type: 'string' },
     'database-url': { type: 'string', default: process.env.SEQSYNC_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432' },
     reuse: { type: 'boolean', default: false },
+    messages: { type: 'string' },
   },
 })
-const size = SIZES[opts.size]
-if (!size) throw new Error(`--size must be one of ${Object.keys(SIZES).join(', ')}, not ${opts.size}`)
+if (!SIZES[opts.size]) throw new Error(`--size must be one of ${Object.keys(SIZES).join(', ')}, not ${opts.size}`)
+// --messages N: another size with the same ratios (100 messages per conversation, 0.75 contacts per conversation).
+const size = opts.messages === undefined ? SIZES[opts.size] : scaled(Number(opts.messages))
+
+function scaled(messages) {
+  if (!Number.isInteger(messages) || messages < 2 * PAGE) throw new Error(`--messages must be an integer of at least ${2 * PAGE}`)
+  const conversations = Math.ceil(messages / 100)
+  return { conversations, messages, contacts: Math.ceil(conversations * 0.75), pouchDocs: Math.min(messages, 100_000) }
+}
 const out = path.resolve(opts.out ?? path.join(repoDir, 'target', 'bench', opts.size))
 mkdirSync(out, { recursive: true })
 const failures = []
@@ -58,9 +66,11 @@ async function prepareStore(store) {
   if (store === 'sqlite') {
     const db = path.join(out, 'server.db')
     if (!opts.reuse) for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true })
-    return { args: ['--db', db], fresh: !existsSync(db) }
+    return { args: ['--db', db], fresh: !existsSync(db), drop: async () => {} }
   }
-  const name = `seqsync_bench_${opts.size}`
+  // Its own database: with --reuse a stable name (kept for the next run), else one per run (dropped after it), so
+  // runs on a shared PostgreSQL do not collide.
+  const name = opts.reuse ? `seqsync_bench_${opts.size}` : `seqsync_bench_${opts.size}_${process.pid}`
   const admin = `${opts['database-url']}/postgres`
   const { stdout } = await run('psql', [admin, '-tAc', `SELECT 1 FROM pg_database WHERE datname = '${name}'`])
   const present = stdout.trim() === '1'
@@ -68,7 +78,8 @@ async function prepareStore(store) {
     await run('psql', [admin, '-qc', `DROP DATABASE IF EXISTS ${name}`])
     await run('psql', [admin, '-qc', `CREATE DATABASE ${name}`])
   }
-  return { args: ['--database-url', `${opts['database-url']}/${name}`], fresh: !opts.reuse || !present }
+  const drop = opts.reuse ? async () => {} : () => run('psql', [admin, '-qc', `DROP DATABASE IF EXISTS ${name}`])
+  return { args: ['--database-url', `${opts['database-url']}/${name}`], fresh: !opts.reuse || !present, drop }
 }
 
 async function seed(storeArgs, sizes, generatorSeed) {
@@ -83,6 +94,7 @@ async function seed(storeArgs, sizes, generatorSeed) {
 async function pageCost(url, sinceSeq) {
   const times = []
   let rows = 0
+  let bytes = 0
   for (let i = 0; i < PAGE_SAMPLES; i++) {
     const started = performance.now()
     const response = await fetch(`${url}/sync/messages/${INTEGRATION}?since_seq=${sinceSeq}&limit=${PAGE}`, {
@@ -92,8 +104,9 @@ async function pageCost(url, sinceSeq) {
     times.push(performance.now() - started)
     if (!response.ok) throw new Error(`page at ${sinceSeq}: HTTP ${response.status}`)
     rows = JSON.parse(body).messages.length
+    bytes = Buffer.byteLength(body)
   }
-  return { ms: median(times), rows }
+  return { ms: median(times), rows, bytes }
 }
 
 /** The three clients, each into its own fresh file; returns their file paths for the incremental runs. */
@@ -147,7 +160,7 @@ async function benchStore(store) {
   const dir = path.join(out, store)
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
-  const { args: storeArgs, fresh } = await prepareStore(store)
+  const { args: storeArgs, fresh, drop } = await prepareStore(store)
   if (fresh) {
     log(`${store}: seeding ${size.messages} messages`)
     results.seeding.push({ store, seconds: await seed(storeArgs, size, 42) })
@@ -166,12 +179,14 @@ async function benchStore(store) {
     db.close()
     const start = await pageCost(url, 0)
     const end = await pageCost(url, endCursor)
-    results.pageCost.push({ store, startMs: start.ms, startRows: start.rows, endMs: end.ms, endRows: end.rows, endCursor })
+    results.pageCost.push({ store, startMs: start.ms, startRows: start.rows, startBytes: start.bytes, endMs: end.ms, endRows: end.rows,
+      endBytes: end.bytes, endCursor })
 
     if (store === results.firstStore) await clientSideLimits(files.rust, dir)
     await incremental(store, storeArgs, url, files, expected, collections, dir)
   } finally {
     await server.stop()
+    await drop()
   }
 }
 

@@ -30,7 +30,9 @@ export function markdown(results) {
   lines.push('', '## Server cost per page (1,500 messages, fetched and read, median of 15)', '',
     '| server store | at cursor 0, ms | at the last page, ms | end / start |', '|---|--:|--:|--:|')
   for (const p of results.pageCost) {
-    lines.push(`| ${p.store} | ${n(p.startMs, 1)} (${p.startRows} rows) | ${n(p.endMs, 1)} (${p.endRows} rows) | ${ratio(p.endMs, p.startMs)} |`)
+    const kb = (bytes) => (bytes ? `, ${n(bytes / 1024)} KiB` : '')
+    lines.push(`| ${p.store} | ${n(p.startMs, 1)} (${p.startRows} rows${kb(p.startBytes)}) | ${n(p.endMs, 1)} (${p.endRows} rows${kb(p.endBytes)}) | ` +
+      `${ratio(p.endMs, p.startMs)} |`)
   }
   if (results.seeding.length) {
     lines.push('', `Seeding (not a benchmark): ${results.seeding.map((s) => `${s.store} ${n(s.seconds, 0)} s`).join(', ')}.`)
