@@ -31,6 +31,7 @@ npm run build -w bindings-node
 # One file at a time: each starts its own server, and the machines have few cores.
 node --test --test-concurrency=1 bindings-node/__test__/ examples/seed-client-node/test/ examples/electron-app/test/
 
+phase "benchmark smoke test"
 # The end-to-end benchmark as a smoke test (benches/e2e.sh; BENCHMARKS.md): 5,000 messages through sync-cli, the
 # addon and the seed-style client from both server stores, the SQLite limit and the incremental syncs. It fails
 # unless every client's row counts equal the server's; times are printed, not checked. PouchDB is left out here:
