@@ -56,6 +56,7 @@ pub struct FeedPage {
 
 /// The latest seq and row count of every collection of a scope (`GET /sync/status/{integration_id}`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScopeStatus {
     /// The scope.
     pub integration_id: String,
@@ -67,6 +68,7 @@ pub struct ScopeStatus {
 
 /// Status of one collection in a scope.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CollectionStatus {
     /// The greatest seq of a row (or tombstone) in the collection; 0 when empty.
     pub latest_seq: i64,

@@ -12,6 +12,7 @@ pub const DEFAULT_PAGE_SIZE: usize = 500;
 
 /// All collections a scope syncs, in the order a sync visits them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Schema {
     /// The collections, in sync order (parents before children, as the seed does).
@@ -20,6 +21,7 @@ pub struct Schema {
 
 /// One synced table. Besides its declared columns it always has `id` (text key), `integration_id` and `seq`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Collection {
     /// Table name, also the key of the rows array in a page.
@@ -39,6 +41,7 @@ pub struct Collection {
 
 /// A declared column.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Column {
     /// Column name: lowercase ASCII letters, digits and `_`, not starting with a digit.
@@ -60,6 +63,7 @@ fn yes() -> bool {
 
 /// Column value types. Timestamps travel and are stored as Unix milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ColumnType {
     /// UTF-8 text.
@@ -78,6 +82,7 @@ pub enum ColumnType {
 
 /// A secondary index over one or more columns.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Index {
     /// Indexed columns, in order; declared columns or `seq`.

@@ -13,6 +13,7 @@
 //!   status as it is after the timeout. A wakeup is a hint: rows still come by cursor (see `live.rs` for why
 //!   long-poll rather than server-sent events).
 //! - `GET /schema` → the [`sync_core::Schema`] the server serves. `GET /health` → `ok`.
+//! - `GET /openapi.json` → the OpenAPI 3.1 description of all of the above, generated from the handlers.
 //!
 //! `total_count` is the number of live (not deleted) rows of the collection in the integration at the time of
 //! the request. Stores keep it as a counter updated in the write transaction, so it costs O(1): it is **not** a
@@ -25,16 +26,21 @@
 //!
 //! # Layout
 //! - `client.rs`: [`HttpTransport`], the reqwest implementation of [`sync_core::Transport`].
-//! - `server.rs`: [`router`], [`serve`], [`ServerConfig`], [`Access`].
+//! - `server.rs`: [`router`], [`serve`], [`ServerConfig`], [`openapi`]; the handlers and their `#[utoipa::path]`.
+//! - `access.rs`: [`Access`], bearer tokens and the integrations they may read.
+//! - `openapi.rs`: the fixed parts of the OpenAPI document (security scheme, the page and row schemas).
 //! - `live.rs`: the long-poll handlers over [`sync_core::ChangeFeed::wait_for_seq`].
 //! - `error_body.rs`: the JSON error body both sides share.
 
+mod access;
 mod client;
 mod error_body;
 mod live;
+mod openapi;
 mod server;
 
 pub use client::HttpTransport;
 pub use error_body::ErrorBody;
 pub use live::{DEFAULT_LIVE_WAIT, MAX_LIVE_WAIT};
-pub use server::{Access, ServerConfig, router, serve};
+pub use access::Access;
+pub use server::{ServerConfig, openapi, router, serve};

@@ -1,85 +1,25 @@
-//! The axum router serving a change feed.
+//! The axum router serving a change feed, and its OpenAPI description.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use sync_core::{ChangeFeed, FeedError, wire};
+use sync_core::{ChangeFeed, FeedError, ScopeStatus, wire};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::access::Access;
 use crate::error_body::ErrorBody;
 use crate::live;
-
-/// Which integrations each bearer token may read.
-#[derive(Clone, Debug, Default)]
-pub struct Access {
-    tokens: HashMap<String, Grant>,
-}
-
-#[derive(Clone, Debug)]
-enum Grant {
-    All,
-    Scopes(HashSet<String>),
-}
-
-impl Access {
-    /// No token is valid yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// `token` may read `scopes`.
-    pub fn grant(mut self, token: &str, scopes: &[&str]) -> Self {
-        let entry = self.tokens.entry(token.to_owned()).or_insert_with(|| Grant::Scopes(HashSet::new()));
-        if let Grant::Scopes(set) = entry {
-            set.extend(scopes.iter().map(|s| (*s).to_owned()));
-        }
-        self
-    }
-
-    /// `token` may read every integration (an operator's token).
-    pub fn grant_all(mut self, token: &str) -> Self {
-        self.tokens.insert(token.to_owned(), Grant::All);
-        self
-    }
-
-    fn check(&self, headers: &HeaderMap, scope: Option<&str>) -> Result<(), Denied> {
-        let token = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        let grant = match token {
-            None => return Err(Denied::Unauthorized("missing `Authorization: Bearer <token>` header")),
-            Some(t) => self.tokens.get(t).ok_or(Denied::Unauthorized("unknown token"))?,
-        };
-        match (grant, scope) {
-            (Grant::Scopes(set), Some(scope)) if !set.contains(scope) => Err(Denied::Forbidden),
-            _ => Ok(()),
-        }
-    }
-}
-
-/// Why a request was refused before it reached the feed.
-enum Denied {
-    Unauthorized(&'static str),
-    Forbidden,
-}
-
-impl IntoResponse for Denied {
-    fn into_response(self) -> Response {
-        match self {
-            Denied::Unauthorized(why) => error(StatusCode::UNAUTHORIZED, "unauthorized", why),
-            Denied::Forbidden => error(StatusCode::FORBIDDEN, "forbidden", "this token may not read that integration"),
-        }
-    }
-}
+use crate::openapi::{ApiDoc, Page};
 
 /// Server settings.
 #[derive(Clone, Debug)]
@@ -102,17 +42,33 @@ impl ServerConfig {
 struct AppState {
     feed: Arc<dyn ChangeFeed>,
     config: ServerConfig,
+    /// The served `/openapi.json`, rendered once.
+    openapi: String,
 }
 
-/// The protocol's routes over `feed`, with auth and gzip.
+/// Every route, each registered from its handler's `#[utoipa::path]` so that it is described.
+fn api() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health))
+        .routes(routes!(openapi_json))
+        .routes(routes!(schema))
+        .routes(routes!(status))
+        .routes(routes!(page))
+}
+
+/// The OpenAPI document of [`router`], as served at `GET /openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().split_for_parts().1
+}
+
+/// The protocol's routes over `feed`, with auth, gzip and `GET /openapi.json`.
 pub fn router(feed: Arc<dyn ChangeFeed>, config: ServerConfig) -> Router {
-    let state = Arc::new(AppState { feed, config });
-    Router::new()
-        .route("/health", get(|| async { "ok" }))
-        .route("/schema", get(schema))
-        .route("/sync/status/{integration_id}", get(status))
-        .route("/sync/{collection}/{integration_id}", get(page))
-        .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see GET /sync/{collection}/{integration_id}") })
+    let (routes, doc) = api().split_for_parts();
+    // Rendering a document of plain data cannot fail; an empty body would show up in the tests.
+    let openapi = doc.to_pretty_json().unwrap_or_default();
+    let state = Arc::new(AppState { feed, config, openapi });
+    routes
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see GET /openapi.json") })
         // The fastest gzip level: most of the size win at a fraction of the CPU (a 650 KB page: 20 ms at the
         // default level on these machines), and the server stays cheap per page.
         .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
@@ -128,7 +84,7 @@ pub async fn serve(
     axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }
 
-fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+pub(crate) fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     (status, axum::Json(ErrorBody::new(code, message))).into_response()
 }
 
@@ -145,6 +101,11 @@ fn feed_error(e: FeedError) -> Response {
     }
 }
 
+/// A path or query axum could not decode (e.g. `%FF` in a segment) gets the JSON error body too.
+fn bad_request(why: impl std::fmt::Display) -> Response {
+    error(StatusCode::BAD_REQUEST, "bad_request", format!("{why}; check the URL's encoding"))
+}
+
 fn since_seq(params: &HashMap<String, String>) -> Result<i64, &'static str> {
     match params.get("since_seq").map(|v| v.parse::<i64>()) {
         None => Ok(0),
@@ -157,6 +118,23 @@ fn json(body: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
+/// Liveness.
+#[utoipa::path(get, path = "/health", security(()), responses((status = 200, description = "the server runs", body = String, content_type = "text/plain")))]
+async fn health() -> &'static str {
+    "ok"
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", security(()), responses((status = 200, description = "the OpenAPI 3.1 description of this server", content_type = "application/json")))]
+async fn openapi_json(State(state): State<Arc<AppState>>) -> Response {
+    json(state.openapi.clone().into_bytes())
+}
+
+/// The collections the server syncs, their columns and page sizes.
+#[utoipa::path(get, path = "/schema", responses(
+    (status = 200, description = "the schema", body = sync_core::Schema),
+    (status = 401, description = "missing or unknown token", body = ErrorBody),
+))]
 async fn schema(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     if let Err(denied) = state.config.access.check(&headers, None) {
         return denied.into_response();
@@ -164,12 +142,33 @@ async fn schema(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respo
     json(state.feed.schema().to_json().into_bytes())
 }
 
+/// The latest seq and live row count per collection of an integration.
+#[utoipa::path(get, path = "/sync/status/{integration_id}",
+    params(
+        ("integration_id" = String, Path, description = "the integration (scope)"),
+        ("since_seq" = Option<i64>, Query, minimum = 0, description = "with `live`: answer once `latest_seq` passes it; default 0"),
+        ("live" = Option<String>, Query, description = "`true` or `1`: long-poll, answer as soon as there is something newer than `since_seq` (or after `timeout`)"),
+        ("timeout" = Option<f64>, Query, minimum = 0, description = "with `live`: seconds to wait, default 25, at most 60"),
+    ),
+    responses(
+        (status = 200, description = "the status (with `live`: once `latest_seq` passed `since_seq`, or as it is after the timeout)", body = ScopeStatus),
+        (status = 400, description = "undecodable path, or a bad `since_seq` or `timeout`", body = ErrorBody),
+        (status = 401, description = "missing or unknown token", body = ErrorBody),
+        (status = 403, description = "the token may not read this integration", body = ErrorBody),
+        (status = 404, description = "no such integration", body = ErrorBody),
+        (status = 500, description = "the store failed", body = ErrorBody),
+    ))]
 async fn status(
     State(state): State<Arc<AppState>>,
-    Path(scope): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
+    scope: Result<Path<String>, PathRejection>,
+    params: Result<Query<HashMap<String, String>>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
+    let (Path(scope), Query(params)) = match (scope, params) {
+        (Ok(scope), Ok(params)) => (scope, params),
+        (Err(e), _) => return bad_request(e),
+        (_, Err(e)) => return bad_request(e),
+    };
     if let Err(denied) = state.config.access.check(&headers, Some(&scope)) {
         return denied.into_response();
     }
@@ -187,12 +186,37 @@ async fn status(
     }
 }
 
+/// A page of the rows of one collection with `seq > since_seq`, in `seq` order.
+#[utoipa::path(get, path = "/sync/{collection}/{integration_id}",
+    params(
+        ("collection" = String, Path, description = "a collection of `GET /schema`"),
+        ("integration_id" = String, Path, description = "the integration (scope)"),
+        ("since_seq" = Option<i64>, Query, minimum = 0, description = "the client's cursor; default 0"),
+        ("limit" = Option<i64>, Query, minimum = 1, description = "rows per page; default and maximum set by the server (larger values are clamped)"),
+        ("fresh" = Option<String>, Query, description = "`1` or `true` when the client syncs this collection from cursor 0 in this session: served below the tombstone horizon"),
+        ("live" = Option<String>, Query, description = "`true` or `1`: long-poll, answer as soon as there is something newer than `since_seq` (or after `timeout`)"),
+        ("timeout" = Option<f64>, Query, minimum = 0, description = "with `live`: seconds to wait, default 25, at most 60"),
+    ),
+    responses(
+        (status = 200, description = "the page (with `live`: once it has a row, or empty after the timeout)", body = Page),
+        (status = 400, description = "a bad `since_seq`, `limit` or `timeout`, or an undecodable URL", body = ErrorBody),
+        (status = 401, description = "missing or unknown token", body = ErrorBody),
+        (status = 403, description = "the token may not read this integration", body = ErrorBody),
+        (status = 404, description = "no such integration (`not_found`) or collection (`unknown_collection`)", body = ErrorBody),
+        (status = 409, description = "`resync_required`: the cursor is below the tombstone horizon", body = ErrorBody),
+        (status = 500, description = "the store failed", body = ErrorBody),
+    ))]
 async fn page(
     State(state): State<Arc<AppState>>,
-    Path((collection, scope)): Path<(String, String)>,
-    Query(params): Query<HashMap<String, String>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    params: Result<Query<HashMap<String, String>>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
+    let (Path((collection, scope)), Query(params)) = match (path, params) {
+        (Ok(path), Ok(params)) => (path, params),
+        (Err(e), _) => return bad_request(e),
+        (_, Err(e)) => return bad_request(e),
+    };
     if let Err(denied) = state.config.access.check(&headers, Some(&scope)) {
         return denied.into_response();
     }
