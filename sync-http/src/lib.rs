@@ -41,6 +41,6 @@ mod server;
 
 pub use client::HttpTransport;
 pub use error_body::ErrorBody;
-pub use access::Access;
 pub use live::{DEFAULT_LIVE_WAIT, MAX_LIVE_WAIT};
+pub use access::Access;
 pub use server::{ServerConfig, openapi, router, serve};
