@@ -12,9 +12,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Upper bound of the write connection's page cache, KiB. DESIGN.md measured a 1M-row load at 6.6 s with the
 /// default cache and 4.4 s with a large one; SQLite only allocates what it uses, so small stores pay nothing.
-/// 32 MiB, not 64: building deferred indexes sorts in memory up to the cache size on top of the cache itself,
-/// which took a 200,000-message sync to 117 MB peak RSS with 64 MiB, and 84 MB with 32 MiB at the same speed.
-const WRITER_CACHE_KIB: i64 = 32 * 1024;
+/// 24 MiB, not 64: building deferred indexes sorts in memory up to the cache size on top of the cache itself,
+/// which took a 200,000-message sync to 117 MB peak RSS with 64 MiB, and 84 MB with 32 MiB at the same speed;
+/// 24 MiB leaves room for the deeper prefetch (1M messages: 88 MB peak).
+const WRITER_CACHE_KIB: i64 = 24 * 1024;
 
 /// Opens (creating it if needed) the file for writing, in WAL mode with `synchronous = NORMAL`.
 ///

@@ -242,7 +242,8 @@ async fn a_store_failure_stops_the_sync_at_a_page_boundary() {
     populate(&setup, "s", 30, 0).await; // 10 pages: the fetcher runs ahead of the failed writer
     let store = Arc::new(FailingStore { inner: MemoryStore::new(), applied: Mutex::new(0), fail_at: 2 });
     let transport = Arc::new(FaultyTransport::new(FeedTransport::new(setup.server.clone()), vec![]));
-    let engine = SyncEngine::new(store.clone(), transport.clone(), config());
+    // Two pages of prefetch: at most the two applied, the two waiting and the one being handed over are fetched.
+    let engine = SyncEngine::new(store.clone(), transport.clone(), config().with_prefetch_pages(2));
     let sync = engine.sync("s", SyncOptions::default());
     let err = tokio::time::timeout(Duration::from_secs(3600), sync).await.expect("the sync must not hang");
     let err = err.expect_err("disk full");
