@@ -7,6 +7,7 @@
 //! - `generate.rs`: [`generate::generate`], a realistic data set from a seed; `text.rs`: bodies, names, ids.
 //! - `changes.rs`: [`changes::apply_changes`], new, edited and deleted messages and a deleted conversation.
 //! - `postgres/`: [`postgres::PostgresStore`], the server store on PostgreSQL (seqs by triggers, prune).
+//! - `fanout.rs`: [`fanout::Fanout`], commit hints between instances over NATS core pub/sub.
 //! - `serve.rs`: [`serve::start`], the HTTP server in a background task; token flag parsing.
 //! - `demo.rs`: [`demo::run`], server, seed, sync with progress, changes, incremental sync, verification.
 //! - `import/`: [`import::run`], real chats into an integration of any `ServerStore`:
@@ -18,6 +19,7 @@
 
 pub mod changes;
 pub mod demo;
+pub mod fanout;
 pub mod generate;
 pub mod import;
 pub mod postgres;

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::bail;
@@ -10,7 +11,9 @@ use server_example::generate::{Sizes, generate};
 use server_example::serve::{access, parse_token, start};
 use server_example::postgres::PostgresStore;
 use server_example::{demo, import, whatsapp};
+use sync_core::ChangeFeed;
 use sync_http::ServerConfig;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
 #[command(version, about = "Example sync backend: WhatsApp-like data over wire protocol v1")]
@@ -54,6 +57,10 @@ enum Command {
         /// Greatest page size served.
         #[arg(long, default_value_t = 10_000)]
         max_limit: usize,
+        /// With `--database-url`: fan commit hints out to the other instances over this NATS server
+        /// (`nats://127.0.0.1:4222`), so their live clients wake too.
+        #[arg(long, requires = "database_url")]
+        nats_url: Option<String>,
     },
     /// Generate a realistic integration into the server's store.
     Seed {
@@ -127,8 +134,18 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { db, database_url, listen, tokens, max_limit } => {
-            let (store, name) = server_example::open_store(&db, database_url.as_deref()).await?;
+        Command::Serve { db, database_url, listen, tokens, max_limit, nats_url } => {
+            let (store, name): (Arc<dyn ChangeFeed>, String) = match database_url {
+                Some(url) => {
+                    let store = PostgresStore::connect(&url, whatsapp::schema()).await?;
+                    store.start_live(nats_url.as_deref(), CancellationToken::new()).await?;
+                    (Arc::new(store), "PostgreSQL".to_owned())
+                }
+                None => {
+                    let (store, name) = server_example::open_store(&db, None).await?;
+                    (store, name)
+                }
+            };
             let mut config = ServerConfig::new(access(&tokens));
             config.max_limit = max_limit.max(1);
             let server = start(store, config, &listen).await?;

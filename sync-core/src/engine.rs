@@ -47,6 +47,11 @@ impl SyncEngine {
         &self.store
     }
 
+    /// The transport and configuration, for the live loop (`live/follow.rs`).
+    pub(crate) fn parts(&self) -> (&Arc<dyn Transport>, &SyncConfig) {
+        (&self.transport, &self.config)
+    }
+
     /// The schema in use: the configured one, or the server's (fetched once); the store is prepared for it.
     pub async fn schema(&self, cancel: &CancellationToken) -> Result<&Schema, SyncError> {
         self.schema

@@ -1,5 +1,7 @@
 //! The server side: a change feed that serves pages, and a server store that takes writes.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 
 use crate::error::FeedError;
@@ -32,6 +34,24 @@ pub trait ChangeFeed: Send + Sync {
 
     /// Latest seq and live row count per collection of `scope`.
     async fn status(&self, scope: &str) -> Result<ScopeStatus, FeedError>;
+
+    /// Waits until the latest seq of `scope` (over all its collections) is greater than `after_seq`, and returns
+    /// that seq; after `timeout` without one, returns the latest seq it knows (`<= after_seq`).
+    ///
+    /// Contract: this is a hint for live clients, never the data path (they read pages by cursor after it), so
+    /// it may return a seq that is already stale, and an implementation that misses a wakeup only delays a
+    /// client, up to its periodic re-check. It must not return a seq greater than the one committed. A change
+    /// committed before the call is seen (implementations read the store after subscribing to wakeups). An
+    /// unknown scope waits like an empty one (seq 0): a client may wait on an integration before its first
+    /// write. Cancel-safe: dropping the future (a client hung up) stops the wait.
+    ///
+    /// Default: re-reads [`ChangeFeed::status`] every [`crate::live::DEFAULT_RECHECK`]; stores with a wakeup
+    /// (in-process, `LISTEN/NOTIFY`) answer within milliseconds instead.
+    async fn wait_for_seq(&self, scope: &str, after_seq: i64, timeout: Duration) -> Result<i64, FeedError> {
+        crate::live::SeqWatch::new()
+            .wait(scope, after_seq, timeout, crate::live::DEFAULT_RECHECK, || crate::live::latest_seq(self, scope))
+            .await
+    }
 }
 
 /// One write to a server store.

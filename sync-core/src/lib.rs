@@ -14,6 +14,8 @@
 //!   [`ServerStore`] traits and their contracts.
 //! - `engine.rs`: [`SyncEngine`]; `config.rs`: [`SyncConfig`]; `progress.rs`: [`Progress`], [`SyncReport`].
 //! - `verify.rs`: row-for-row comparison of a client with a server.
+//! - `live/`: live updates: [`live::SeqWatch`] (server wakeups), [`SyncEngine::follow`] (the client's live
+//!   loop), [`live::NotifyingStore`] (a change stream for UIs).
 //! - `memory/`: in-memory store, feed and transport.
 //! - `testing/` (feature `testing`): conformance suites every store runs, and fault-injecting helpers.
 //! - `error.rs`: one error type per concern, each with a stable `code()` where a user sees it.
@@ -41,6 +43,7 @@ mod config;
 mod engine;
 mod error;
 mod feed;
+pub mod live;
 pub mod memory;
 mod page;
 mod progress;

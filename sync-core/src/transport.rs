@@ -1,5 +1,7 @@
 //! The client's view of a server: fetch a page, the status, the schema.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 
 use crate::error::TransportError;
@@ -21,4 +23,22 @@ pub trait Transport: Send + Sync {
 
     /// Fetches the schema the server publishes (used when the client was not given one).
     async fn fetch_schema(&self) -> Result<Schema, TransportError>;
+
+    /// Waits (a long-poll) until the latest seq of `scope` is greater than `after_seq`, then returns the
+    /// scope's status; after about `timeout` without a change, returns the status as it is. A hint only: the
+    /// engine syncs by cursor after it. Unlike the other methods, the engine calls it under a timeout of
+    /// `timeout` plus [`SyncConfig::request_timeout`](crate::SyncConfig::request_timeout).
+    ///
+    /// Default: re-fetches the status every 500 ms until it changes or `timeout` passes (for transports with
+    /// no live mode).
+    async fn wait_for_change(&self, scope: &str, after_seq: i64, timeout: Duration) -> Result<ScopeStatus, TransportError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let status = self.fetch_status(scope).await?;
+            if status.latest_seq > after_seq || tokio::time::Instant::now() >= deadline {
+                return Ok(status);
+            }
+            tokio::time::sleep_until((tokio::time::Instant::now() + Duration::from_millis(500)).min(deadline)).await;
+        }
+    }
 }

@@ -7,6 +7,11 @@
 //!   "deleted": true}`. `since_seq` defaults to 0, `limit` to [`ServerConfig::default_limit`] and is clamped to
 //!   [`ServerConfig::max_limit`].
 //! - `GET /sync/status/{integration_id}` → [`sync_core::ScopeStatus`]: latest seq and live row count per collection.
+//! - Live mode (long-poll) of both: add `live=true&timeout=S` (seconds, default 25, at most 60). The page
+//!   endpoint answers as soon as the collection has a row after `since_seq`, or with an empty page after the
+//!   timeout; the status endpoint as soon as the integration's `latest_seq` passes `since_seq`, or with the
+//!   status as it is after the timeout. A wakeup is a hint: rows still come by cursor (see `live.rs` for why
+//!   long-poll rather than server-sent events).
 //! - `GET /schema` → the [`sync_core::Schema`] the server serves. `GET /health` → `ok`.
 //! - `GET /openapi.json` → the OpenAPI 3.1 description of all of the above, generated from the handlers.
 //!
@@ -24,15 +29,18 @@
 //! - `server.rs`: [`router`], [`serve`], [`ServerConfig`], [`openapi`]; the handlers and their `#[utoipa::path]`.
 //! - `access.rs`: [`Access`], bearer tokens and the integrations they may read.
 //! - `openapi.rs`: the fixed parts of the OpenAPI document (security scheme, the page and row schemas).
+//! - `live.rs`: the long-poll handlers over [`sync_core::ChangeFeed::wait_for_seq`].
 //! - `error_body.rs`: the JSON error body both sides share.
 
 mod access;
 mod client;
 mod error_body;
+mod live;
 mod openapi;
 mod server;
 
 pub use client::HttpTransport;
 pub use error_body::ErrorBody;
+pub use live::{DEFAULT_LIVE_WAIT, MAX_LIVE_WAIT};
 pub use access::Access;
 pub use server::{ServerConfig, openapi, router, serve};

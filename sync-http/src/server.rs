@@ -18,6 +18,7 @@ use utoipa_axum::routes;
 
 use crate::access::Access;
 use crate::error_body::ErrorBody;
+use crate::live;
 use crate::openapi::{ApiDoc, Page};
 
 /// Server settings.
@@ -105,6 +106,14 @@ fn bad_request(why: impl std::fmt::Display) -> Response {
     error(StatusCode::BAD_REQUEST, "bad_request", format!("{why}; check the URL's encoding"))
 }
 
+fn since_seq(params: &HashMap<String, String>) -> Result<i64, &'static str> {
+    match params.get("since_seq").map(|v| v.parse::<i64>()) {
+        None => Ok(0),
+        Some(Ok(n)) if n >= 0 => Ok(n),
+        Some(_) => Err("`since_seq` must be an integer >= 0"),
+    }
+}
+
 fn json(body: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
@@ -135,24 +144,43 @@ async fn schema(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respo
 
 /// The latest seq and live row count per collection of an integration.
 #[utoipa::path(get, path = "/sync/status/{integration_id}",
-    params(("integration_id" = String, Path, description = "the integration (scope)")),
+    params(
+        ("integration_id" = String, Path, description = "the integration (scope)"),
+        ("since_seq" = Option<i64>, Query, minimum = 0, description = "with `live`: answer once `latest_seq` passes it; default 0"),
+        ("live" = Option<String>, Query, description = "`true` or `1`: long-poll, answer as soon as there is something newer than `since_seq` (or after `timeout`)"),
+        ("timeout" = Option<f64>, Query, minimum = 0, description = "with `live`: seconds to wait, default 25, at most 60"),
+    ),
     responses(
-        (status = 200, description = "the status", body = ScopeStatus),
-        (status = 400, description = "undecodable path", body = ErrorBody),
+        (status = 200, description = "the status (with `live`: once `latest_seq` passed `since_seq`, or as it is after the timeout)", body = ScopeStatus),
+        (status = 400, description = "undecodable path, or a bad `since_seq` or `timeout`", body = ErrorBody),
         (status = 401, description = "missing or unknown token", body = ErrorBody),
         (status = 403, description = "the token may not read this integration", body = ErrorBody),
         (status = 404, description = "no such integration", body = ErrorBody),
         (status = 500, description = "the store failed", body = ErrorBody),
     ))]
-async fn status(State(state): State<Arc<AppState>>, scope: Result<Path<String>, PathRejection>, headers: HeaderMap) -> Response {
-    let Path(scope) = match scope {
-        Ok(scope) => scope,
-        Err(e) => return bad_request(e),
+async fn status(
+    State(state): State<Arc<AppState>>,
+    scope: Result<Path<String>, PathRejection>,
+    params: Result<Query<HashMap<String, String>>, QueryRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let (Path(scope), Query(params)) = match (scope, params) {
+        (Ok(scope), Ok(params)) => (scope, params),
+        (Err(e), _) => return bad_request(e),
+        (_, Err(e)) => return bad_request(e),
     };
     if let Err(denied) = state.config.access.check(&headers, Some(&scope)) {
         return denied.into_response();
     }
-    match state.feed.status(&scope).await {
+    let status = match live::live_wait(&params) {
+        Ok(None) => state.feed.status(&scope).await,
+        Ok(Some(wait)) => match since_seq(&params) {
+            Ok(after) => live::status(state.feed.as_ref(), &scope, after, wait).await,
+            Err(why) => return error(StatusCode::BAD_REQUEST, "bad_request", why),
+        },
+        Err(why) => return error(StatusCode::BAD_REQUEST, "bad_request", why),
+    };
+    match status {
         Ok(status) => axum::Json(status).into_response(),
         Err(e) => feed_error(e),
     }
@@ -166,10 +194,12 @@ async fn status(State(state): State<Arc<AppState>>, scope: Result<Path<String>, 
         ("since_seq" = Option<i64>, Query, minimum = 0, description = "the client's cursor; default 0"),
         ("limit" = Option<i64>, Query, minimum = 1, description = "rows per page; default and maximum set by the server (larger values are clamped)"),
         ("fresh" = Option<String>, Query, description = "`1` or `true` when the client syncs this collection from cursor 0 in this session: served below the tombstone horizon"),
+        ("live" = Option<String>, Query, description = "`true` or `1`: long-poll, answer as soon as there is something newer than `since_seq` (or after `timeout`)"),
+        ("timeout" = Option<f64>, Query, minimum = 0, description = "with `live`: seconds to wait, default 25, at most 60"),
     ),
     responses(
-        (status = 200, description = "the page", body = Page),
-        (status = 400, description = "a bad `since_seq` or `limit`, or an undecodable URL", body = ErrorBody),
+        (status = 200, description = "the page (with `live`: once it has a row, or empty after the timeout)", body = Page),
+        (status = 400, description = "a bad `since_seq`, `limit` or `timeout`, or an undecodable URL", body = ErrorBody),
         (status = 401, description = "missing or unknown token", body = ErrorBody),
         (status = 403, description = "the token may not read this integration", body = ErrorBody),
         (status = 404, description = "no such integration (`not_found`) or collection (`unknown_collection`)", body = ErrorBody),
@@ -190,10 +220,13 @@ async fn page(
     if let Err(denied) = state.config.access.check(&headers, Some(&scope)) {
         return denied.into_response();
     }
-    let since_seq = match params.get("since_seq").map(|v| v.parse::<i64>()) {
-        None => 0,
-        Some(Ok(n)) if n >= 0 => n,
-        Some(_) => return error(StatusCode::BAD_REQUEST, "bad_request", "`since_seq` must be an integer >= 0"),
+    let since_seq = match since_seq(&params) {
+        Ok(n) => n,
+        Err(why) => return error(StatusCode::BAD_REQUEST, "bad_request", why),
+    };
+    let live = match live::live_wait(&params) {
+        Ok(live) => live,
+        Err(why) => return error(StatusCode::BAD_REQUEST, "bad_request", why),
     };
     let limit = match params.get("limit").map(|v| v.parse::<usize>()) {
         None => state.config.default_limit,
@@ -203,7 +236,10 @@ async fn page(
     let Some(schema) = state.feed.schema().collection(&collection) else {
         return feed_error(FeedError::UnknownCollection(collection));
     };
-    let page = if params.get("fresh").is_some_and(|v| v == "1" || v == "true") {
+    let fresh = params.get("fresh").is_some_and(|v| v == "1" || v == "true");
+    let page = if let Some(wait) = live {
+        live::page(state.feed.as_ref(), (&scope, &collection), since_seq, limit, fresh, wait).await
+    } else if fresh {
         state.feed.page_fresh(&scope, &collection, since_seq, limit).await
     } else {
         state.feed.page(&scope, &collection, since_seq, limit).await

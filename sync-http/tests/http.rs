@@ -180,3 +180,29 @@ async fn retry_after_is_read_from_429() {
     assert_eq!((err.code(), err.is_retryable()), ("rate_limited", true));
     assert!(err.to_string().contains("slow down"), "{err}");
 }
+
+/// A server on this machine is not asked for gzip (compressing on loopback costs CPU and saves nothing); it still
+/// gets the token. The server answers 400 with the request's `Accept-Encoding` as its message.
+#[tokio::test]
+async fn a_loopback_server_is_not_asked_for_gzip() {
+    use axum::http::HeaderMap;
+    let app = axum::Router::new().fallback(|headers: HeaderMap| async move {
+        let seen = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("none").to_owned();
+        let message = format!("accept-encoding={} authorization={}", seen("accept-encoding"), seen("authorization"));
+        (StatusCode::BAD_REQUEST, axum::Json(serde_json::json!({"error": {"code": "echo", "message": message}})))
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let request = PageRequest { scope: "alpha".into(), collection: "posts".into(), since_seq: 0, limit: 4, fresh: true };
+    for base in [format!("http://127.0.0.1:{port}"), format!("http://localhost:{port}")] {
+        let transport = HttpTransport::new(&base, Some("t0ken")).expect("transport");
+        let error = transport.fetch_page(&request).await.expect_err("the echo server answers 400");
+        let TransportError::Status { status: 400, message, .. } = error else { panic!("{base}: {error:?}") };
+        assert!(message.contains("authorization=Bearer t0ken"), "{base}: {message}");
+        assert!(!message.contains("gzip"), "{base}: gzip asked of a loopback server: {message}");
+    }
+}
+
+#[path = "http/live.rs"]
+mod live;

@@ -81,23 +81,36 @@ fn index(c: &Collection, name: String, columns: &[String]) -> String {
     IndexCreateStatement::to_string(&index, SqliteQueryBuilder)
 }
 
-/// `CREATE INDEX IF NOT EXISTS` for a collection: `(integration_id, seq)` (pages and cursors), then the schema's
-/// indexes (client) or one index per reference column so that cascading deletes cost O(children) (server).
-pub(crate) fn create_indexes(c: &Collection, flavor: Flavor) -> Vec<String> {
-    let mut out = vec![index(c, format!("idx_{}_seq", c.name), &["seq".to_owned()])];
+/// A collection's secondary indexes: `(integration_id, seq)` (pages and cursors), then the schema's indexes
+/// (client) or one index per reference column so that cascading deletes cost O(children) (server). Each is a
+/// name and the columns after `integration_id`.
+fn secondary_indexes(c: &Collection, flavor: Flavor) -> Vec<(String, Vec<String>)> {
+    let mut out = vec![(format!("idx_{}_seq", c.name), vec!["seq".to_owned()])];
     match flavor {
         Flavor::Client => {
-            for declared in &c.indexes {
-                out.push(index(c, c.index_name(declared), &declared.columns));
-            }
+            out.extend(c.indexes.iter().map(|declared| (c.index_name(declared), declared.columns.clone())));
         }
-        Flavor::Server => {
-            for column in c.columns.iter().filter(|column| column.references.is_some()) {
-                out.push(index(c, format!("idx_{}_{}", c.name, column.name), std::slice::from_ref(&column.name)));
-            }
-        }
+        Flavor::Server => out.extend(
+            c.columns
+                .iter()
+                .filter(|column| column.references.is_some())
+                .map(|column| (format!("idx_{}_{}", c.name, column.name), vec![column.name.clone()])),
+        ),
     }
     out
+}
+
+/// `CREATE INDEX IF NOT EXISTS` for each of a collection's secondary indexes.
+pub(crate) fn create_indexes(c: &Collection, flavor: Flavor) -> Vec<String> {
+    secondary_indexes(c, flavor).into_iter().map(|(name, columns)| index(c, name, &columns)).collect()
+}
+
+/// `DROP INDEX IF EXISTS` for each of a collection's secondary indexes.
+fn drop_indexes(c: &Collection, flavor: Flavor) -> Vec<String> {
+    secondary_indexes(c, flavor)
+        .into_iter()
+        .map(|(name, _)| Index::drop().if_exists().name(name).to_string(SqliteQueryBuilder))
+        .collect()
 }
 
 /// `ALTER TABLE … ADD COLUMN` for a nullable column missing from an existing table.
@@ -153,6 +166,12 @@ pub(crate) struct ClientSql {
     pub(crate) count: String,
     /// Binds integration_id: deletes the scope's rows.
     pub(crate) reset: String,
+    /// No binds: a row if the table holds any row (of any scope), none if it is empty.
+    pub(crate) any: String,
+    /// The secondary indexes, dropped while an initial sync loads an empty table and built again after it.
+    pub(crate) drop_indexes: Vec<String>,
+    /// `CREATE INDEX IF NOT EXISTS` for the secondary indexes.
+    pub(crate) create_indexes: Vec<String>,
 }
 
 impl ClientSql {
@@ -177,14 +196,21 @@ impl ClientSql {
             .build(SqliteQueryBuilder)
             .0;
         let count = Query::select().expr(Expr::cust("COUNT(*)")).from(table.clone()).build(SqliteQueryBuilder).0;
-        let reset =
-            Query::delete().from_table(table).and_where(Expr::col("integration_id").eq(param())).build(SqliteQueryBuilder).0;
+        let reset = Query::delete()
+            .from_table(table.clone())
+            .and_where(Expr::col("integration_id").eq(param()))
+            .build(SqliteQueryBuilder)
+            .0;
+        let any = Query::select().expr(Expr::cust("1")).from(table).limit(1).to_string(SqliteQueryBuilder);
         ClientSql {
             upsert: upsert.build(SqliteQueryBuilder).0,
             delete,
             rows: RowsById::new(c, Flavor::Client),
             count,
             reset,
+            any,
+            drop_indexes: drop_indexes(c, Flavor::Client),
+            create_indexes: create_indexes(c, Flavor::Client),
         }
     }
 }
@@ -370,6 +396,9 @@ mod tests {
             r#"INSERT INTO "notes" ("id", "integration_id", "seq", "body") VALUES (?, ?, ?, ?) ON CONFLICT ("integration_id", "id") DO UPDATE SET "seq" = "excluded"."seq", "body" = "excluded"."body" WHERE "excluded"."seq" > "notes"."seq""#
         );
         assert_eq!(sql.delete, r#"DELETE FROM "notes" WHERE "integration_id" = ? AND "id" = ? AND "seq" < ?"#);
+        assert_eq!(sql.any, r#"SELECT 1 FROM "notes" LIMIT 1"#);
+        assert_eq!(sql.drop_indexes, vec![r#"DROP INDEX IF EXISTS "idx_notes_seq""#, r#"DROP INDEX IF EXISTS "idx_notes_body""#]);
+        assert_eq!(sql.create_indexes, create_indexes(notes, Flavor::Client));
         assert_eq!(
             sql.rows.after,
             r#"SELECT "id", "seq", "body" FROM "notes" WHERE "integration_id" = ? AND "id" > ? ORDER BY "id" ASC LIMIT ?"#

@@ -6,6 +6,8 @@
 mod client;
 #[path = "store/concurrency.rs"]
 mod concurrency;
+#[path = "store/deferred.rs"]
+mod deferred;
 #[path = "store/end_to_end.rs"]
 mod end_to_end;
 #[path = "store/read.rs"]

@@ -50,10 +50,12 @@
 //! - `schema.rs`: migrations (`migrations/postgres/*.sql`), data tables, indexes and triggers from the schema.
 //! - `sql.rs`: every statement, generated with sea-query once per collection.
 //! - `feed.rs`: pages, status, rows; `write.rs`: write batches with cascading deletes, and prune.
+//! - `notify.rs`: live updates: the `LISTEN` task (one leader per database when NATS fans out) and the re-check.
 //! - `convert.rs`: [`Value`] to and from PostgreSQL types.
 
 mod convert;
 mod feed;
+mod notify;
 mod schema;
 mod sql;
 mod write;
@@ -67,6 +69,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use sync_core::{
     ChangeFeed, FeedError, FeedPage, Schema, ScopeStatus, ServerStore, StoredRow, Value, Write, WriteReceipt,
 };
+use sync_core::live::{SeqWatch, latest_seq};
 use tokio_postgres::NoTls;
 
 pub use write::PruneReport;
@@ -82,6 +85,10 @@ pub struct PostgresStore {
     namespace: String,
     schema: Schema,
     sql: Arc<HashMap<String, CollectionSql>>,
+    /// Where to open the `LISTEN` connection (`notify.rs`).
+    config: tokio_postgres::Config,
+    /// Wakes live waiters: on this store's own writes, and on hints from `LISTEN` or NATS.
+    live: Arc<SeqWatch>,
 }
 
 impl PostgresStore {
@@ -114,7 +121,7 @@ impl PostgresStore {
             drop(admin.transaction().await?);
             config.options(format!("-c search_path={ns}"));
         }
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager = Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager).max_size(POOL_SIZE).build().context("building the connection pool")?;
         let mut client = pool.get().await.with_context(|| format!("connecting to {url}"))?;
         let tx = client.transaction().await?;
@@ -122,7 +129,7 @@ impl PostgresStore {
         tx.commit().await.context("committing the migrations")?;
         let namespace: String = client.query_one("SELECT current_schema()", &[]).await?.get(0);
         let sql = schema.collections.iter().map(|c| (c.name.clone(), CollectionSql::new(c, &schema))).collect();
-        Ok(PostgresStore { pool, namespace, schema, sql: Arc::new(sql) })
+        Ok(PostgresStore { pool, namespace, schema, sql: Arc::new(sql), config, live: Arc::new(SeqWatch::new()) })
     }
 
     /// The PostgreSQL schema holding the store's tables.
@@ -183,6 +190,12 @@ impl ChangeFeed for PostgresStore {
     async fn status(&self, scope: &str) -> Result<ScopeStatus, FeedError> {
         self.read_status(scope).await
     }
+
+    /// Woken by this store's own writes and by [`PostgresStore::hints`] (fed by `LISTEN` and NATS, see
+    /// `notify.rs`); re-reads the status every [`notify::RECHECK`] in case a hint was lost.
+    async fn wait_for_seq(&self, scope: &str, after_seq: i64, timeout: std::time::Duration) -> Result<i64, FeedError> {
+        self.live.wait(scope, after_seq, timeout, notify::RECHECK, || latest_seq(self, scope)).await
+    }
 }
 
 #[async_trait]
@@ -190,7 +203,11 @@ impl ServerStore for PostgresStore {
     /// One transaction: checks every write first, locks the integration's counter, updates or inserts each row
     /// (the triggers assign seqs and counts), and cascades deletes along `Column::references`.
     async fn write(&self, scope: &str, writes: Vec<Write>) -> Result<WriteReceipt, FeedError> {
-        self.write_batch(scope, &writes).await
+        let receipt = self.write_batch(scope, &writes).await?;
+        if receipt.last_seq > 0 {
+            self.live.publish(scope, receipt.last_seq);
+        }
+        Ok(receipt)
     }
 
     async fn read_rows(

@@ -8,7 +8,10 @@ use sync_core::{Collection, Column, ColumnType, Schema};
 use tokio_postgres::Transaction;
 
 /// The store's own migrations, in order; `sync_migrations` records which ran.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../../migrations/postgres/001_seq_triggers.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../../migrations/postgres/001_seq_triggers.sql")),
+    (2, include_str!("../../migrations/postgres/002_notify.sql")),
+];
 
 /// The implicit column the triggers stamp with the time of a row's last write (prune's age test).
 pub(super) const CHANGED_AT: &str = "sync_changed_at";

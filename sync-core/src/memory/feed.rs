@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::error::FeedError;
+use crate::live::{DEFAULT_RECHECK, SeqWatch, latest_seq};
 use crate::feed::{ChangeFeed, ServerStore, Write, WriteReceipt, check_write};
 use crate::page::{CollectionStatus, FeedPage, ScopeStatus, StoredRow};
 use crate::schema::Schema;
@@ -15,6 +16,7 @@ use crate::value::{Change, Row, Value};
 pub struct MemoryFeed {
     schema: Schema,
     inner: Mutex<HashMap<String, Scope>>,
+    live: SeqWatch,
 }
 
 #[derive(Default)]
@@ -34,7 +36,7 @@ struct Log {
 impl MemoryFeed {
     /// An empty feed serving `schema`.
     pub fn new(schema: Schema) -> Self {
-        MemoryFeed { schema, inner: Mutex::new(HashMap::new()) }
+        MemoryFeed { schema, inner: Mutex::new(HashMap::new()), live: SeqWatch::new() }
     }
 }
 
@@ -104,6 +106,11 @@ impl ChangeFeed for MemoryFeed {
             .collect();
         Ok(ScopeStatus { integration_id: scope.to_owned(), latest_seq: s.seq, collections })
     }
+
+    /// Woken in-process by [`ServerStore::write`].
+    async fn wait_for_seq(&self, scope: &str, after_seq: i64, timeout: std::time::Duration) -> Result<i64, FeedError> {
+        self.live.wait(scope, after_seq, timeout, DEFAULT_RECHECK, || latest_seq(self, scope)).await
+    }
 }
 
 #[async_trait]
@@ -150,6 +157,9 @@ impl ServerStore for MemoryFeed {
             }
         }
         receipt.last_seq = if receipt.upserted + receipt.deleted > 0 { s.seq } else { 0 };
+        if receipt.last_seq > 0 {
+            self.live.publish(scope, s.seq);
+        }
         Ok(receipt)
     }
 

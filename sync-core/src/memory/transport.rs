@@ -56,4 +56,14 @@ impl Transport for FeedTransport {
     async fn fetch_schema(&self) -> Result<Schema, TransportError> {
         Ok(self.feed.schema().clone())
     }
+
+    async fn wait_for_change(
+        &self,
+        scope: &str,
+        after_seq: i64,
+        timeout: std::time::Duration,
+    ) -> Result<ScopeStatus, TransportError> {
+        self.feed.wait_for_seq(scope, after_seq, timeout).await.map_err(status_error)?;
+        self.fetch_status(scope).await
+    }
 }

@@ -25,6 +25,36 @@ pub async fn server_store_suite(make: impl Fn() -> Arc<dyn ServerStore>) {
     deletes_cascade(make().as_ref()).await;
     invalid_batches_change_nothing(make().as_ref()).await;
     scopes_are_independent(make().as_ref()).await;
+    waits_for_a_newer_seq(make()).await;
+}
+
+/// [`crate::ChangeFeed::wait_for_seq`]: at once when the seq is already past, on a write during the wait, and
+/// the known seq after the timeout (0 for a scope with no write yet). Bounds are loose: a store may rely on its
+/// periodic re-check.
+async fn waits_for_a_newer_seq(store: Arc<dyn ServerStore>) {
+    use std::time::{Duration, Instant};
+    let started = Instant::now();
+    assert_eq!(store.wait_for_seq("ghost", 0, Duration::from_millis(100)).await.ok(), Some(0));
+    assert!(started.elapsed() >= Duration::from_millis(100), "an unknown scope waits like an empty one");
+
+    let seq = store.write("s", vec![up("threads", "t1", thread("t1"))]).await.expect("write").last_seq;
+    let started = Instant::now();
+    assert_eq!(store.wait_for_seq("s", seq - 1, Duration::from_secs(30)).await.ok(), Some(seq));
+    assert!(started.elapsed() < Duration::from_secs(5), "a seq already past answers at once");
+
+    let writer = store.clone();
+    let write = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        writer.write("s", vec![up("threads", "t2", thread("t2"))]).await.expect("write").last_seq
+    });
+    let started = Instant::now();
+    let woke = store.wait_for_seq("s", seq, Duration::from_secs(30)).await.expect("wait");
+    assert!(woke > seq, "woke at {woke}, waiting past {seq}");
+    assert!(started.elapsed() < Duration::from_secs(5), "a write wakes the wait: {:?}", started.elapsed());
+    assert_eq!(write.await.ok(), Some(woke));
+    let started = Instant::now();
+    assert_eq!(store.wait_for_seq("s", woke, Duration::from_millis(100)).await.ok(), Some(woke), "timeout");
+    assert!(started.elapsed() >= Duration::from_millis(100));
 }
 
 async fn unknown_scope(store: &dyn ServerStore) {

@@ -1,6 +1,6 @@
 //! The client replica's state on its database thread: the write connection and the prepared schema's SQL.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -13,9 +13,9 @@ use crate::error::{DbError, Error};
 use crate::sql::{self, ClientSql, Flavor};
 use crate::{connection, migrations, tables};
 
-/// Statements per collection that may be cached (upsert, delete, two row reads, count, reset), plus room for the
-/// fixed ones, so that applying pages to every collection never evicts a statement it is about to reuse.
-const STATEMENTS_PER_COLLECTION: usize = 6;
+/// Statements per collection that may be cached (upsert, delete, two row reads, count, reset, any), plus room for
+/// the fixed ones, so that applying pages to every collection never evicts a statement it is about to reuse.
+const STATEMENTS_PER_COLLECTION: usize = 7;
 const FIXED_STATEMENTS: usize = 16;
 
 /// The schema the store was prepared with and the SQL generated from it.
@@ -44,6 +44,8 @@ pub(super) struct ClientDb {
     prepared: Option<Prepared>,
     /// The prepared schema, published for the reader thread.
     shared: SharedSchema,
+    /// Collections whose secondary indexes an initial sync dropped (committed) and has not built again yet.
+    deferred: HashSet<String>,
 }
 
 fn now_ms() -> i64 {
@@ -73,8 +75,12 @@ impl ClientDb {
                 None
             }
         });
-        let mut db = ClientDb { conn, path, prepared: None, shared };
+        let mut db = ClientDb { conn, path, prepared: None, shared, deferred: HashSet::new() };
         if let Some(prepared) = prepared {
+            // A process that died during an initial sync left a table without its secondary indexes (see
+            // `apply_page`): build them before anyone reads. A no-op when they exist.
+            let create = prepared.sql.values().flat_map(|sql| &sql.create_indexes);
+            run_in_transaction(&mut db.conn, create).map_err(|source| Error::Open { path: db.path.clone(), source })?;
             db.install(prepared);
         }
         Ok(db)
@@ -103,6 +109,8 @@ impl ClientDb {
             Ok(())
         })();
         result.map_err(|e| e.into_store(&context))?;
+        // `tables::ensure` created every index that was missing, deferred ones included.
+        self.deferred.clear();
         self.install(Prepared::new(schema));
         Ok(())
     }
@@ -119,14 +127,21 @@ impl ClientDb {
     }
 
     /// Applies a page in one `BEGIN IMMEDIATE` transaction; any error rolls all of it back, cursor included.
+    ///
+    /// An initial sync into an empty table defers its secondary indexes: the first page drops them and the last
+    /// one (`has_more: false`) builds them again, each in its page's transaction. Loading first and sorting once
+    /// costs about half of keeping the indexes up to date row by row (DESIGN.md, performance notes). Rows and
+    /// cursor are exact at every commit either way; a crash in between leaves a table without those indexes,
+    /// which the next `open` builds.
     pub(super) fn apply_page(&mut self, scope: &str, page: &Page) -> Result<ApplyOutcome, StoreError> {
-        let prepared = self.prepared.as_ref().ok_or_else(|| unprepared(&page.collection))?;
+        let ClientDb { conn, path, prepared, deferred, .. } = self;
+        let prepared = prepared.as_ref().ok_or_else(|| unprepared(&page.collection))?;
         let (collection, sql) = prepared.collection(&page.collection)?;
-        let path = self.path.as_path();
+        let path = path.as_path();
         // Captures references only, so it is `Copy` and formats nothing unless a statement fails.
         let fail = |e| StoreError::backend(format!("applying a page of `{}` in {}", page.collection, path.display()), e);
 
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(fail)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(fail)?;
         let cursor: i64 = tx
             .prepare_cached(sql::CURSOR)
             .and_then(|mut stmt| stmt.query_row(params![scope, page.collection], |row| row.get(0)).optional())
@@ -135,40 +150,31 @@ impl ClientDb {
         if page.since_seq > cursor {
             return Err(StoreError::CursorGap { collection: page.collection.clone(), cursor, since_seq: page.since_seq });
         }
-        let mut outcome = ApplyOutcome::default();
-        {
-            let mut upsert = tx.prepare_cached(&sql.upsert).map_err(fail)?;
-            let mut delete = tx.prepare_cached(&sql.delete).map_err(fail)?;
-            for row in &page.rows {
-                if row.seq <= cursor {
-                    outcome.skipped += 1;
-                    continue;
-                }
-                let result = match &row.change {
-                    Change::Upsert(values) => {
-                        outcome.upserted += 1;
-                        upsert.raw_bind_parameter(1, &row.id)
-                            .and_then(|()| upsert.raw_bind_parameter(2, scope))
-                            .and_then(|()| upsert.raw_bind_parameter(3, row.seq))
-                            .and_then(|()| convert::bind_values(&mut upsert, 4, &collection.columns, values))
-                            .and_then(|()| upsert.raw_execute())
-                    }
-                    Change::Delete => {
-                        outcome.deleted += 1;
-                        delete.execute(params![scope, row.id, row.seq])
-                    }
-                };
-                if let Err(e) = result {
-                    let what = format!("applying row {:?} (seq {}) of `{}`", row.id, row.seq, page.collection);
-                    return Err(StoreError::backend(format!("{what} in {}", path.display()), e));
-                }
-            }
+        let was_deferred = deferred.contains(&page.collection);
+        // Not for a last page: dropping and building again in one transaction would gain nothing.
+        let defer_now = !was_deferred && cursor == 0 && page.has_more && is_empty(&tx, sql).map_err(fail)?;
+        if defer_now {
+            run_all(&tx, &sql.drop_indexes).map_err(fail)?;
+            tracing::debug!(collection = %page.collection, "initial sync into an empty table: indexes deferred");
         }
-        outcome.cursor = cursor.max(page.latest_seq);
+        let outcome = write_rows(&tx, scope, page, (collection, sql), cursor, path)?;
+        let build_now = (was_deferred || defer_now) && !page.has_more;
+        if build_now {
+            let started = std::time::Instant::now();
+            run_all(&tx, &sql.create_indexes).map_err(fail)?;
+            let ms = started.elapsed().as_secs_f64() * 1e3;
+            tracing::debug!(collection = %page.collection, ms, "deferred indexes built");
+        }
         tx.prepare_cached(sql::SAVE_CURSOR)
             .and_then(|mut stmt| stmt.execute(params![scope, page.collection, outcome.cursor, now_ms()]))
             .and_then(|_| tx.commit())
             .map_err(fail)?;
+        // Only after the commit: a rolled-back page also rolled back its DROP or CREATE INDEX.
+        if defer_now {
+            deferred.insert(page.collection.clone());
+        } else if build_now {
+            deferred.remove(&page.collection);
+        }
         Ok(outcome)
     }
 
@@ -215,4 +221,61 @@ fn file_size(path: &Path) -> u64 {
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
     [path.to_path_buf(), PathBuf::from(wal)].iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
+}
+
+/// Writes a page's rows (skipping those at or below `cursor`) and returns the outcome with the new cursor.
+fn write_rows(
+    tx: &Connection,
+    scope: &str,
+    page: &Page,
+    (collection, sql): (&Collection, &ClientSql),
+    cursor: i64,
+    path: &Path,
+) -> Result<ApplyOutcome, StoreError> {
+    let fail = |e| StoreError::backend(format!("applying a page of `{}` in {}", page.collection, path.display()), e);
+    let mut outcome = ApplyOutcome::default();
+    let mut upsert = tx.prepare_cached(&sql.upsert).map_err(fail)?;
+    let mut delete = tx.prepare_cached(&sql.delete).map_err(fail)?;
+    for row in &page.rows {
+        if row.seq <= cursor {
+            outcome.skipped += 1;
+            continue;
+        }
+        let result = match &row.change {
+            Change::Upsert(values) => {
+                outcome.upserted += 1;
+                upsert.raw_bind_parameter(1, &row.id)
+                    .and_then(|()| upsert.raw_bind_parameter(2, scope))
+                    .and_then(|()| upsert.raw_bind_parameter(3, row.seq))
+                    .and_then(|()| convert::bind_values(&mut upsert, 4, &collection.columns, values))
+                    .and_then(|()| upsert.raw_execute())
+            }
+            Change::Delete => {
+                outcome.deleted += 1;
+                delete.execute(params![scope, row.id, row.seq])
+            }
+        };
+        if let Err(e) = result {
+            let what = format!("applying row {:?} (seq {}) of `{}`", row.id, row.seq, page.collection);
+            return Err(StoreError::backend(format!("{what} in {}", path.display()), e));
+        }
+    }
+    outcome.cursor = cursor.max(page.latest_seq);
+    Ok(outcome)
+}
+
+/// Whether the collection's table holds no row of any scope.
+fn is_empty(conn: &Connection, sql: &ClientSql) -> rusqlite::Result<bool> {
+    conn.prepare_cached(&sql.any)?.query_row([], |_| Ok(())).optional().map(|row| row.is_none())
+}
+
+fn run_all<'a>(conn: &Connection, statements: impl IntoIterator<Item = &'a String>) -> rusqlite::Result<()> {
+    statements.into_iter().try_for_each(|statement| conn.execute_batch(statement))
+}
+
+fn run_in_transaction<'a>(conn: &mut Connection, statements: impl IntoIterator<Item = &'a String>)
+-> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    run_all(&tx, statements)?;
+    tx.commit()
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
+use sync_core::live::{DEFAULT_RECHECK, SeqWatch, latest_seq};
 use sync_core::{
     ChangeFeed, Collection, FeedError, FeedPage, Schema, ScopeStatus, ServerStore, StoredRow, Value, Write,
     WriteReceipt, check_write,
@@ -60,6 +61,7 @@ pub struct SqliteServerStore {
     writer: Worker<Writer>,
     readers: Vec<Worker<Reader>>,
     next_reader: AtomicUsize,
+    live: SeqWatch,
 }
 
 impl SqliteServerStore {
@@ -80,7 +82,7 @@ impl SqliteServerStore {
                 Worker::spawn(&format!("sync-sqlite-server-reader-{i}"), move || Reader::open(reader_path, reader_shared))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(SqliteServerStore { path, shared, writer, readers, next_reader: AtomicUsize::new(0) })
+        Ok(SqliteServerStore { path, shared, writer, readers, next_reader: AtomicUsize::new(0), live: SeqWatch::new() })
     }
 
     /// The database file.
@@ -122,6 +124,12 @@ impl ChangeFeed for SqliteServerStore {
         let scope = scope.to_owned();
         self.read(move |reader| reader.status(&scope)).await
     }
+
+    /// Woken in-process by [`ServerStore::write`]; a write by another process on the same file (or a plain SQL
+    /// one) is found by the re-check every [`DEFAULT_RECHECK`].
+    async fn wait_for_seq(&self, scope: &str, after_seq: i64, timeout: std::time::Duration) -> Result<i64, FeedError> {
+        self.live.wait(scope, after_seq, timeout, DEFAULT_RECHECK, || latest_seq(self, scope)).await
+    }
 }
 
 #[async_trait]
@@ -133,8 +141,12 @@ impl ServerStore for SqliteServerStore {
         for write in &writes {
             check_write(&self.shared.schema, write)?;
         }
-        let scope = scope.to_owned();
-        self.writer.run(move |writer| writer.write(&scope, &writes)).await?
+        let owned = scope.to_owned();
+        let receipt = self.writer.run(move |writer| writer.write(&owned, &writes)).await??;
+        if receipt.last_seq > 0 {
+            self.live.publish(scope, receipt.last_seq);
+        }
+        Ok(receipt)
     }
 
     async fn read_rows(&self, scope: &str, collection: &str, after_id: Option<&str>, limit: usize)

@@ -1,6 +1,7 @@
 //! DESIGN.md invariant 4 with a real crash: the `sync-cli` child process is killed with SIGKILL at random
 //! instants in the middle of a sync; after every kill the database is at a page boundary (every collection holds
-//! exactly the server's rows up to its cursor, never fewer, never more), and a final run ends exact.
+//! exactly the server's rows up to its cursor, never fewer, never more), and a final run ends exact. A kill during
+//! an initial sync leaves tables whose secondary indexes are deferred; opening the file builds them again.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -32,10 +33,32 @@ async fn server_rows_upto(feed: &dyn ChangeFeed, collection: &str, cursor: i64) 
     page.rows.into_iter().filter(|r| r.seq <= cursor && !r.is_delete()).map(|r| (r.id, r.seq)).collect()
 }
 
-/// Checks that every collection holds exactly the server's rows up to its cursor; returns how many collections
-/// were caught half-synced.
-async fn assert_at_page_boundaries(db: &Path, server: &dyn ChangeFeed) -> usize {
+/// Secondary indexes (named `idx_…`) in the file, counted by another connection.
+fn index_count(db: &Path) -> usize {
+    let conn = rusqlite::Connection::open(db).expect("open the file directly");
+    let count: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%'", [], |r| r.get(0))
+        .expect("count indexes");
+    usize::try_from(count).expect("a count")
+}
+
+/// Every secondary index the WhatsApp schema declares, plus one seq index per collection.
+fn all_indexes() -> usize {
+    whatsapp::schema().collections.iter().map(|c| c.indexes.len() + 1).sum()
+}
+
+/// Checks that every collection holds exactly the server's rows up to its cursor and that opening the file
+/// brought back every index; returns how many collections were caught half-synced and whether indexes had been
+/// missing before the file was opened.
+async fn assert_at_page_boundaries(db: &Path, server: &dyn ChangeFeed) -> (usize, bool) {
+    let before = index_count(db);
     let store = open_store(db);
+    // A kill before the first `prepare` committed leaves a file without tables: nothing to build.
+    let prepared = store.schema().is_some();
+    let deferred = prepared && before < all_indexes();
+    if prepared {
+        assert_eq!(index_count(db), all_indexes(), "opening a killed sync's file builds its deferred indexes");
+    }
     store.prepare(&whatsapp::schema()).await.expect("prepare");
     let cursors = store.sync_state(SCOPE_A).await.expect("state");
     let mut partial = 0;
@@ -55,7 +78,7 @@ async fn assert_at_page_boundaries(db: &Path, server: &dyn ChangeFeed) -> usize 
             partial += 1;
         }
     }
-    partial
+    (partial, deferred)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,7 +93,7 @@ async fn a_client_killed_mid_sync_resumes_from_its_last_page_and_ends_exact() {
     let duration = started.elapsed();
 
     let mut rng = rand::rng();
-    let (mut partial_states, mut kills) = (0, 0);
+    let (mut partial_states, mut kills, mut deferred_states) = (0, 0, 0);
     const TRIALS: usize = 6;
     for trial in 0..TRIALS {
         // Each trial kills a sync of its own database twice, then lets a third run finish.
@@ -83,7 +106,9 @@ async fn a_client_killed_mid_sync_resumes_from_its_last_page_and_ends_exact() {
                 kills += 1;
             }
             let _ = child.wait();
-            partial_states += assert_at_page_boundaries(&db, server.store.as_ref()).await;
+            let (partial, deferred) = assert_at_page_boundaries(&db, server.store.as_ref()).await;
+            partial_states += partial;
+            deferred_states += usize::from(deferred);
         }
         let last = pull(&db, &url).output().expect("final run");
         assert!(last.status.success(), "{}", String::from_utf8_lossy(&last.stderr));
@@ -91,7 +116,9 @@ async fn a_client_killed_mid_sync_resumes_from_its_last_page_and_ends_exact() {
         assert!(v.is_exact(), "trial {trial}: {:?}", v.differences);
         let live: u64 = server.store.status(SCOPE_A).await.expect("status").collections.values().map(|c| c.count).sum();
         assert_eq!(v.rows(), live);
+        assert_eq!(index_count(&db), all_indexes(), "a finished sync has every index");
     }
     assert!(kills >= TRIALS, "most runs were killed mid-sync (killed {kills} of {})", 2 * TRIALS);
     assert!(partial_states >= 1, "at least one kill landed in the middle of a collection");
+    assert!(deferred_states >= 1, "at least one kill landed while indexes were deferred");
 }

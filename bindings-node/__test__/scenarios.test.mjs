@@ -1,0 +1,223 @@
+// The bindings' shared scenarios (bindings-tests/scenarios.json) through the package, against the real server-example
+// over loopback: full sync, progress, reads, reset, cancellation, and each error code on a real failure. The uniffi
+// binding runs the same list from Python (bindings-uniffi/tests/python/test_scenarios.py).
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { after, before, test } from 'node:test'
+
+import { cleanup, counts, loadPackage, repoDir, seed, serverStatus, startServer, tempDir } from './support.mjs'
+
+const { SyncEngine } = loadPackage()
+const { server: config, scenarios } = JSON.parse(readFileSync(path.join(repoDir, 'bindings-tests', 'scenarios.json'), 'utf8'))
+const TOKEN = config.token
+const INTEGRATION = config.integration
+let dir, server, expected
+
+before(async () => {
+  dir = tempDir()
+  const db = path.join(dir, 'server.db')
+  seed(db, INTEGRATION, config.seed)
+  seed(db, config.other_integration, config.other_seed)
+  server = await startServer(db, { [TOKEN]: INTEGRATION, [config.admin_token]: '*' })
+  expected = counts(await serverStatus(server.url, TOKEN, INTEGRATION))
+})
+
+after(async () => {
+  await server?.stop()
+  cleanup(dir)
+})
+
+/** The scenarios' snake_case option names as the package's camelCase ones. */
+function camel(options = {}) {
+  return Object.fromEntries(Object.entries(options).map(([k, v]) => [k.replace(/_(\w)/g, (_, c) => c.toUpperCase()), v]))
+}
+
+function open(name, extra = {}) {
+  return SyncEngine.open({
+    dbPath: path.join(dir, name), serverUrl: server.url, token: TOKEN, integrationId: INTEGRATION, maxRetries: 0, ...extra,
+  })
+}
+
+const implementations = {
+  async full_sync() {
+    const engine = await open('full.db', { pageSizes: { conversations: 100, messages: 1500, contacts: 500 } })
+    const report = await engine.syncAll()
+    const stats = await engine.stats()
+    assert.deepEqual(stats.counts, expected)
+    assert.equal(report.rows, Object.values(expected).reduce((a, b) => a + b, 0))
+    assert.equal(stats.path, path.join(dir, 'full.db'))
+    assert.ok(stats.fileSizeBytes > 0)
+    const status = await serverStatus(server.url, TOKEN, INTEGRATION)
+    const state = await engine.syncState()
+    assert.deepEqual(Object.fromEntries(state.map((c) => [c.collection, c.lastSeq])),
+      Object.fromEntries(Object.entries(status.collections).map(([name, c]) => [name, c.latest_seq])))
+    const again = await engine.syncAll()
+    assert.equal(again.rows, 0, 'a second sync has nothing to do')
+    await engine.close()
+  },
+
+  async progress_in_order() {
+    const engine = await open('progress.db', { pageSizes: { conversations: 100, messages: 1500, contacts: 500 } })
+    const events = []
+    const report = await engine.syncAll({ onProgress: (p) => events.push(p) })
+    // Events are delivered on the event loop: let the queue drain.
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.equal(events[0].stage, 'started')
+    assert.equal(events.at(-1).stage, 'finished')
+    assert.equal(events.at(-1).applied, report.rows)
+    const last = new Map()
+    for (const e of events.filter((e) => e.collection)) {
+      const previous = last.get(e.collection)
+      if (previous) {
+        assert.notEqual(previous.stage, 'collection_done', `no event of ${e.collection} after it is done`)
+        assert.ok(e.applied >= previous.applied && e.pages >= previous.pages && e.cursor >= previous.cursor, 'forward only')
+      }
+      last.set(e.collection, e)
+    }
+    assert.deepEqual([...last.keys()].sort(), Object.keys(expected).sort())
+    for (const [collection, e] of last) {
+      assert.equal(e.stage, 'collection_done')
+      assert.equal(e.applied, expected[collection], `${collection} ends at its total`)
+      assert.equal(e.total, expected[collection])
+      assert.equal(e.cursor, e.targetSeq)
+    }
+    assert.ok(events.filter((e) => e.collection === 'messages').length >= 2, 'the messages bar moves before it is done')
+    await engine.close()
+  },
+
+  async reads() {
+    const engine = await open('reads.db')
+    await engine.syncAll()
+    const page1 = await engine.listRows('conversations', { orderBy: 'last_message_at', descending: true, limit: 10 })
+    const page2 = await engine.listRows('conversations', { orderBy: 'last_message_at', descending: true, limit: 10, offset: 10 })
+    assert.equal(page1.length, 10)
+    assert.equal(page2.length, 10)
+    const times = [...page1, ...page2].map((c) => c.last_message_at ?? 0)
+    assert.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first')
+    assert.equal(new Set([...page1, ...page2].map((c) => c.id)).size, 20, 'pages do not overlap')
+    assert.equal(typeof page1[0].is_group, 'boolean')
+
+    const conversation = page1[0].id
+    const messages = await engine.listRows('messages', { where: { conversation_id: conversation }, orderBy: 'sent_at', limit: 1000 })
+    const { rows: [[count]] } = await engine.query(
+      'SELECT COUNT(*) FROM messages WHERE integration_id = ? AND conversation_id = ?', [INTEGRATION, conversation])
+    assert.equal(messages.length, count)
+    assert.ok(messages.every((m) => m.conversation_id === conversation))
+
+    const grouped = await engine.query(
+      'SELECT message_type, COUNT(*) AS n FROM messages WHERE integration_id = ?1 GROUP BY message_type ORDER BY n DESC', [INTEGRATION])
+    assert.deepEqual(grouped.columns, ['message_type', 'n'])
+    assert.equal(grouped.rows.reduce((sum, [, n]) => sum + n, 0), expected.messages)
+    await engine.close()
+  },
+
+  async reset() {
+    const engine = await open('reset.db')
+    await engine.syncCollection('contacts')
+    assert.deepEqual((await engine.syncState()).map((c) => c.collection), ['contacts'])
+    assert.equal((await engine.stats()).counts.contacts, expected.contacts)
+    await engine.reset()
+    assert.deepEqual(await engine.syncState(), [])
+    assert.equal((await engine.stats()).counts.contacts, 0)
+    await engine.syncAll()
+    assert.deepEqual((await engine.stats()).counts, expected)
+    await engine.close()
+    assert.equal(engine.closed, true)
+  },
+
+  // AbortSignal cancels a sync between pages; the next sync resumes and ends exact.
+  async cancel_resume(scenario) {
+    const engine = await open('cancel.db', camel(scenario.setup))
+    const controller = new AbortController()
+    let seen = 0
+    await assert.rejects(
+      engine.syncAll({
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.collection === 'messages' && p.applied > 0 && ++seen === 1) controller.abort()
+        },
+      }),
+      (e) => e.code === 'cancelled' && /resumes/.test(e.message),
+    )
+    const cursor = (await engine.syncState()).find((c) => c.collection === 'messages')?.lastSeq ?? 0
+    const partial = (await engine.stats()).counts.messages
+    assert.ok(partial > 0 && partial < expected.messages, `stopped part way (${partial} of ${expected.messages})`)
+    assert.ok(cursor > 0)
+    // Rows and cursor agree: the sync stopped on a page boundary.
+    const { rows: [[behind]] } = await engine.query('SELECT COUNT(*) FROM messages WHERE seq <= ?', [cursor])
+    assert.equal(behind, partial)
+
+    const report = await engine.syncAll()
+    assert.equal(report.collections.find((c) => c.collection === 'messages').cursorBefore, cursor, 'resumed from the cursor')
+    assert.deepEqual((await engine.stats()).counts, expected)
+
+    // An already aborted signal cancels before anything is fetched.
+    await assert.rejects(engine.syncAll({ signal: AbortSignal.abort() }), { code: 'cancelled' })
+    await engine.close()
+  },
+
+  async close_cancels(scenario) {
+    const engine = await open('close.db', camel(scenario.setup))
+    const outcome = engine.syncAll().then(() => 'finished', (e) => e.code)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    await engine.close()
+    assert.equal(await outcome, 'cancelled')
+  },
+}
+
+/** Any `kind: error` scenario: open with its setup, do `at`, expect `code` and `message`. */
+async function error(scenario) {
+  const { server: where, token, integration, schema, server_url: serverUrl, synced, closed } = scenario.setup ?? {}
+  const options = {}
+  if (where === 'down') {
+    const down = await startServer(path.join(dir, 'down.db'), { x: 'y' })
+    await down.stop()
+    options.serverUrl = down.url
+  }
+  if (token) options.token = token === 'admin' ? config.admin_token : token
+  if (integration) options.integrationId = integration
+  if (schema) options.schema = schema
+  if (serverUrl) options.serverUrl = serverUrl
+
+  const act = async () => {
+    const engine = await open(`${scenario.id}.db`, options)
+    if (synced) await engine.syncAll()
+    if (closed) await engine.close()
+    try {
+      if (scenario.at === 'sync') await engine.syncAll()
+      else if (scenario.at === 'query') await engine.query(scenario.sql)
+      else if (scenario.at === 'list_rows') await engine.listRows(scenario.collection, { orderBy: scenario.order_by })
+      else if (scenario.at !== 'open') throw new Error(`unknown \`at\`: ${scenario.at}`)
+    } finally {
+      if (!closed) {
+        const stats = await engine.stats()
+        await engine.close()
+        if (scenario.id === 'error_forbidden') assert.equal(stats.counts.messages ?? 0, 0, 'no data of another tenant')
+        if (scenario.id === 'error_write_query') assert.equal(stats.counts.messages, expected.messages, 'nothing was deleted')
+      }
+    }
+  }
+  await assert.rejects(act(), (e) => {
+    assert.ok(e instanceof Error)
+    assert.equal(e.code, scenario.code, e.message)
+    assert.match(e.message, new RegExp(scenario.message))
+    return true
+  })
+}
+
+const implementation = (scenario) => (scenario.kind === 'error' ? error : implementations[scenario.id])
+
+test('every scenario of bindings-tests/scenarios.json has a Node implementation', () => {
+  assert.deepEqual(scenarios.filter((s) => !implementation(s)).map((s) => s.id), [], 'scenarios without an implementation')
+  const ids = new Set(scenarios.map((s) => s.id))
+  assert.deepEqual(Object.keys(implementations).filter((id) => !ids.has(id)), [], 'implementations of no scenario')
+})
+
+for (const scenario of scenarios) {
+  test(scenario.id, async () => {
+    const run = implementation(scenario)
+    assert.ok(run, `scenario ${scenario.id} has no Node implementation`)
+    await run(scenario)
+  })
+}

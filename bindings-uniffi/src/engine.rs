@@ -1,0 +1,267 @@
+//! [`SyncEngine`]: one engine over one SQLite file, one server and one integration; [`CancelHandle`] cancels its
+//! syncs; [`ProgressListener`] is what the foreign side implements to see progress.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use sync_core::{CancellationToken, ClientStore, Schema, SyncConfig, SyncOptions};
+use sync_http::HttpTransport;
+use sync_sqlite::{ListRows, SqliteStore};
+
+use crate::error::SeqsyncError;
+use crate::on_runtime;
+use crate::types::{
+    CollectionState, DatabaseStats, ListRowsOptions, OpenOptions, QueryRows, Row, SqlValue, SyncProgress, SyncResult,
+};
+
+/// Receives the progress events of a sync, on one of the binding's threads (not the caller's): hand them to the
+/// UI thread as the platform wants. Events are throttled by the engine (`progress_interval_ms`).
+#[uniffi::export(foreign)]
+pub trait ProgressListener: Send + Sync {
+    /// One progress event.
+    fn on_progress(&self, progress: SyncProgress);
+}
+
+/// Cancels the syncs it was passed to, between pages: the page being written completes (it is atomic), and the
+/// next sync resumes from there.
+#[derive(uniffi::Object)]
+pub struct CancelHandle {
+    token: CancellationToken,
+}
+
+#[uniffi::export]
+impl CancelHandle {
+    /// Cancels every sync this handle was passed to. Idempotent.
+    pub fn cancel(&self) {
+        self.token.cancel();
+    }
+
+    /// Whether `cancel` was called (or the engine was closed).
+    pub fn is_cancelled(&self) -> bool {
+        self.token.is_cancelled()
+    }
+}
+
+struct Inner {
+    engine: sync_core::SyncEngine,
+    store: Arc<SqliteStore>,
+    scope: String,
+    /// Cancelled by `close()`; every [`CancelHandle`] of this engine is its child.
+    closed: CancellationToken,
+}
+
+/// An engine keeping an SQLite replica of one integration in sync. Open it with `open_engine`.
+#[derive(uniffi::Object)]
+pub struct SyncEngine {
+    inner: Mutex<Option<Arc<Inner>>>,
+}
+
+fn config(options: &OpenOptions) -> Result<SyncConfig, SeqsyncError> {
+    let mut config = SyncConfig::default();
+    if let Some(text) = &options.schema_json {
+        config = config.with_schema(Schema::from_json(text).map_err(|e| SeqsyncError::Schema(e.to_string()))?);
+    }
+    for (collection, rows) in options.page_sizes.iter().flatten() {
+        config = config.with_page_size(collection, *rows as usize);
+    }
+    if let Some(retries) = options.max_retries {
+        config = config.with_max_retries(retries as usize);
+    }
+    if let Some(ms) = options.request_timeout_ms {
+        config = config.with_request_timeout(Duration::from_millis(ms.into()));
+    }
+    if let Some(ms) = options.progress_interval_ms {
+        config = config.with_progress_interval(Duration::from_millis(ms.into()));
+    }
+    Ok(config)
+}
+
+/// Opens the database file (on a blocking thread: it may migrate) and prepares the engine; nothing is fetched.
+#[uniffi::export]
+pub async fn open_engine(options: OpenOptions) -> Result<Arc<SyncEngine>, SeqsyncError> {
+    on_runtime(async move {
+        if options.integration_id.is_empty() {
+            return Err(SeqsyncError::InvalidArgument("integration_id must not be empty".to_owned()));
+        }
+        let config = config(&options)?;
+        let transport = HttpTransport::new(&options.server_url, options.token.as_deref())
+            .map_err(|e| SeqsyncError::InvalidArgument(e.to_string()))?;
+        let path = options.db_path.clone();
+        let store = tokio::task::spawn_blocking(move || SqliteStore::open(path))
+            .await
+            .map_err(|e| SeqsyncError::Store(e.to_string()))?
+            .map_err(|e| SeqsyncError::Store(e.to_string()))?;
+        let store = Arc::new(store);
+        let engine = sync_core::SyncEngine::new(store.clone(), Arc::new(transport), config);
+        let inner = Inner { engine, store, scope: options.integration_id, closed: CancellationToken::new() };
+        Ok(Arc::new(SyncEngine { inner: Mutex::new(Some(Arc::new(inner))) }))
+    })
+    .await
+}
+
+/// The engine's progress callback over a foreign listener. A listener that throws (a panic on this side) is caught
+/// here, reported once on stderr by the panic hook, and not called again; the sync goes on.
+fn progress_fn(listener: Arc<dyn ProgressListener>) -> sync_core::ProgressFn {
+    let failed = AtomicBool::new(false);
+    Arc::new(move |p: &sync_core::Progress| {
+        if failed.load(Ordering::Relaxed) {
+            return;
+        }
+        let event = SyncProgress::from(p);
+        if catch_unwind(AssertUnwindSafe(|| listener.on_progress(event))).is_err() {
+            failed.store(true, Ordering::Relaxed);
+        }
+    })
+}
+
+impl SyncEngine {
+    fn inner(&self) -> Result<Arc<Inner>, SeqsyncError> {
+        // A poisoned lock only means another thread panicked while holding it; the Option is still valid.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner).clone().ok_or_else(SeqsyncError::closed)
+    }
+
+    async fn sync(
+        &self,
+        collections: Option<Vec<String>>,
+        listener: Option<Arc<dyn ProgressListener>>,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> Result<SyncResult, SeqsyncError> {
+        let inner = self.inner()?;
+        on_runtime(async move {
+            let cancel = cancel.map_or_else(|| inner.closed.child_token(), |c| c.token.clone());
+            let options = SyncOptions { progress: listener.map(progress_fn), cancel, collections };
+            Ok(SyncResult::from(inner.engine.sync(&inner.scope, options).await?))
+        })
+        .await
+    }
+}
+
+#[uniffi::export]
+impl SyncEngine {
+    /// A handle that cancels the syncs it is passed to; `close()` cancels it too.
+    pub fn cancel_handle(&self) -> Arc<CancelHandle> {
+        let token = match self.inner() {
+            Ok(inner) => inner.closed.child_token(),
+            Err(_) => {
+                let token = CancellationToken::new();
+                token.cancel();
+                token
+            }
+        };
+        Arc::new(CancelHandle { token })
+    }
+
+    /// Syncs every collection of the schema, in order, until each is up to date.
+    #[uniffi::method(default(listener = None, cancel = None))]
+    pub async fn sync_all(
+        &self,
+        listener: Option<Arc<dyn ProgressListener>>,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> Result<SyncResult, SeqsyncError> {
+        self.sync(None, listener, cancel).await
+    }
+
+    /// Syncs one collection until it is up to date.
+    #[uniffi::method(default(listener = None, cancel = None))]
+    pub async fn sync_collection(
+        &self,
+        collection: String,
+        listener: Option<Arc<dyn ProgressListener>>,
+        cancel: Option<Arc<CancelHandle>>,
+    ) -> Result<SyncResult, SeqsyncError> {
+        self.sync(Some(vec![collection]), listener, cancel).await
+    }
+
+    /// Row counts per collection, file size and path.
+    pub async fn stats(&self) -> Result<DatabaseStats, SeqsyncError> {
+        let inner = self.inner()?;
+        on_runtime(async move { Ok(DatabaseStats::from(inner.store.stats().await?)) }).await
+    }
+
+    /// The cursor of every collection of the integration that has one.
+    pub async fn sync_state(&self) -> Result<Vec<CollectionState>, SeqsyncError> {
+        let inner = self.inner()?;
+        on_runtime(async move {
+            let state = inner.store.sync_state(&inner.scope).await?;
+            Ok(state.into_iter().map(CollectionState::from).collect())
+        })
+        .await
+    }
+
+    /// Deletes every row and cursor of the integration, so that the next sync starts from scratch.
+    pub async fn reset(&self) -> Result<(), SeqsyncError> {
+        let inner = self.inner()?;
+        on_runtime(async move { Ok(inner.store.reset(&inner.scope).await?) }).await
+    }
+
+    /// A page of the rows of `collection` of the integration, on the reader connection.
+    #[uniffi::method(default(options = None))]
+    pub async fn list_rows(
+        &self,
+        collection: String,
+        options: Option<ListRowsOptions>,
+    ) -> Result<Vec<Row>, SeqsyncError> {
+        let inner = self.inner()?;
+        on_runtime(async move {
+            let schema = inner.store.schema().ok_or_else(|| {
+                SeqsyncError::Schema("the database has no schema yet: sync once (or open with a schema) first".into())
+            })?;
+            let c = schema
+                .collection(&collection)
+                .ok_or_else(|| SeqsyncError::from(sync_core::StoreError::UnknownCollection(collection.clone())))?;
+            let options = options.unwrap_or_default();
+            let query = ListRows {
+                filter: options.filter.unwrap_or_default().into_iter().map(|(k, v)| (k, v.into())).collect(),
+                order_by: options.order_by.map(|column| (column, options.descending)),
+                limit: options.limit as usize,
+                offset: options.offset as usize,
+            };
+            let rows = inner.store.list_rows(&inner.scope, &collection, query).await?;
+            Ok(rows
+                .into_iter()
+                .map(|row| Row {
+                    id: row.id,
+                    seq: row.seq,
+                    values: c.columns.iter().map(|col| col.name.clone()).zip(row.values.into_iter().map(SqlValue::from)).collect(),
+                })
+                .collect())
+        })
+        .await
+    }
+
+    /// Runs one read-only SQL statement with positional parameters on the reader connection.
+    #[uniffi::method(default(params = []))]
+    pub async fn query(&self, sql: String, params: Vec<SqlValue>) -> Result<QueryRows, SeqsyncError> {
+        let inner = self.inner()?;
+        on_runtime(async move {
+            let result = inner.store.query(&sql, params.into_iter().map(Into::into).collect()).await?;
+            let rows = result.rows.into_iter().map(|row| row.into_iter().map(SqlValue::from).collect()).collect();
+            Ok(QueryRows { columns: result.columns, rows })
+        })
+        .await
+    }
+
+    /// Cancels running syncs and closes the database once they have stopped (if no other call still holds it).
+    /// Later calls fail with `Closed`. Idempotent.
+    pub async fn close(&self) -> Result<(), SeqsyncError> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner).take();
+        on_runtime(async move {
+            if let Some(inner) = inner {
+                inner.closed.cancel();
+                // Dropping the last handle joins the store's threads: on a blocking thread.
+                tokio::task::spawn_blocking(move || drop(inner))
+                    .await
+                    .map_err(|e| SeqsyncError::Store(e.to_string()))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Whether `close()` was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner).is_none()
+    }
+}

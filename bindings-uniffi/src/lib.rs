@@ -1,0 +1,62 @@
+//! The uniffi bindings of the sync engine: one cdylib from which `uniffi-bindgen` generates Kotlin (Android),
+//! Swift (iOS) and Python, in library mode.
+//!
+//! A thin layer, the twin of `bindings-node`: every method forwards to [`sync_core::SyncEngine`] or
+//! [`sync_sqlite::SqliteStore`] and converts values; no sync logic lives here. Async methods run on the binding's
+//! own tokio runtime (see [`runtime`]), so the foreign side's executor (asyncio, Kotlin coroutines, Swift
+//! concurrency) only awaits a handle and never drives the engine. Failures are one flat [`SeqsyncError`] whose
+//! variants are the Node addon's error codes.
+//!
+//! No panic crosses the boundary: async work runs in a tokio task, whose panic becomes
+//! [`SeqsyncError::Internal`]; a panicking progress listener (a foreign exception) is caught where it is called;
+//! the synchronous methods cannot panic (they only clone handles and cancel tokens).
+//!
+//! # Layout
+//! - `engine.rs`: [`SyncEngine`] (`open_engine`, syncs, stats, state, reset, reads, close) and [`CancelHandle`].
+//! - `types.rs`: the records the foreign side sees, and their conversions from the core's types.
+//! - `error.rs`: [`SeqsyncError`] and the conversions into it.
+
+mod engine;
+mod error;
+mod types;
+
+use std::future::Future;
+use std::sync::OnceLock;
+
+pub use engine::{CancelHandle, ProgressListener, SyncEngine, open_engine};
+pub use error::SeqsyncError;
+pub use types::{
+    CollectionState, CollectionSyncReport, DatabaseStats, ListRowsOptions, OpenOptions, QueryRows, Row, SqlValue,
+    SyncProgress, SyncResult,
+};
+
+uniffi::setup_scaffolding!("seqsync");
+
+/// The binding's tokio runtime, started on first use and kept for the life of the process (like the Node addon's).
+/// Two worker threads: the engine's fetcher and writer futures, and the store's own threads do the heavy work.
+fn runtime() -> Result<&'static tokio::runtime::Runtime, SeqsyncError> {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    if let Some(runtime) = RUNTIME.get() {
+        return Ok(runtime);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("seqsync")
+        .enable_all()
+        .build()
+        .map_err(|e| SeqsyncError::Internal(format!("could not start the binding's tokio runtime: {e}")))?;
+    // A concurrent first call may have won; its runtime is kept and this one dropped.
+    Ok(RUNTIME.get_or_init(|| runtime))
+}
+
+/// Runs `work` on the binding's runtime and awaits it from whatever executor polls the returned future; a panic
+/// in `work` ends as [`SeqsyncError::Internal`] instead of crossing the boundary.
+async fn on_runtime<T, F>(work: F) -> Result<T, SeqsyncError>
+where
+    F: Future<Output = Result<T, SeqsyncError>> + Send + 'static,
+    T: Send + 'static,
+{
+    runtime()?.spawn(work).await.map_err(|e| {
+        SeqsyncError::Internal(format!("the binding failed unexpectedly ({e}); please report it with the steps that led here"))
+    })?
+}

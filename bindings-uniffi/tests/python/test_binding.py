@@ -1,0 +1,55 @@
+"""What only the uniffi binding has: a foreign listener that throws, typed SQL values, handles after close."""
+
+import asyncio
+
+import seqsync
+from test_scenarios import Events, open_engine
+
+V = seqsync.SqlValue
+
+
+def test_a_listener_that_throws_is_dropped_and_the_sync_ends_exact(world):
+    async def run():
+        engine = await open_engine(world, "throwing.db", progress_interval_ms=0)
+
+        def fail(_):
+            raise RuntimeError("a bug in the app's listener")
+
+        listener = Events(fail)
+        report = await engine.sync_all(listener=listener)
+        assert len(listener.events) == 1, "not called again after it threw"
+        assert report.rows == sum(world.expected.values())
+        assert (await engine.stats()).counts == world.expected
+        await engine.close()
+
+    asyncio.run(run())
+
+
+def test_typed_values_filter_and_bind(world):
+    async def run():
+        engine = await open_engine(world, "typed.db")
+        await engine.sync_collection("conversations")
+        groups = await engine.list_rows("conversations", seqsync.ListRowsOptions(
+            filter={"is_group": V.BOOL(True)}, limit=1000))
+        count = await engine.query("SELECT COUNT(*) FROM conversations WHERE is_group = ?", [V.INTEGER(1)])
+        assert len(groups) == count.rows[0][0].value > 0
+        assert all(g.values["is_group"] == V.BOOL(True) for g in groups)
+        nothing = await engine.query("SELECT ? IS NULL, ?", [V.NULL(), V.REAL(1.5)])
+        assert nothing.rows == [[V.INTEGER(1), V.REAL(1.5)]]
+        await engine.close()
+
+    asyncio.run(run())
+
+
+def test_handles_of_a_closed_engine_are_cancelled(world):
+    async def run():
+        engine = await open_engine(world, "handles.db")
+        before = engine.cancel_handle()
+        assert not before.is_cancelled()
+        await engine.close()
+        await engine.close()  # idempotent
+        assert before.is_cancelled()
+        assert engine.cancel_handle().is_cancelled()
+        assert engine.is_closed()
+
+    asyncio.run(run())

@@ -1,0 +1,245 @@
+"""The bindings' shared scenarios (bindings-tests/scenarios.json) through the generated Python package, against the
+real server-example over loopback. The Node addon runs the same list (bindings-node/__test__/scenarios.test.mjs)."""
+
+import asyncio
+import re
+
+import pytest
+import seqsync
+from conftest import SCENARIOS, Server
+
+V = seqsync.SqlValue
+
+
+def code_of(error):
+    """The Node addon's `error.code` of a SeqsyncError: its variant in snake case."""
+    assert isinstance(error, seqsync.SeqsyncError), f"not a SeqsyncError: {error!r}"
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
+
+
+async def open_engine(world, name, **extra):
+    options = dict(db_path=str(world.dir / name), server_url=world.server.url, token=world.token,
+                   integration_id=world.integration, max_retries=0)
+    options.update(extra)
+    return await seqsync.open_engine(seqsync.OpenOptions(**options))
+
+
+class Events(seqsync.ProgressListener):
+    """Collects progress events (called on the binding's threads); `on_event` may act on each."""
+
+    def __init__(self, on_event=None):
+        self.events = []
+        self.on_event = on_event
+
+    def on_progress(self, progress):
+        self.events.append(progress)
+        if self.on_event:
+            self.on_event(progress)
+
+
+async def cursors(engine):
+    return {c.collection: c.last_seq for c in await engine.sync_state()}
+
+
+async def full_sync(world, scenario):
+    engine = await open_engine(world, "full.db", page_sizes={"conversations": 100, "messages": 1500, "contacts": 500})
+    report = await engine.sync_all()
+    stats = await engine.stats()
+    assert stats.counts == world.expected
+    assert report.rows == sum(world.expected.values())
+    assert stats.path == str(world.dir / "full.db")
+    assert stats.file_size_bytes > 0
+    status = world.server.status(world.token, world.integration)
+    assert await cursors(engine) == {name: c["latest_seq"] for name, c in status["collections"].items()}
+    again = await engine.sync_all()
+    assert again.rows == 0, "a second sync has nothing to do"
+    await engine.close()
+
+
+async def progress_in_order(world, scenario):
+    engine = await open_engine(world, "progress.db", page_sizes={"conversations": 100, "messages": 1500,
+                                                                 "contacts": 500})
+    listener = Events()
+    report = await engine.sync_all(listener=listener)
+    events = listener.events
+    assert events[0].stage == "started"
+    assert events[-1].stage == "finished"
+    assert events[-1].applied == report.rows
+    last = {}
+    for e in (e for e in events if e.collection):
+        previous = last.get(e.collection)
+        if previous:
+            assert previous.stage != "collection_done", f"no event of {e.collection} after it is done"
+            assert e.applied >= previous.applied and e.pages >= previous.pages and e.cursor >= previous.cursor
+        last[e.collection] = e
+    assert sorted(last) == sorted(world.expected)
+    for collection, e in last.items():
+        assert e.stage == "collection_done"
+        assert e.applied == world.expected[collection], f"{collection} ends at its total"
+        assert e.total == world.expected[collection]
+        assert e.cursor == e.target_seq
+    assert len([e for e in events if e.collection == "messages"]) >= 2, "the messages bar moves before it is done"
+    await engine.close()
+
+
+async def reads(world, scenario):
+    engine = await open_engine(world, "reads.db")
+    await engine.sync_all()
+    newest = dict(order_by="last_message_at", descending=True, limit=10)
+    page1 = await engine.list_rows("conversations", seqsync.ListRowsOptions(**newest))
+    page2 = await engine.list_rows("conversations", seqsync.ListRowsOptions(**newest, offset=10))
+    assert len(page1) == 10 and len(page2) == 10
+    times = [r.values["last_message_at"].value if r.values["last_message_at"].is_integer() else 0
+             for r in page1 + page2]
+    assert times == sorted(times, reverse=True), "newest first"
+    assert len({r.id for r in page1 + page2}) == 20, "pages do not overlap"
+    assert page1[0].values["is_group"].is_bool(), "booleans as booleans"
+
+    conversation = page1[0].id
+    messages = await engine.list_rows("messages", seqsync.ListRowsOptions(
+        filter={"conversation_id": V.TEXT(conversation)}, order_by="sent_at", limit=1000))
+    count = await engine.query("SELECT COUNT(*) FROM messages WHERE integration_id = ? AND conversation_id = ?",
+                               [V.TEXT(world.integration), V.TEXT(conversation)])
+    assert len(messages) == count.rows[0][0].value
+    assert all(m.values["conversation_id"] == V.TEXT(conversation) for m in messages)
+
+    grouped = await engine.query("SELECT message_type, COUNT(*) AS n FROM messages WHERE integration_id = ?1 "
+                                 "GROUP BY message_type ORDER BY n DESC", [V.TEXT(world.integration)])
+    assert grouped.columns == ["message_type", "n"]
+    assert sum(row[1].value for row in grouped.rows) == world.expected["messages"]
+    await engine.close()
+
+
+async def reset(world, scenario):
+    engine = await open_engine(world, "reset.db")
+    await engine.sync_collection("contacts")
+    assert list(await cursors(engine)) == ["contacts"]
+    assert (await engine.stats()).counts["contacts"] == world.expected["contacts"]
+    await engine.reset()
+    assert await engine.sync_state() == []
+    assert (await engine.stats()).counts["contacts"] == 0
+    await engine.sync_all()
+    assert (await engine.stats()).counts == world.expected
+    await engine.close()
+    assert engine.is_closed()
+
+
+async def cancel_resume(world, scenario):
+    engine = await open_engine(world, "cancel.db", **scenario["setup"])
+    handle = engine.cancel_handle()
+
+    def cancel_on_first_messages_page(p):
+        if p.collection == "messages" and p.applied > 0:
+            handle.cancel()
+
+    with pytest.raises(seqsync.SeqsyncError.Cancelled, match="resumes"):
+        await engine.sync_all(listener=Events(cancel_on_first_messages_page), cancel=handle)
+    assert handle.is_cancelled()
+    cursor = (await cursors(engine)).get("messages", 0)
+    partial = (await engine.stats()).counts["messages"]
+    assert 0 < partial < world.expected["messages"], f"stopped part way ({partial} of {world.expected['messages']})"
+    assert cursor > 0
+    behind = await engine.query("SELECT COUNT(*) FROM messages WHERE seq <= ?", [V.INTEGER(cursor)])
+    assert behind.rows[0][0].value == partial, "rows and cursor agree: the sync stopped on a page boundary"
+
+    report = await engine.sync_all()
+    messages = next(c for c in report.collections if c.collection == "messages")
+    assert messages.cursor_before == cursor, "resumed from the cursor"
+    assert (await engine.stats()).counts == world.expected
+
+    cancelled = engine.cancel_handle()
+    cancelled.cancel()
+    with pytest.raises(seqsync.SeqsyncError.Cancelled):
+        await engine.sync_all(cancel=cancelled)
+    await engine.close()
+
+
+async def close_cancels(world, scenario):
+    engine = await open_engine(world, "close.db", **scenario["setup"])
+    running = asyncio.ensure_future(engine.sync_all())
+    await asyncio.sleep(0.02)
+    await engine.close()
+    with pytest.raises(seqsync.SeqsyncError) as caught:
+        await running
+    assert code_of(caught.value) == "cancelled"
+
+
+async def error(world, scenario):
+    """Any `kind: error` scenario: open with its setup, do `at`, expect `code` and `message`."""
+    setup = dict(scenario.get("setup", {}))
+    options = {}
+    server = None
+    if setup.pop("server", None) == "down":
+        server = Server(world.dir / "down.db", {"x": "y"})
+        server.stop()
+        options["server_url"] = server.url
+    if "token" in setup:
+        options["token"] = world.admin_token if setup["token"] == "admin" else setup["token"]
+    if "integration" in setup:
+        options["integration_id"] = setup["integration"]
+    if "schema" in setup:
+        options["schema_json"] = setup["schema"]
+    if "server_url" in setup:
+        options["server_url"] = setup["server_url"]
+    name = f"{scenario['id']}.db"
+
+    async def act():
+        engine = await open_engine(world, name, **options)
+        if setup.get("synced"):
+            await engine.sync_all()
+        if setup.get("closed"):
+            await engine.close()
+        try:
+            if scenario["at"] == "sync":
+                await engine.sync_all()
+            elif scenario["at"] == "query":
+                await engine.query(scenario["sql"])
+            elif scenario["at"] == "list_rows":
+                await engine.list_rows(scenario["collection"],
+                                       seqsync.ListRowsOptions(order_by=scenario.get("order_by")))
+            elif scenario["at"] != "open":
+                raise AssertionError(f"unknown `at`: {scenario['at']}")
+        finally:
+            if not setup.get("closed"):
+                after = await engine.stats()
+                await engine.close()
+                check_after(after)
+
+    def check_after(stats):
+        if scenario["id"] == "error_forbidden":
+            assert stats.counts.get("messages", 0) == 0, "no data of another tenant"
+        if scenario["id"] == "error_write_query":
+            assert stats.counts["messages"] == world.expected["messages"], "nothing was deleted"
+
+    with pytest.raises(seqsync.SeqsyncError) as caught:
+        await act()
+    assert code_of(caught.value) == scenario["code"], str(caught.value)
+    assert re.search(scenario["message"], str(caught.value)), str(caught.value)
+
+
+IMPLEMENTATIONS = {
+    "full_sync": full_sync,
+    "progress_in_order": progress_in_order,
+    "reads": reads,
+    "reset": reset,
+    "cancel_resume": cancel_resume,
+    "close_cancels": close_cancels,
+}
+
+
+def implementation(scenario):
+    return error if scenario["kind"] == "error" else IMPLEMENTATIONS.get(scenario["id"])
+
+
+def test_every_scenario_has_an_implementation():
+    missing = [s["id"] for s in SCENARIOS["scenarios"] if implementation(s) is None]
+    assert not missing, f"scenarios of bindings-tests/scenarios.json without a Python implementation: {missing}"
+    unknown = set(IMPLEMENTATIONS) - {s["id"] for s in SCENARIOS["scenarios"]}
+    assert not unknown, f"implementations of no scenario: {unknown}"
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS["scenarios"], ids=lambda s: s["id"])
+def test_scenario(world, scenario):
+    run = implementation(scenario)
+    assert run is not None, f"scenario {scenario['id']} has no Python implementation"
+    asyncio.run(run(world, scenario))

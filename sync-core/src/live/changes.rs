@@ -1,0 +1,101 @@
+//! [`NotifyingStore`]: a change stream for UIs, fed by the pages the engine applies.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+
+use crate::error::StoreError;
+use crate::page::{ApplyOutcome, CursorState, Page, StoreStats, StoredRow};
+use crate::schema::Schema;
+use crate::store::ClientStore;
+use crate::value::Change;
+
+/// What one committed local transaction changed, as a UI needs it to refresh.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChangeEvent {
+    /// The integration.
+    pub scope: String,
+    /// The collection whose rows changed; `None` when the whole scope was reset (a re-sync from scratch follows).
+    pub collection: Option<String>,
+    /// Keys inserted or updated (a row the store skipped as already applied may be listed too).
+    pub upserted: Vec<String>,
+    /// Keys deleted.
+    pub deleted: Vec<String>,
+    /// The collection's cursor after the transaction.
+    pub cursor: i64,
+}
+
+/// A [`ClientStore`] that forwards every call to `inner` and, after each transaction that committed, sends a
+/// [`ChangeEvent`] to its subscribers. Events are sent only after `inner` returned success, so a UI that reads
+/// on an event sees the change. A subscriber that falls more than the channel's capacity behind gets
+/// `RecvError::Lagged` and should re-read everything it shows.
+pub struct NotifyingStore {
+    inner: Arc<dyn ClientStore>,
+    events: broadcast::Sender<ChangeEvent>,
+}
+
+impl NotifyingStore {
+    /// Wraps `inner`; up to `capacity` events are kept for a slow subscriber.
+    pub fn new(inner: Arc<dyn ClientStore>, capacity: usize) -> Self {
+        NotifyingStore { inner, events: broadcast::channel(capacity.max(1)).0 }
+    }
+
+    /// A receiver of the events from now on (a `tokio` broadcast receiver: `recv().await` in a loop, or wrap it
+    /// in a stream).
+    pub fn subscribe(&self) -> broadcast::Receiver<ChangeEvent> {
+        self.events.subscribe()
+    }
+
+    /// The wrapped store.
+    pub fn inner(&self) -> &Arc<dyn ClientStore> {
+        &self.inner
+    }
+}
+
+#[async_trait]
+impl ClientStore for NotifyingStore {
+    async fn prepare(&self, schema: &Schema) -> Result<(), StoreError> {
+        self.inner.prepare(schema).await
+    }
+
+    async fn sync_state(&self, scope: &str) -> Result<Vec<CursorState>, StoreError> {
+        self.inner.sync_state(scope).await
+    }
+
+    async fn apply_page(&self, scope: &str, page: Page) -> Result<ApplyOutcome, StoreError> {
+        let mut event = ChangeEvent { scope: scope.to_owned(), collection: Some(page.collection.clone()), ..Default::default() };
+        // Keys are taken only while someone listens: a sync from scratch applies millions of rows.
+        let listening = self.events.receiver_count() > 0;
+        if listening {
+            for row in &page.rows {
+                match row.change {
+                    Change::Upsert(_) => event.upserted.push(row.id.clone()),
+                    Change::Delete => event.deleted.push(row.id.clone()),
+                }
+            }
+        }
+        let outcome = self.inner.apply_page(scope, page).await?;
+        event.cursor = outcome.cursor;
+        if listening && (outcome.upserted > 0 || outcome.deleted > 0) {
+            // No receiver left since: nothing to do.
+            let _ = self.events.send(event);
+        }
+        Ok(outcome)
+    }
+
+    async fn reset(&self, scope: &str) -> Result<(), StoreError> {
+        self.inner.reset(scope).await?;
+        let _ = self.events.send(ChangeEvent { scope: scope.to_owned(), ..Default::default() });
+        Ok(())
+    }
+
+    async fn read_rows(&self, scope: &str, collection: &str, after_id: Option<&str>, limit: usize)
+    -> Result<Vec<StoredRow>, StoreError> {
+        self.inner.read_rows(scope, collection, after_id, limit).await
+    }
+
+    async fn stats(&self) -> Result<StoreStats, StoreError> {
+        self.inner.stats().await
+    }
+}

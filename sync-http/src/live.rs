@@ -1,0 +1,63 @@
+//! Live mode of the change endpoints: long-polls that answer as soon as the integration has a newer seq.
+//!
+//! Why long-poll rather than server-sent events: the answer is the page (or status) the client would fetch
+//! next anyway, so a wakeup costs no extra round trip; it is plain HTTP/1.1 GET through any proxy, cache rule
+//! and load balancer, with the same auth, gzip and errors as every other request; the client needs nothing
+//! beyond its HTTP client; and a dropped connection is just a failed request the engine already retries. SSE
+//! would add a second, stateful channel whose events are only hints, after which the client fetches by cursor
+//! anyway.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use sync_core::{ChangeFeed, FeedError, FeedPage, ScopeStatus};
+use tokio::time::Instant;
+
+/// How long a long-poll waits when the request gives no `timeout`.
+pub const DEFAULT_LIVE_WAIT: Duration = Duration::from_secs(25);
+/// The longest wait served; a larger `timeout` is clamped to it.
+pub const MAX_LIVE_WAIT: Duration = Duration::from_secs(60);
+
+/// `Some(wait)` for a live request (`live=true`, `timeout` in seconds, decimals allowed), `None` otherwise.
+pub(crate) fn live_wait(params: &HashMap<String, String>) -> Result<Option<Duration>, &'static str> {
+    if !params.get("live").is_some_and(|v| v == "true" || v == "1") {
+        return Ok(None);
+    }
+    match params.get("timeout").map(|v| v.parse::<f64>()) {
+        None => Ok(Some(DEFAULT_LIVE_WAIT)),
+        Some(Ok(s)) if s.is_finite() && s >= 0.0 => Ok(Some(Duration::from_secs_f64(s).min(MAX_LIVE_WAIT))),
+        Some(_) => Err("`timeout` must be a number of seconds >= 0 (at most 60 are served)"),
+    }
+}
+
+/// The status of `scope` once its seq passed `after_seq`, or as it is after `wait`.
+pub(crate) async fn status(feed: &dyn ChangeFeed, scope: &str, after_seq: i64, wait: Duration) -> Result<ScopeStatus, FeedError> {
+    feed.wait_for_seq(scope, after_seq, wait).await?;
+    feed.status(scope).await
+}
+
+/// A page of `collection` after `since_seq`: at once when it has rows, else once a row arrives, else an empty
+/// page after `wait`. A wakeup for another collection of the integration re-reads the page and waits again.
+pub(crate) async fn page(
+    feed: &dyn ChangeFeed,
+    (scope, collection): (&str, &str),
+    since_seq: i64,
+    limit: usize,
+    fresh: bool,
+    wait: Duration,
+) -> Result<FeedPage, FeedError> {
+    let deadline = Instant::now() + wait;
+    let mut known = since_seq;
+    loop {
+        let page = if fresh {
+            feed.page_fresh(scope, collection, since_seq, limit).await?
+        } else {
+            feed.page(scope, collection, since_seq, limit).await?
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if !page.rows.is_empty() || left.is_zero() {
+            return Ok(page);
+        }
+        known = known.max(feed.wait_for_seq(scope, known, left).await?);
+    }
+}

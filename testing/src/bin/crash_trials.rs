@@ -1,0 +1,82 @@
+//! `crash-trials`: clients and servers killed with SIGKILL mid-sync, checked after every kill and exact at the
+//! end. `RELIABILITY.md` has the runs and their figures.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+use server_example::generate::Sizes;
+use sync_testing::crash::{Report, ServerKind, client_kills, server_kills};
+use sync_testing::procs::{Binaries, ClientKind};
+
+#[derive(Parser)]
+#[command(about = "Kill sync clients and servers with SIGKILL mid-sync; check every database after each kill")]
+struct Args {
+    /// Kills of each client program that must land mid-sync.
+    #[arg(long, default_value_t = 200)]
+    client_kills: usize,
+    /// Client programs to kill (repeatable): cli (`sync-cli pull`), node (the Node addon; build it first with
+    /// `npm run build -w bindings-node`).
+    #[arg(long = "client", value_enum, default_values_t = [ClientKind::Cli, ClientKind::Node])]
+    clients: Vec<ClientKind>,
+    /// Kills of the server, on each store, that must land mid-sync.
+    #[arg(long, default_value_t = 50)]
+    server_kills: usize,
+    /// The PostgreSQL server for the server kills on PostgreSQL (the run creates the database
+    /// `seqsync_crash_PID`); `none` skips them.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
+    postgres: String,
+    /// Messages in the synced integration (conversations and contacts scale with it).
+    #[arg(long, default_value_t = 6_000)]
+    messages: usize,
+    /// Seed of the data and of the kill instants.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+fn print(what: &str, report: &Report, started: Instant) {
+    println!(
+        "{what}: {} kills mid-sync ({} runs ended before their kill), {} page-boundary checks ({} collections caught \
+         half-synced), {} exact verifications, {} rows compared, {} server write batches, {:.0} s",
+        report.kills,
+        report.missed,
+        report.boundary_checks,
+        report.partial,
+        report.exact,
+        report.rows_compared,
+        report.change_batches,
+        started.elapsed().as_secs_f64()
+    );
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let bins = Binaries::locate()?;
+    let sizes = Sizes { conversations: args.messages / 60 + 1, messages: args.messages, contacts: args.messages / 80 + 1 };
+    for kind in args.clients.iter().filter(|_| args.client_kills > 0) {
+        let started = Instant::now();
+        let report = client_kills(&bins, *kind, args.client_kills, sizes, args.seed).await?;
+        print(&format!("client {kind:?} killed"), &report, started);
+    }
+    let mut servers = vec![ServerKind::Embedded];
+    if args.postgres != "none" {
+        servers.push(ServerKind::Postgres(args.postgres.clone()));
+    }
+    for kind in servers.iter().filter(|_| args.server_kills > 0) {
+        let started = Instant::now();
+        let report = server_kills(&bins, kind, args.server_kills, sizes, args.seed).await?;
+        let name = if matches!(kind, ServerKind::Embedded) { "embedded" } else { "PostgreSQL" };
+        print(&format!("server on {name} killed"), &report, started);
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("crash-trials FAILED: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

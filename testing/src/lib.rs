@@ -1,0 +1,22 @@
+//! The reliability harness of seqsync: what it takes to show that a client loses nothing whatever happens to the
+//! network, the processes or the load. `RELIABILITY.md` has the trials, their commands and their figures.
+//!
+//! # Layout
+//! - `fault_proxy.rs`: [`FaultProxy`], an HTTP proxy on loopback that resets, delays, stalls, truncates and
+//!   answers 5xx or 429 on a schedule or at random with a seed.
+//! - `history.rs`: [`History`], every version of every row the server has served, to check that a client
+//!   database is at a page boundary: its rows are exactly the server's rows up to its cursor.
+//! - `procs.rs`: the programs the trials start and kill (`sync-cli`, a Node script over the addon,
+//!   `server-example serve`) and a fresh PostgreSQL database.
+//! - `crash.rs`: [`crash::client_kills`] and [`crash::server_kills`], the crash trials.
+//! - `load.rs`: [`load::run`], concurrent full syncs and a mixed load of writers and pullers on PostgreSQL.
+//! - `bin/crash_trials.rs`: the `crash-trials` command; `bin/load.rs`: the `load` command.
+
+pub mod crash;
+pub mod fault_proxy;
+pub mod history;
+pub mod load;
+pub mod procs;
+
+pub use fault_proxy::{Fault, FaultProxy, Plan, Stats};
+pub use history::History;
