@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # schemathesis (pinned below) against the OpenAPI document a running `server-example serve` publishes: every
 # check (no 5xx, status codes, content types and bodies as documented, bad input refused, auth enforced).
-# Usage: scripts/schemathesis.sh [MAX_EXAMPLES] (default 30 per operation; CI uses the default).
+# Usage: scripts/schemathesis.sh [MAX_EXAMPLES [schemathesis run options…]] (default 30 per operation; CI uses
+# the default). E.g. `scripts/schemathesis.sh 500 --report har` keeps every request and answer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 max_examples="${1:-30}"
+shift || true
 version=4.32.5
 
 venv=target/schemathesis-venv
@@ -34,4 +36,4 @@ server_pid=$!
 "$venv/bin/schemathesis" --config-file scripts/schemathesis/schemathesis.toml run \
   "http://127.0.0.1:$port/openapi.json" --wait-for-schema 30 \
   --header "Authorization: Bearer st-token" \
-  --checks all --max-examples "$max_examples" --seed 1 --workers 2 --no-color
+  --checks all --max-examples "$max_examples" --seed 1 --workers 2 --no-color "$@"

@@ -71,7 +71,7 @@ fn targets(scope: &str, collections: &[String]) -> Vec<String> {
         "", "?since_seq=0", "?since_seq=-1", "?since_seq=-9223372036854775808", "?since_seq=9223372036854775807",
         "?since_seq=99999999999999999999", "?limit=-5", "?limit=0", "?limit=18446744073709551616",
         "?limit=1&limit=100000", "?since_seq=0&since_seq=-1", "?integration_id=wa-b", "?scope=wa-b&integration=wa-b",
-        "?fresh=1&since_seq=0", "?since_seq=1e3&limit=0x10",
+        "?fresh=1&since_seq=0", "?since_seq=1e3&limit=0x10", "?live=1&timeout=0", "?live=true&timeout=0.01&since_seq=-1",
     ];
     let mut out = vec![];
     for query in queries {
