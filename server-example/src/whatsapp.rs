@@ -1,6 +1,6 @@
 //! The WhatsApp schema of the seed (DESIGN.md), declared once for server and clients.
 
-use sync_core::{Collection, Column, ColumnType as T, Schema};
+use sync_core::{Collection, Column, ColumnType as T, Schema, Value, Write};
 
 /// The five collections, in the seed's sync order with the seed's page sizes.
 pub fn schema() -> Schema {
@@ -84,6 +84,15 @@ pub fn schema() -> Schema {
     .index(&["conversation_id"])
     .page_size(1000);
     Schema::new(vec![conversations, messages, contacts, media, participants]).expect("the WhatsApp schema is valid")
+}
+
+/// An upsert of a minimal `contacts` row keyed `id` (live-update tests and benchmarks write these).
+pub fn contact(id: &str) -> Write {
+    let mut values = vec![Value::Null; 8];
+    values[0] = Value::from(format!("{id}@s.whatsapp.net"));
+    values[5] = Value::Bool(false);
+    values[7] = Value::Integer(1_700_000_000_000);
+    Write::Upsert { collection: "contacts".into(), id: id.into(), values }
 }
 
 #[cfg(test)]

@@ -10,9 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use server_example::whatsapp;
+use server_example::whatsapp::{self, contact};
 use sync_core::live::{ChangeEvent, FollowOptions, NotifyingStore};
-use sync_core::{ServerStore, SyncConfig, SyncEngine, Value, Write};
+use sync_core::{ServerStore, SyncConfig, SyncEngine};
 use sync_http::HttpTransport;
 use sync_sqlite::SqliteStore;
 use tokio::sync::broadcast;
@@ -75,14 +75,6 @@ async fn instance_b(namespace: &str, port: u16, nats_port: u16) -> Proc {
         .expect("spawn server-example serve");
     wait_for_port(port, "instance B").await;
     Proc(child)
-}
-
-fn contact(id: &str) -> Write {
-    let mut values = vec![Value::Null; 8];
-    values[0] = Value::from(format!("{id}@s.whatsapp.net"));
-    values[5] = Value::Bool(false);
-    values[7] = Value::Integer(1_700_000_000_000);
-    Write::Upsert { collection: "contacts".into(), id: id.into(), values }
 }
 
 /// Waits for change events until `id` was upserted; returns how long that took.
