@@ -24,7 +24,11 @@ export function run(command, args, options = {}) {
     child.on('error', reject)
     child.on('exit', (code) => {
       if (code === 0) resolve({ stdout, stderr })
-      else reject(new Error(`${path.basename(command)} ${args.join(' ')} exited with ${code}:\n${stderr.slice(-2000)}`))
+      else {
+        // The head says what failed (a backtrace may follow it), the tail where.
+        const said = stderr.length > 3000 ? `${stderr.slice(0, 1500)}\n…\n${stderr.slice(-1500)}` : stderr
+        reject(new Error(`${path.basename(command)} ${args.join(' ')} exited with ${code}:\n${said}`))
+      }
     })
   })
 }
