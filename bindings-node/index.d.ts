@@ -45,6 +45,13 @@ export declare class NativeEngine {
   close(): Promise<void>
   /** Whether `close()` was called. */
   get closed(): boolean
+  /**
+   * Keeps the database following the server until `cancel` (or `close()`): syncs, long-polls for changes,
+   * syncs again, reconnecting with backoff. `onChange` is called (non-blocking, on the event loop) after each
+   * local transaction that changed rows. Resolves when cancelled; rejects on what retrying cannot fix (a
+   * rejected token, a database failure).
+   */
+  follow(onChange?: ((change: RowChanges) => void) | undefined | null, cancel?: CancelToken | undefined | null, waitMs?: number | undefined | null): Promise<void>
 }
 
 /** A collection's cursor (a row of the seed's `sync_state`). */
@@ -132,6 +139,20 @@ export interface QueryRows {
   columns: Array<string>
   /** Rows, one value per column (null, number, string). */
   rows: Array<Array<any>>
+}
+
+/** What one committed local transaction changed. */
+export interface RowChanges {
+  /** The integration. */
+  integrationId: string
+  /** The collection; absent when the whole integration was reset (a re-sync from scratch follows). */
+  collection?: string
+  /** Keys inserted or updated. */
+  upserted: Array<string>
+  /** Keys deleted. */
+  deleted: Array<string>
+  /** The collection's cursor after the transaction. */
+  cursor: number
 }
 
 /** A progress event of a sync. */

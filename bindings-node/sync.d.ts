@@ -4,11 +4,12 @@ import type {
   ListRowsOptions,
   OpenOptions,
   QueryRows,
+  RowChanges,
   SyncProgress,
   SyncResult,
 } from './index'
 
-export type { CollectionState, DatabaseStats, ListRowsOptions, OpenOptions, QueryRows, SyncProgress, SyncResult }
+export type { CollectionState, DatabaseStats, ListRowsOptions, OpenOptions, QueryRows, RowChanges, SyncProgress, SyncResult }
 
 /** Options of one sync. */
 export interface SyncCallOptions {
@@ -16,6 +17,16 @@ export interface SyncCallOptions {
   onProgress?: (progress: SyncProgress) => void
   /** Aborting it cancels the sync between pages: the promise rejects with code `cancelled`, what was applied stays. */
   signal?: AbortSignal
+}
+
+/** Options of `follow`. */
+export interface FollowOptions {
+  /** Called on the JavaScript thread after each local transaction that changed rows; keep it short. */
+  onChange?: (change: RowChanges) => void
+  /** Aborting it stops following: the promise resolves. */
+  signal?: AbortSignal
+  /** How long one long-poll waits for a change before asking again, in ms. Default: 25,000. */
+  waitMs?: number
 }
 
 /**
@@ -35,6 +46,12 @@ export declare class SyncEngine {
   syncAll(options?: SyncCallOptions): Promise<SyncResult>
   /** Syncs one collection until it is up to date. */
   syncCollection(collection: string, options?: SyncCallOptions): Promise<SyncResult>
+  /**
+   * Keeps the database following the server live (long-polls; reconnects with backoff; resumes from the cursor).
+   * Resolves when `signal` aborts or on `close()`; rejects only on what retrying cannot fix (`unauthorized`,
+   * `forbidden`, `store`).
+   */
+  follow(options?: FollowOptions): Promise<void>
   /** Row counts per collection, file size and path. */
   stats(): Promise<DatabaseStats>
   /** The cursor of every collection that has one. */

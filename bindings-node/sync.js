@@ -24,13 +24,21 @@ class SyncEngine {
     return this.#sync(options, (onProgress, token) => this.#native.syncCollection(collection, onProgress, token))
   }
 
+  follow({ onChange, signal, waitMs } = {}) {
+    return this.#native.follow(onChange ?? null, this.#token(signal), waitMs ?? null)
+  }
+
   async #sync({ onProgress, signal } = {}, start) {
+    return start(onProgress ?? null, this.#token(signal))
+  }
+
+  #token(signal) {
     const token = this.#native.cancelToken()
     if (signal) {
       if (signal.aborted) token.cancel()
       else signal.addEventListener('abort', () => token.cancel(), { once: true })
     }
-    return start(onProgress ?? null, token)
+    return token
   }
 
   stats() { return this.#native.stats() }

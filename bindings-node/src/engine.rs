@@ -7,6 +7,7 @@ use napi::bindgen_prelude::PromiseRaw;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
 use napi_derive::napi;
+use sync_core::live::NotifyingStore;
 use sync_core::{CancellationToken, ClientStore, Schema, SyncConfig, SyncEngine, SyncOptions};
 use sync_http::HttpTransport;
 use sync_sqlite::{ListRows, SqliteStore};
@@ -21,15 +22,20 @@ use crate::values;
 /// The progress callback: called with one event, its result ignored, never with an error first.
 type ProgressCallback = ThreadsafeFunction<SyncProgress, (), SyncProgress, Status, false>;
 
+/// Change events kept for a `follow` listener that has not been called yet.
+const CHANGE_BACKLOG: usize = 1024;
+
 /// Rows `listRows` returns when no limit is given.
 const DEFAULT_LIST_LIMIT: u32 = 100;
 
-struct Inner {
-    engine: SyncEngine,
+pub(crate) struct Inner {
+    pub(crate) engine: SyncEngine,
     store: Arc<SqliteStore>,
-    scope: String,
+    /// The store as the engine sees it: tells `follow` listeners what each committed transaction changed.
+    pub(crate) changes: Arc<NotifyingStore>,
+    pub(crate) scope: String,
     /// Cancelled by `close()`; every [`CancelToken`] of this engine is its child.
-    closed: CancellationToken,
+    pub(crate) closed: CancellationToken,
 }
 
 /// An engine keeping an SQLite replica of one integration in sync. Open it with `openEngine`.
@@ -78,8 +84,9 @@ pub fn open_engine(env: &Env, options: OpenOptions) -> napi::Result<PromiseRaw<'
             .map_err(|e| Failure::new("store", e.to_string()))?
             .map_err(|e| Failure::new("store", e.to_string()))?;
         let store = Arc::new(store);
-        let engine = SyncEngine::new(store.clone(), Arc::new(transport), config);
-        Ok(Inner { engine, store, scope: options.integration_id, closed: CancellationToken::new() })
+        let changes = Arc::new(NotifyingStore::new(store.clone(), CHANGE_BACKLOG));
+        let engine = SyncEngine::new(changes.clone(), Arc::new(transport), config);
+        Ok(Inner { engine, store, changes, scope: options.integration_id, closed: CancellationToken::new() })
     };
     promise(env, work, |inner| Ok(NativeEngine { inner: Some(Arc::new(inner)) }))
 }
@@ -90,7 +97,7 @@ impl NativeEngine {
     }
 
     /// Runs `work` with the engine, or rejects with `closed`.
-    fn run<'env, T, V, F>(
+    pub(crate) fn run<'env, T, V, F>(
         &self,
         env: &'env Env,
         work: impl FnOnce(Arc<Inner>) -> F,

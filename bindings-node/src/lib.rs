@@ -11,6 +11,7 @@
 //!
 //! # Layout
 //! - `engine.rs`: [`NativeEngine`], the class wrapping `Option<Inner>` (engine, store, scope) with `close()`.
+//! - `live.rs`: `follow`, the live loop, with a callback per committed change ([`live::RowChanges`]).
 //! - `cancel.rs`: [`CancelToken`], what an `AbortSignal` cancels.
 //! - `types.rs`: the `#[napi(object)]` options and results, and their conversions from the core's types.
 //! - `values.rs`: JSON values of JavaScript to and from [`sync_core::Value`].
@@ -23,8 +24,10 @@
 mod cancel;
 mod engine;
 mod error;
+mod live;
 mod types;
 mod values;
 
 pub use cancel::CancelToken;
 pub use engine::NativeEngine;
+pub use live::RowChanges;

@@ -8,6 +8,17 @@ const { SyncEngine } = require('@seqsync/node')
 async function createBackend(options, emit) {
   const engine = await SyncEngine.open(options)
   let running = null
+  let live = null
+
+  /** After a first sync, the screen follows the server: each committed change arrives as a `change` event. */
+  function follow() {
+    if (live) return
+    live = new AbortController()
+    engine
+      .follow({ signal: live.signal, onChange: (change) => emit('change', change) })
+      .catch((error) => emit('done', { ok: false, code: error.code ?? 'unknown', message: error.message }))
+      .finally(() => { live = null })
+  }
 
   return {
     stats: () => engine.stats(),
@@ -23,7 +34,10 @@ async function createBackend(options, emit) {
       engine
         .syncAll({ signal: controller.signal, onProgress: (p) => emit('progress', p) })
         .then(
-          (report) => emit('done', { ok: true, rows: report.rows, elapsedMs: report.elapsedMs }),
+          (report) => {
+            emit('done', { ok: true, rows: report.rows, elapsedMs: report.elapsedMs })
+            follow()
+          },
           (error) => emit('done', { ok: false, code: error.code ?? 'unknown', message: error.message }),
         )
         .finally(() => { running = null })
@@ -34,7 +48,10 @@ async function createBackend(options, emit) {
       running?.abort()
     },
 
-    close: () => engine.close(),
+    close() {
+      live?.abort()
+      return engine.close()
+    },
   }
 }
 

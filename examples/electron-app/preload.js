@@ -15,4 +15,5 @@ contextBridge.exposeInMainWorld('seqsync', {
   cancelSync: () => ipcRenderer.invoke('sync:cancel'),
   onProgress: (callback) => subscribe('sync:progress', callback),
   onDone: (callback) => subscribe('sync:done', callback),
+  onChange: (callback) => subscribe('sync:change', callback),
 })

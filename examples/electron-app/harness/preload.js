@@ -1,7 +1,7 @@
 'use strict'
 // The harness's stand-in for ../preload.js: the same window.seqsync, over HTTP and server-sent events.
 ;(() => {
-  const listeners = { progress: new Set(), done: new Set() }
+  const listeners = { progress: new Set(), done: new Set(), change: new Set() }
   const events = new EventSource('/api/events')
   const ready = new Promise((resolve) => { events.onopen = resolve })
   events.onmessage = (message) => {
@@ -26,5 +26,6 @@
     cancelSync: () => call('cancelSync'),
     onProgress: (callback) => subscribe('progress', callback),
     onDone: (callback) => subscribe('done', callback),
+    onChange: (callback) => subscribe('change', callback),
   })
 })()

@@ -83,6 +83,16 @@ api.onDone(async (outcome) => {
   await refreshStats()
 })
 
+// Live: after the first sync the backend follows the server; each committed change refreshes the screen.
+let liveChanges = 0
+api.onChange(async (change) => {
+  liveChanges += 1
+  document.body.dataset.liveChanges = String(liveChanges)
+  const what = change.collection ?? 'everything'
+  $('status').textContent = `Live: ${format(change.upserted.length + change.deleted.length)} ${what} changed`
+  await refreshStats()
+})
+
 $('sync').addEventListener('click', sync)
 $('retry').addEventListener('click', sync)
 $('cancel').addEventListener('click', () => api.cancelSync())

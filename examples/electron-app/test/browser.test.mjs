@@ -93,6 +93,11 @@ test('click "Sync All Data": bars move, the stats card ends at the server counts
     assert.equal(await page.isHidden('#error'), true)
     assert.deepEqual(pageErrors, [])
 
+    // Live: a write by another process (a seed run on the server's file) reaches the screen without a click.
+    seed(path.join(dir, 'server.db'), INTEGRATION, { conversations: 2, messages: 20, contacts: 2 })
+    await page.waitForSelector('body[data-live-changes]', { timeout: 20_000 })
+    assert.match(await page.textContent('#status'), /^Live: /)
+
     mkdirSync(path.dirname(SCREENSHOT), { recursive: true })
     await page.screenshot({ path: SCREENSHOT, fullPage: true })
     assert.ok(existsSync(SCREENSHOT))

@@ -1,0 +1,68 @@
+// follow(): the replica follows the real server-example live. Another process writes the server's file (a seed
+// run); the change reaches onChange on the event loop, which keeps turning meanwhile; aborting resolves.
+import assert from 'node:assert/strict'
+import path from 'node:path'
+import { after, before, test } from 'node:test'
+
+import { cleanup, counts, loadPackage, seed, serverStatus, startServer, tempDir } from './support.mjs'
+
+const { SyncEngine } = loadPackage()
+const TOKEN = 'secret'
+const INTEGRATION = 'wa-live'
+let dir, server
+
+before(async () => {
+  dir = tempDir()
+  seed(path.join(dir, 'server.db'), INTEGRATION, { conversations: 5, messages: 200, contacts: 5 })
+  server = await startServer(path.join(dir, 'server.db'), { [TOKEN]: INTEGRATION })
+})
+
+after(async () => {
+  await server?.stop()
+  cleanup(dir)
+})
+
+function until(predicate, what, timeoutMs = 20_000) {
+  return new Promise((resolve, reject) => {
+    const started = Date.now()
+    const check = setInterval(() => {
+      if (predicate()) { clearInterval(check); resolve() }
+      else if (Date.now() - started > timeoutMs) { clearInterval(check); reject(new Error(`timed out waiting for ${what}`)) }
+    }, 10)
+  })
+}
+
+test('a write by another process reaches onChange without polling, and abort resolves follow()', async () => {
+  const engine = await SyncEngine.open({ dbPath: path.join(dir, 'live.db'), serverUrl: server.url, token: TOKEN, integrationId: INTEGRATION })
+  const changes = []
+  let ticks = 0
+  const ticker = setInterval(() => { ticks += 1 }, 10)
+  const controller = new AbortController()
+  const following = engine.follow({ signal: controller.signal, onChange: (c) => changes.push(c) })
+  try {
+    await until(() => changes.some((c) => c.collection === 'messages'), 'the first sync')
+    const initial = await engine.stats()
+    assert.deepEqual(initial.counts, counts(await serverStatus(server.url, TOKEN, INTEGRATION)))
+
+    // A second seed run by another process: more messages on the server.
+    const before = changes.length
+    seed(path.join(dir, 'server.db'), INTEGRATION, { conversations: 5, messages: 260, contacts: 5 })
+    ticks = 0 // seed() blocked this thread (spawnSync): count from here, while follow() works
+    const status = await serverStatus(server.url, TOKEN, INTEGRATION)
+    const expected = counts(status)
+    assert.ok(expected.messages > initial.counts.messages, "the second seed added messages")
+    const target = status.collections.messages.latest_seq
+    await until(() => changes.some((c) => c.collection === 'messages' && c.cursor >= target), 'the live change')
+    const stats = await engine.stats()
+    assert.ok(ticks > 0, 'the event loop kept turning while the change was fetched and applied')
+    const fresh = changes.slice(before)
+    assert.ok(fresh.every((c) => c.integrationId === INTEGRATION && Array.isArray(c.upserted) && typeof c.cursor === 'number'))
+    assert.ok(fresh.some((c) => c.collection === 'messages' && c.upserted.length > 0), JSON.stringify(fresh.map((c) => c.collection)))
+    assert.deepEqual(stats.counts, expected, 'the replica followed the server')
+  } finally {
+    controller.abort()
+    clearInterval(ticker)
+  }
+  assert.equal(await following, undefined, 'aborting resolves follow()')
+  await engine.close()
+})
