@@ -23,7 +23,8 @@ pub(crate) fn live_wait(params: &HashMap<String, String>) -> Result<Option<Durat
     // `timeout` is checked even without `live`, so that a bad value is refused rather than ignored.
     let wait = match params.get("timeout").map(|v| v.parse::<f64>()) {
         None => DEFAULT_LIVE_WAIT,
-        Some(Ok(s)) if s.is_finite() && s >= 0.0 => Duration::from_secs_f64(s).min(MAX_LIVE_WAIT),
+        // Clamped before the conversion: `Duration::from_secs_f64` panics past u64 seconds (schemathesis sent 1.4e243).
+        Some(Ok(s)) if s.is_finite() && s >= 0.0 => Duration::from_secs_f64(s.min(MAX_LIVE_WAIT.as_secs_f64())),
         Some(_) => return Err("`timeout` must be a number of seconds >= 0 (at most 60 are served)"),
     };
     Ok(params.get("live").is_some_and(|v| v == "true" || v == "1").then_some(wait))

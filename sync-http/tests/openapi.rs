@@ -127,6 +127,17 @@ async fn bad_values_of_documented_parameters_are_refused_even_when_not_live() {
     }
 }
 
+/// Found by schemathesis: `timeout=1.3943269095133548e+243` made the handler panic (the connection closed with no
+/// answer); a huge timeout is clamped to the longest wait served.
+#[tokio::test]
+async fn a_huge_timeout_is_clamped_not_a_panic() {
+    let (url, _stop) = spawn_server().await;
+    for uri in ["/sync/status/alpha?timeout=1.3943269095133548e%2B243", "/sync/status/alpha?live=1&timeout=1e300"] {
+        let (status, _, body) = get(&format!("{url}{uri}"), Some("alpha-token")).await;
+        assert_eq!(status, 200, "{uri}: {body}");
+    }
+}
+
 /// Routes are only ever added through `utoipa_axum::routes!`, which documents them: a plain axum `.route(...)`
 /// in the router's source would add an undocumented one, and fails here.
 #[test]
