@@ -20,14 +20,14 @@ pub const MAX_LIVE_WAIT: Duration = Duration::from_secs(60);
 
 /// `Some(wait)` for a live request (`live=true`, `timeout` in seconds, decimals allowed), `None` otherwise.
 pub(crate) fn live_wait(params: &HashMap<String, String>) -> Result<Option<Duration>, &'static str> {
-    if !params.get("live").is_some_and(|v| v == "true" || v == "1") {
-        return Ok(None);
-    }
-    match params.get("timeout").map(|v| v.parse::<f64>()) {
-        None => Ok(Some(DEFAULT_LIVE_WAIT)),
-        Some(Ok(s)) if s.is_finite() && s >= 0.0 => Ok(Some(Duration::from_secs_f64(s).min(MAX_LIVE_WAIT))),
-        Some(_) => Err("`timeout` must be a number of seconds >= 0 (at most 60 are served)"),
-    }
+    // `timeout` is checked even without `live`, so that a bad value is refused rather than ignored.
+    let wait = match params.get("timeout").map(|v| v.parse::<f64>()) {
+        None => DEFAULT_LIVE_WAIT,
+        // Clamped before the conversion: `Duration::from_secs_f64` panics past u64 seconds (schemathesis sent 1.4e243).
+        Some(Ok(s)) if s.is_finite() && s >= 0.0 => Duration::from_secs_f64(s.min(MAX_LIVE_WAIT.as_secs_f64())),
+        Some(_) => return Err("`timeout` must be a number of seconds >= 0 (at most 60 are served)"),
+    };
+    Ok(params.get("live").is_some_and(|v| v == "true" || v == "1").then_some(wait))
 }
 
 /// The status of `scope` once its seq passed `after_seq`, or as it is after `wait`.

@@ -172,13 +172,15 @@ async fn status(
     if let Err(denied) = state.config.access.check(&headers, Some(&scope)) {
         return denied.into_response();
     }
-    let status = match live::live_wait(&params) {
-        Ok(None) => state.feed.status(&scope).await,
-        Ok(Some(wait)) => match since_seq(&params) {
-            Ok(after) => live::status(state.feed.as_ref(), &scope, after, wait).await,
-            Err(why) => return error(StatusCode::BAD_REQUEST, "bad_request", why),
-        },
-        Err(why) => return error(StatusCode::BAD_REQUEST, "bad_request", why),
+    // Both parameters are checked even when not live: a documented parameter with a bad value is refused, never
+    // silently ignored (schemathesis found `?since_seq=-1&timeout=x` answered 200).
+    let (after, live) = match (since_seq(&params), live::live_wait(&params)) {
+        (Ok(after), Ok(live)) => (after, live),
+        (Err(why), _) | (_, Err(why)) => return error(StatusCode::BAD_REQUEST, "bad_request", why),
+    };
+    let status = match live {
+        None => state.feed.status(&scope).await,
+        Some(wait) => live::status(state.feed.as_ref(), &scope, after, wait).await,
     };
     match status {
         Ok(status) => axum::Json(status).into_response(),

@@ -111,6 +111,33 @@ async fn every_route_is_documented_and_answers_match_the_document() {
     assert_eq!(threads["threads"][1]["deleted"], true, "{threads}");
 }
 
+/// Found by schemathesis: without `live`, the status endpoint answered 200 to `since_seq=-169267431755861&timeout=ü`
+/// (and a page to a bad `timeout`); a documented parameter with a bad value must be refused, never ignored.
+#[tokio::test]
+async fn bad_values_of_documented_parameters_are_refused_even_when_not_live() {
+    let (url, _stop) = spawn_server().await;
+    for uri in [
+        "/sync/status/alpha?since_seq=-169267431755861&timeout=%C3%BC",
+        "/sync/status/alpha?since_seq=-1",
+        "/sync/status/alpha?timeout=x",
+        "/sync/threads/alpha?timeout=-1",
+    ] {
+        let (status, _, body) = get(&format!("{url}{uri}"), Some("alpha-token")).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (400, Some("bad_request")), "{uri}: {body}");
+    }
+}
+
+/// Found by schemathesis: `timeout=1.3943269095133548e+243` made the handler panic (the connection closed with no
+/// answer); a huge timeout is clamped to the longest wait served.
+#[tokio::test]
+async fn a_huge_timeout_is_clamped_not_a_panic() {
+    let (url, _stop) = spawn_server().await;
+    for uri in ["/sync/status/alpha?timeout=1.3943269095133548e%2B243", "/sync/status/alpha?live=1&timeout=1e300"] {
+        let (status, _, body) = get(&format!("{url}{uri}"), Some("alpha-token")).await;
+        assert_eq!(status, 200, "{uri}: {body}");
+    }
+}
+
 /// Routes are only ever added through `utoipa_axum::routes!`, which documents them: a plain axum `.route(...)`
 /// in the router's source would add an undocumented one, and fails here.
 #[test]
