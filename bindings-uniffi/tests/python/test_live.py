@@ -1,0 +1,139 @@
+"""follow(): the replica follows the real server-example live (the twin of bindings-node/__test__/live.test.mjs).
+Another process writes the server's file (a seed run); the change reaches the ChangeListener on a binding thread;
+cancelling (a CancelHandle, or close()) makes follow() return."""
+
+import asyncio
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import seqsync
+from conftest import Server, seed
+
+TOKEN = "secret"
+INTEGRATION = "wa-live"
+
+
+@pytest.fixture(scope="module")
+def live():
+    with tempfile.TemporaryDirectory(prefix="seqsync-py-live-") as directory:
+        db = Path(directory) / "server.db"
+        seed(db, INTEGRATION, conversations=5, messages=200, contacts=5)
+        server = Server(db, {TOKEN: INTEGRATION})
+        try:
+            yield Path(directory), db, server
+        finally:
+            server.stop()
+
+
+class Changes(seqsync.ChangeListener):
+    """Collects the changes (called on the binding's threads); `fail` makes every call throw after recording."""
+
+    def __init__(self, fail=False):
+        self.changes = []
+        self.lock = threading.Lock()
+        self.fail = fail
+
+    def on_change(self, change):
+        with self.lock:
+            self.changes.append(change)
+        if self.fail:
+            raise RuntimeError("a bug in the app's listener")
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.changes)
+
+
+async def until(predicate, what, timeout=20.0):
+    started = time.monotonic()
+    while not predicate():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+def counts(status):
+    return {name: c["count"] for name, c in status["collections"].items()}
+
+
+async def open_live(directory, server, name):
+    return await seqsync.open_engine(seqsync.OpenOptions(
+        db_path=str(directory / name), server_url=server.url, token=TOKEN, integration_id=INTEGRATION))
+
+
+def test_a_write_by_another_process_reaches_the_listener_and_cancel_returns(live):
+    directory, db, server = live
+
+    async def run():
+        engine = await open_live(directory, server, "live.db")
+        listener = Changes()
+        cancel = engine.cancel_handle()
+        following = asyncio.ensure_future(engine.follow(listener=listener, cancel=cancel))
+        try:
+            await until(lambda: any(c.collection == "messages" for c in listener.snapshot()), "the first sync")
+            initial = await engine.stats()
+            assert initial.counts == counts(server.status(TOKEN, INTEGRATION))
+
+            # A second seed run by another process: more messages on the server, found by the long-poll.
+            before = len(listener.snapshot())
+            await asyncio.to_thread(seed, db, INTEGRATION, conversations=5, messages=260, contacts=5)
+            status = server.status(TOKEN, INTEGRATION)
+            expected = counts(status)
+            assert expected["messages"] > initial.counts["messages"], "the second seed added messages"
+            target = status["collections"]["messages"]["latest_seq"]
+            await until(lambda: any(c.collection == "messages" and c.cursor >= target for c in listener.snapshot()),
+                        "the live change")
+            fresh = listener.snapshot()[before:]
+            assert all(c.integration_id == INTEGRATION for c in fresh)
+            new_messages = [key for c in fresh if c.collection == "messages" for key in c.upserted]
+            assert new_messages, [c.collection for c in fresh]
+            # The keys named are rows the replica now holds (the event comes after the commit).
+            placeholders = ",".join("?" * len(new_messages))
+            held = await engine.query(f"SELECT COUNT(*) FROM messages WHERE id IN ({placeholders})",
+                                      [seqsync.SqlValue.TEXT(k) for k in new_messages])
+            assert held.rows[0][0].value == len(set(new_messages))
+            assert (await engine.stats()).counts == expected, "the replica followed the server"
+            assert not following.done(), "follow() runs until cancelled"
+        finally:
+            cancel.cancel()
+        assert await asyncio.wait_for(following, 10) is None, "cancelling returns from follow()"
+        assert not engine.is_closed()
+        await engine.close()
+
+    asyncio.run(run())
+
+
+def test_a_throwing_listener_is_called_again_and_close_ends_follow(live):
+    directory, _, server = live
+
+    async def run():
+        engine = await open_live(directory, server, "throwing.db")
+        listener = Changes(fail=True)
+        following = asyncio.ensure_future(engine.follow(listener=listener, wait_ms=1000))
+        # The first sync commits at least one page per collection: the listener threw on each and was called again.
+        await until(lambda: {c.collection for c in listener.snapshot()} >= {"conversations", "messages", "contacts"},
+                    "a change of every collection")
+        assert (await engine.stats()).counts == counts(server.status(TOKEN, INTEGRATION))
+        await engine.close()
+        assert await asyncio.wait_for(following, 10) is None, "close() returns from follow()"
+        with pytest.raises(seqsync.SeqsyncError.Closed):
+            await engine.follow()
+
+    asyncio.run(run())
+
+
+def test_a_rejected_token_fails_follow(live):
+    directory, _, server = live
+
+    async def run():
+        engine = await seqsync.open_engine(seqsync.OpenOptions(
+            db_path=str(directory / "rejected.db"), server_url=server.url, token="wrong",
+            integration_id=INTEGRATION))
+        with pytest.raises(seqsync.SeqsyncError.Unauthorized):
+            await asyncio.wait_for(engine.follow(), 10)
+        await engine.close()
+
+    asyncio.run(run())
