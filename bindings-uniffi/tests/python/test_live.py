@@ -137,3 +137,27 @@ def test_a_rejected_token_fails_follow(live):
         await engine.close()
 
     asyncio.run(run())
+
+
+def test_cancelling_the_awaiting_task_stops_the_loop(live):
+    directory, db, server = live
+
+    async def run():
+        engine = await open_live(directory, server, "dropped.db")
+        listener = Changes()
+        following = asyncio.ensure_future(engine.follow(listener=listener))
+        await until(lambda: any(c.collection == "messages" for c in listener.snapshot()), "the first sync")
+        following.cancel()  # asyncio drops the call's future: the loop must not go on in the background
+        with pytest.raises(asyncio.CancelledError):
+            await following
+        cursor = {c.collection: c.last_seq for c in await engine.sync_state()}["messages"]
+        before = len(listener.snapshot())
+        await asyncio.to_thread(seed, db, INTEGRATION, conversations=5, messages=320, contacts=5)
+        assert server.status(TOKEN, INTEGRATION)["collections"]["messages"]["latest_seq"] > cursor
+        # A running loop picks a write up within milliseconds (the test above); give it ample time to show.
+        await asyncio.sleep(1.5)
+        assert len(listener.snapshot()) == before, "no change delivered after the task was cancelled"
+        assert {c.collection: c.last_seq for c in await engine.sync_state()}["messages"] == cursor
+        await engine.close()
+
+    asyncio.run(run())
