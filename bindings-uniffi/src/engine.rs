@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use sync_core::live::NotifyingStore;
 use sync_core::{CancellationToken, ClientStore, Schema, SyncConfig, SyncOptions};
 use sync_http::HttpTransport;
 use sync_sqlite::{ListRows, SqliteStore};
@@ -28,7 +29,7 @@ pub trait ProgressListener: Send + Sync {
 /// next sync resumes from there.
 #[derive(uniffi::Object)]
 pub struct CancelHandle {
-    token: CancellationToken,
+    pub(crate) token: CancellationToken,
 }
 
 #[uniffi::export]
@@ -44,12 +45,17 @@ impl CancelHandle {
     }
 }
 
-struct Inner {
-    engine: sync_core::SyncEngine,
+/// Change events kept for a `follow` listener that has not been called yet (as the Node addon).
+const CHANGE_BACKLOG: usize = 1024;
+
+pub(crate) struct Inner {
+    pub(crate) engine: sync_core::SyncEngine,
     store: Arc<SqliteStore>,
-    scope: String,
+    /// The store as the engine sees it: tells `follow` listeners what each committed transaction changed.
+    pub(crate) changes: Arc<NotifyingStore>,
+    pub(crate) scope: String,
     /// Cancelled by `close()`; every [`CancelHandle`] of this engine is its child.
-    closed: CancellationToken,
+    pub(crate) closed: CancellationToken,
 }
 
 /// An engine keeping an SQLite replica of one integration in sync. Open it with `open_engine`.
@@ -94,8 +100,10 @@ pub async fn open_engine(options: OpenOptions) -> Result<Arc<SyncEngine>, Seqsyn
             .map_err(|e| SeqsyncError::Store(e.to_string()))?
             .map_err(|e| SeqsyncError::Store(e.to_string()))?;
         let store = Arc::new(store);
-        let engine = sync_core::SyncEngine::new(store.clone(), Arc::new(transport), config);
-        let inner = Inner { engine, store, scope: options.integration_id, closed: CancellationToken::new() };
+        let changes = Arc::new(NotifyingStore::new(store.clone(), CHANGE_BACKLOG));
+        let engine = sync_core::SyncEngine::new(changes.clone(), Arc::new(transport), config);
+        let closed = CancellationToken::new();
+        let inner = Inner { engine, store, changes, scope: options.integration_id, closed };
         Ok(Arc::new(SyncEngine { inner: Mutex::new(Some(Arc::new(inner))) }))
     })
     .await
@@ -117,7 +125,7 @@ fn progress_fn(listener: Arc<dyn ProgressListener>) -> sync_core::ProgressFn {
 }
 
 impl SyncEngine {
-    fn inner(&self) -> Result<Arc<Inner>, SeqsyncError> {
+    pub(crate) fn inner(&self) -> Result<Arc<Inner>, SeqsyncError> {
         // A poisoned lock only means another thread panicked while holding it; the Option is still valid.
         self.inner.lock().unwrap_or_else(PoisonError::into_inner).clone().ok_or_else(SeqsyncError::closed)
     }

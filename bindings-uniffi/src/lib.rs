@@ -8,16 +8,19 @@
 //! variants are the Node addon's error codes.
 //!
 //! No panic crosses the boundary: async work runs in a tokio task, whose panic becomes
-//! [`SeqsyncError::Internal`]; a panicking progress listener (a foreign exception) is caught where it is called;
-//! the synchronous methods cannot panic (they only clone handles and cancel tokens).
+//! [`SeqsyncError::Internal`]; a panicking progress or change listener (a foreign exception) is caught where it
+//! is called; the synchronous methods cannot panic (they only clone handles and cancel tokens).
 //!
 //! # Layout
 //! - `engine.rs`: [`SyncEngine`] (`open_engine`, syncs, stats, state, reset, reads, close) and [`CancelHandle`].
+//! - `live.rs`: `SyncEngine::follow`, the live loop, and [`ChangeListener`], what the foreign side implements to
+//!   see each committed change ([`RowChanges`]).
 //! - `types.rs`: the records the foreign side sees, and their conversions from the core's types.
 //! - `error.rs`: [`SeqsyncError`] and the conversions into it.
 
 mod engine;
 mod error;
+mod live;
 mod types;
 
 use std::future::Future;
@@ -25,6 +28,7 @@ use std::sync::OnceLock;
 
 pub use engine::{CancelHandle, ProgressListener, SyncEngine, open_engine};
 pub use error::SeqsyncError;
+pub use live::{ChangeListener, RowChanges};
 pub use types::{
     CollectionState, CollectionSyncReport, DatabaseStats, ListRowsOptions, OpenOptions, QueryRows, Row, SqlValue,
     SyncProgress, SyncResult,
