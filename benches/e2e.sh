@@ -6,7 +6,7 @@
 # Needs PostgreSQL at 127.0.0.1:5432 (user postgres; it creates its own database) unless --stores sqlite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p server-example -p sync-cli -p sync-benches --bin sqlite-limit
+cargo build --release -p server-example -p sync-cli -p sync-benches --bins
 [ -d node_modules ] || npm ci --no-audit --no-fund
 # Always: a merge may have changed the engine (napi build is incremental).
 npm run build -w bindings-node

@@ -22,7 +22,7 @@ phase "node addon and javascript tests"
 # syncs 100,000 messages). The npm packages are one workspace at the root.
 # (With sync-cli and the benchmark's sqlite-limit: the benchmark smoke test below runs them; one build keeps one
 # feature set, so nothing is compiled twice.)
-cargo build --release -p server-example -p sync-cli -p sync-benches --bin sqlite-limit
+cargo build --release -p server-example -p sync-cli -p sync-benches --bins
 if [ "${CI:-}" = true ] || [ ! -d node_modules ]; then
   npm ci --no-audit --no-fund
 else
