@@ -6,10 +6,9 @@
 # Needs PostgreSQL at 127.0.0.1:5432 (user postgres; it creates its own database) unless --stores sqlite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p server-example -p sync-cli -p sync-benches --bins
 [ -d node_modules ] || npm ci --no-audit --no-fund
-# Always: a merge may have changed the engine (napi build is incremental).
-npm run build -w bindings-node
+# Every release binary it runs and the Node addon, in one cargo invocation (see the script).
+bash scripts/build-release.sh
 case " $* " in
   *" --no-pouch "*) ;;
   *) [ -d benches/js/node_modules ] || npm ci --prefix benches/js --no-audit --no-fund ;;

@@ -15,7 +15,7 @@ if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$version"; then
   "$venv/bin/pip" install --quiet "schemathesis==$version"
 fi
 
-cargo build --release -p server-example
+bash scripts/build-release.sh
 work=$(mktemp -d)
 server_pid=
 cleanup() {

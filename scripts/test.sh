@@ -20,21 +20,21 @@ phase "node addon and javascript tests"
 # The Node addon and the JavaScript examples (the Electron screen in chromium: skipped without /usr/bin/chromium,
 # failed under CI=true), against the real server-example binary (release: the large sync test
 # syncs 100,000 messages). The npm packages are one workspace at the root.
-# (With sync-cli and the benchmark's sqlite-limit: the benchmark smoke test below runs them; one build keeps one
-# feature set, so nothing is compiled twice.)
-cargo build --release -p server-example -p sync-cli -p sync-benches --bins
+# (With sync-cli and the benchmark's binaries, which the smoke test below runs, and the addon: one cargo invocation,
+# one feature set, nothing compiled twice; see the script.)
 if [ "${CI:-}" = true ] || [ ! -d node_modules ]; then
   npm ci --no-audit --no-fund
 else
   npm install --no-audit --no-fund
 fi
-npm run build -w bindings-node
+bash scripts/build-release.sh
 # One file at a time: each starts its own server, and the machines have few cores.
 node --test --test-concurrency=1 bindings-node/__test__/ examples/seed-client-node/test/ examples/electron-app/test/
 phase "crash trials of the node addon"
 # Crash trials of the Node addon (the sync-cli and server trials run with the cargo tests above): a `node` client
 # killed with SIGKILL mid-sync, checked at a page boundary after each kill and exact at the end.
-cargo run -q -p sync-testing --bin crash-trials -- --client node --client-kills 5 --server-kills 0 --messages 3000
+# (The binary the workspace's test build made: `cargo run -p sync-testing` alone would resolve other features.)
+target/debug/crash-trials --client node --client-kills 5 --server-kills 0 --messages 3000
 
 phase "uniffi bindings"
 # The uniffi binding: generate Kotlin, Swift and Python from the debug cdylib the workspace's tests built (the run
