@@ -17,10 +17,12 @@ fn declared(c: &Collection) -> impl Iterator<Item = String> + '_ {
 /// The statements of one collection.
 #[derive(Debug)]
 pub(super) struct CollectionSql {
-    /// Binds the declared columns, then integration_id, id: updates (and revives) the row, or inserts it when
-    /// missing, in one statement (one round trip, and no seq taken by an insert that turns into an update, as
-    /// `INSERT … ON CONFLICT` would); returns its new seq.
-    pub(super) upsert: String,
+    /// `INSERT INTO t (declared…, integration_id, id) VALUES`: the head of [`CollectionSql::upsert_rows`].
+    upsert_head: String,
+    /// `ON CONFLICT … DO UPDATE … RETURNING seq`: its tail.
+    upsert_tail: String,
+    /// Placeholders per row of an upsert: the declared columns, integration_id, id.
+    pub(super) upsert_width: usize,
     /// Binds integration_id, id: marks a live row deleted; returns its new seq.
     pub(super) tombstone: String,
     /// Binds integration_id, since_seq, limit: `id, seq, deleted, declared…` in seq order.
@@ -54,25 +56,33 @@ fn rows_by_id(c: &Collection, after: bool) -> String {
 }
 
 impl CollectionSql {
+    /// Binds, for each of `rows` rows with distinct ids, the declared columns, then integration_id, id: inserts
+    /// each row, or updates (and revives) it when it exists, in write order, in one statement; returns the new
+    /// seqs. One statement for many rows: per row, a statement cost more than the row's insert and triggers. A
+    /// row that turns into an update takes two seqs (the insert's trigger fires before the conflict is found):
+    /// a gap, which the protocol allows. Two rows with the same id would fail (`cannot affect row a second
+    /// time`): the caller splits there.
+    pub(super) fn upsert_rows(&self, rows: usize) -> String {
+        let mut sql = self.upsert_head.clone();
+        for row in 0..rows {
+            let first = row * self.upsert_width + 1;
+            let placeholders: Vec<String> = (first..first + self.upsert_width).map(|i| format!("${i}")).collect();
+            sql.push_str(if row == 0 { "(" } else { ", (" });
+            sql.push_str(&placeholders.join(", "));
+            sql.push(')');
+        }
+        sql.push_str(&self.upsert_tail);
+        sql
+    }
+
     pub(super) fn new(c: &Collection, schema: &Schema) -> Self {
         let table = c.name.clone();
-        let mut update = Query::update();
-        update.table(table.clone()).value("deleted", Expr::cust("false"));
-        for name in declared(c) {
-            update.value(name, param());
-        }
-        update.and_where(Expr::col("integration_id").eq(param())).and_where(Expr::col("id").eq(param()));
-        let update = update.returning_col("seq").build(PostgresQueryBuilder).0;
-        // The insert reuses the update's placeholders: declared columns $1..$n, integration_id $n+1, id $n+2.
         let n = c.columns.len();
-        let columns: String = declared(c).map(|name| format!(", \"{name}\"")).collect();
-        let values: String = (1..=n).map(|i| format!(", ${i}")).collect();
-        let upsert = format!(
-            "WITH u AS ({update}), i AS (INSERT INTO \"{table}\" (\"id\", \"integration_id\"{columns}) \
-             SELECT ${}, ${}{values} WHERE NOT EXISTS (SELECT 1 FROM u) RETURNING \"seq\") \
-             SELECT \"seq\" FROM u UNION ALL SELECT \"seq\" FROM i",
-            n + 2,
-            n + 1
+        let columns: String = declared(c).map(|name| format!("\"{name}\", ")).collect();
+        let upsert_head = format!("INSERT INTO \"{table}\" ({columns}\"integration_id\", \"id\") VALUES ");
+        let set: String = declared(c).map(|name| format!(", \"{name}\" = excluded.\"{name}\"")).collect();
+        let upsert_tail = format!(
+            " ON CONFLICT (\"integration_id\", \"id\") DO UPDATE SET \"deleted\" = false{set} RETURNING \"seq\""
         );
         let tombstone = Query::update()
             .table(table.clone())
@@ -121,7 +131,9 @@ impl CollectionSql {
             }
         }
         CollectionSql {
-            upsert,
+            upsert_head,
+            upsert_tail,
+            upsert_width: n + 2,
             tombstone,
             page,
             rows_first: rows_by_id(c, false),
@@ -170,8 +182,8 @@ mod tests {
         let schema = sync_core::testing::test_schema();
         let threads = CollectionSql::new(&schema.collections[0], &schema);
         assert_eq!(
-            threads.upsert,
-            r#"WITH u AS (UPDATE "threads" SET "deleted" = false, "title" = $1, "archived" = $2, "created_at" = $3 WHERE "integration_id" = $4 AND "id" = $5 RETURNING "seq"), i AS (INSERT INTO "threads" ("id", "integration_id", "title", "archived", "created_at") SELECT $5, $4, $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM u) RETURNING "seq") SELECT "seq" FROM u UNION ALL SELECT "seq" FROM i"#
+            threads.upsert_rows(2),
+            r#"INSERT INTO "threads" ("title", "archived", "created_at", "integration_id", "id") VALUES ($1, $2, $3, $4, $5), ($6, $7, $8, $9, $10) ON CONFLICT ("integration_id", "id") DO UPDATE SET "deleted" = false, "title" = excluded."title", "archived" = excluded."archived", "created_at" = excluded."created_at" RETURNING "seq""#
         );
         assert_eq!(
             threads.page,

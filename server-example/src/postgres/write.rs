@@ -1,6 +1,6 @@
 //! The writing side: write batches with cascading deletes, and tombstone pruning.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -22,9 +22,21 @@ pub struct PruneReport {
     pub horizons: Vec<(String, String, i64)>,
 }
 
-/// Upserts sent before the first answer is read. PostgreSQL runs them one after the other, in order, as if
+/// Statements sent before the first answer is read. PostgreSQL runs them one after the other, in order, as if
 /// sent one by one; only the round trips overlap.
-const PIPELINE: usize = 256;
+const PIPELINE: usize = 16;
+
+/// Rows per upsert statement (fewer when a row has so many columns that this would pass PostgreSQL's limit of
+/// 65,535 placeholders a statement).
+const ROWS_PER_UPSERT: usize = 200;
+
+/// Consecutive upserts of one collection with distinct ids, sent as one statement.
+#[derive(Default)]
+struct Run {
+    collection: String,
+    ids: HashSet<String>,
+    params: Vec<Param>,
+}
 
 /// Runs `upserts` pipelined, in order; returns the greatest seq they took.
 async fn pipeline(
@@ -33,8 +45,8 @@ async fn pipeline(
 ) -> Result<i64, tokio_postgres::Error> {
     let upserts = std::mem::take(upserts);
     let params: Vec<_> = upserts.iter().map(|(_, params)| refs(params)).collect();
-    let rows = try_join_all(upserts.iter().zip(&params).map(|((stmt, _), params)| tx.query_one(stmt, params))).await?;
-    Ok(rows.iter().map(|row| row.get::<_, i64>(0)).max().unwrap_or(0))
+    let rows = try_join_all(upserts.iter().zip(&params).map(|((stmt, _), params)| tx.query(stmt, params))).await?;
+    Ok(rows.iter().flatten().map(|row| row.get::<_, i64>(0)).max().unwrap_or(0))
 }
 
 impl PostgresStore {
@@ -51,15 +63,20 @@ impl PostgresStore {
         let mut receipt = WriteReceipt::default();
         let mut last_seq = 0;
         let mut upserts: Vec<(Statement, Vec<Param>)> = Vec::new();
+        let mut run = Run::default();
         for write in writes {
             match write {
                 Write::Upsert { collection, id, values } => {
                     let (c, sql) = self.collection(collection)?;
-                    let mut params: Vec<Param> = c.columns.iter().zip(values).map(|(c, v)| Param::of(c, v)).collect();
-                    params.push(Param::Text(scope.to_owned()));
-                    params.push(Param::Text(id.clone()));
-                    let upsert = tx.prepare_cached(&sql.upsert).await.map_err(db(context()))?;
-                    upserts.push((upsert, params));
+                    let full = run.ids.len() >= ROWS_PER_UPSERT.min(u16::MAX as usize / sql.upsert_width);
+                    if run.collection != *collection || run.ids.contains(id) || full {
+                        self.queue_run(&tx, &mut run, &mut upserts).await?;
+                        run.collection.clone_from(collection);
+                    }
+                    run.params.extend(c.columns.iter().zip(values).map(|(c, v)| Param::of(c, v)));
+                    run.params.push(Param::Text(scope.to_owned()));
+                    run.params.push(Param::Text(id.clone()));
+                    run.ids.insert(id.clone());
                     receipt.upserted += 1;
                     if upserts.len() == PIPELINE {
                         last_seq = last_seq.max(pipeline(&tx, &mut upserts).await.map_err(db(context()))?);
@@ -68,6 +85,7 @@ impl PostgresStore {
                 Write::Delete { collection, id } => {
                     self.collection(collection)?;
                     // The cascade reads what the upserts before it wrote.
+                    self.queue_run(&tx, &mut run, &mut upserts).await?;
                     last_seq = last_seq.max(pipeline(&tx, &mut upserts).await.map_err(db(context()))?);
                     // Depth first on an explicit stack; missing and already-deleted rows end the walk (and cycles).
                     let mut pending = vec![(collection.clone(), id.clone())];
@@ -89,10 +107,31 @@ impl PostgresStore {
                 }
             }
         }
+        self.queue_run(&tx, &mut run, &mut upserts).await?;
         last_seq = last_seq.max(pipeline(&tx, &mut upserts).await.map_err(db(context()))?);
         tx.commit().await.map_err(db(context()))?;
         receipt.last_seq = last_seq;
         Ok(receipt)
+    }
+
+    /// Queues the rows of `run` (if any) as one upsert statement, and empties it.
+    async fn queue_run(
+        &self,
+        tx: &Transaction<'_>,
+        run: &mut Run,
+        upserts: &mut Vec<(Statement, Vec<Param>)>,
+    ) -> Result<(), FeedError> {
+        if run.ids.is_empty() {
+            return Ok(());
+        }
+        let (_, sql) = self.collection(&run.collection)?;
+        let stmt = tx
+            .prepare_cached(&sql.upsert_rows(run.ids.len()))
+            .await
+            .map_err(db(format!("preparing the upsert of {} rows of `{}`", run.ids.len(), run.collection)))?;
+        upserts.push((stmt, std::mem::take(&mut run.params)));
+        run.ids.clear();
+        Ok(())
     }
 
     /// Deletes, for real, every tombstone last changed more than `older_than` ago (but the newest of each

@@ -32,8 +32,9 @@ async fn store(scheme: Scheme) -> Db {
         let sql = db.raw(true).await;
         sql.batch_execute(
             "CREATE SEQUENCE naive_seq START 100;
-             CREATE OR REPLACE FUNCTION sync_next_seq(scope TEXT) RETURNS BIGINT LANGUAGE sql
-                 SET search_path FROM CURRENT AS $$ SELECT nextval('naive_seq') $$;
+             CREATE OR REPLACE FUNCTION sync_take_seq() RETURNS trigger LANGUAGE plpgsql
+                 SET search_path FROM CURRENT AS $$
+                 BEGIN NEW.seq := nextval('naive_seq'); NEW.sync_changed_at := now(); RETURN NEW; END $$;
              DROP TRIGGER sync_count_live ON threads;
              DROP TRIGGER sync_count_live ON posts;
              DROP TRIGGER sync_flush ON threads;
