@@ -28,7 +28,8 @@ for target in "${targets[@]}"; do
   # The export parser's seeds are the import tests' real exports.
   [ "$target" = whatsapp_export ] && seeds="../server-example/tests/fixtures/whatsapp"
   # The growing corpus lives under fuzz/corpus (ignored by git); the committed seeds stay as they are.
-  mkdir -p "corpus/$target"
+  # libFuzzer refuses to start when the artifacts folder is missing (it is ignored by git, so a fresh clone has none).
+  mkdir -p "corpus/$target" artifacts
   "target/$triple/release/$target" "corpus/$target" "$seeds" -max_total_time="$seconds" -print_final_stats=1 \
     -artifact_prefix="artifacts/$target-" 2>&1 | tee "corpus/$target.log" \
     | grep -E '^(Done|stat::number_of_executed_units|stat::new_units_added)|SUMMARY|panicked'
