@@ -201,7 +201,11 @@ impl SyncEngine {
                 }
                 let (bytes, more) = (page.bytes as u64, page.has_more);
                 let apply_started = Instant::now();
-                let outcome = self.store.apply_page(scope, page).await?;
+                let outcome = if cursor == 0 {
+                    self.store.apply_page_held(scope, page).await?
+                } else {
+                    self.store.apply_page(scope, page).await?
+                };
                 tracing::debug!(
                     collection = %collection.name, cursor = outcome.cursor,
                     apply_ms = apply_started.elapsed().as_secs_f64() * 1e3, "page applied"
@@ -227,8 +231,11 @@ impl SyncEngine {
             Ok::<(), SyncError>(())
         };
         let (fetched, written) = tokio::join!(fetcher, writer);
+        // Whatever happened, what was applied stays applied: commit pages the store held open.
+        let flushed = self.store.flush().await;
         written?;
         fetched?;
+        flushed?;
         progress.stage = Stage::CollectionDone;
         run.emit(progress);
         Ok(report)

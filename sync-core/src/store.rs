@@ -29,6 +29,23 @@ pub trait ClientStore: Send + Sync {
     ///   [`StoreError::CursorGap`], since applying it would skip rows.
     async fn apply_page(&self, scope: &str, page: Page) -> Result<ApplyOutcome, StoreError>;
 
+    /// [`ClientStore::apply_page`] for a page of an initial sync (cursor 0 when the sync began): the store may
+    /// leave the page's transaction open so that the next pages join it, and commit later, at a page boundary,
+    /// when it chooses or at [`ClientStore::flush`]. Each page stays atomic; a crash loses the pages not yet
+    /// committed whole, their cursor with them, and the next sync fetches them again.
+    ///
+    /// Why: a replica loaded in a few large transactions writes each B-tree page of its random-keyed primary index
+    /// a few times, not once per commit (BENCHMARKS.md). Default: [`ClientStore::apply_page`].
+    async fn apply_page_held(&self, scope: &str, page: Page) -> Result<ApplyOutcome, StoreError> {
+        self.apply_page(scope, page).await
+    }
+
+    /// Commits what [`ClientStore::apply_page_held`] left open. The engine calls it when a collection's sync ends,
+    /// whatever the outcome. Default: nothing to do.
+    async fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Deletes every row and cursor of `scope` in one transaction, so the next sync starts from scratch and ends
     /// exact (rows deleted on the server meanwhile are gone too).
     async fn reset(&self, scope: &str) -> Result<(), StoreError>;

@@ -12,10 +12,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Upper bound of the write connection's page cache, KiB. DESIGN.md measured a 1M-row load at 6.6 s with the
 /// default cache and 4.4 s with a large one; SQLite only allocates what it uses, so small stores pay nothing.
-/// 24 MiB, not 64: building deferred indexes sorts in memory up to the cache size on top of the cache itself,
-/// which took a 200,000-message sync to 117 MB peak RSS with 64 MiB, and 84 MB with 32 MiB at the same speed;
-/// 24 MiB leaves room for the deeper prefetch (1M messages: 88 MB peak).
-const WRITER_CACHE_KIB: i64 = 24 * 1024;
+/// 16 MiB, not more: the memory budget is 100 MB for a whole Node process syncing 1M messages, of which
+/// Node itself takes 43 MB. An initial sync into empty tables, which defers its indexes, ran as fast with 16 MiB
+/// as with 64 MiB (the random-keyed primary index does not fit either way); keeping indexes up to date row by
+/// row gains from a larger cache (the direct insert: 12.3 s with 24 MiB, 10.1 s with 64 MiB, 1M messages).
+pub(crate) const WRITER_CACHE_KIB: i64 = 16 * 1024;
 
 /// Opens (creating it if needed) the file for writing, in WAL mode with `synchronous = NORMAL`.
 ///

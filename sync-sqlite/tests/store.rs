@@ -8,6 +8,8 @@ mod client;
 mod concurrency;
 #[path = "store/deferred.rs"]
 mod deferred;
+#[path = "store/held.rs"]
+mod held;
 #[path = "store/end_to_end.rs"]
 mod end_to_end;
 #[path = "store/read.rs"]

@@ -60,7 +60,8 @@ fn main() -> Result<()> {
         }
     }
     let mut conn = Connection::open(&args.to).with_context(|| format!("creating {}", args.to.display()))?;
-    // The client store's writer settings (sync-sqlite/src/connection.rs).
+    // The client store's writer settings (sync-sqlite/src/connection.rs), but a 64 MiB cache where the client
+    // keeps 16 MiB: the best direct load, which with indexes maintained gains from it (12.3 s → 10.1 s, 1M).
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536; \
          PRAGMA wal_autocheckpoint = 16384;",

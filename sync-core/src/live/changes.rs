@@ -84,6 +84,20 @@ impl ClientStore for NotifyingStore {
         Ok(outcome)
     }
 
+    /// Held (uncommitted) pages would break the promise that an event follows a commit: while anyone listens,
+    /// every page is committed on its own.
+    async fn apply_page_held(&self, scope: &str, page: Page) -> Result<ApplyOutcome, StoreError> {
+        if self.events.receiver_count() > 0 {
+            self.apply_page(scope, page).await
+        } else {
+            self.inner.apply_page_held(scope, page).await
+        }
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        self.inner.flush().await
+    }
+
     async fn reset(&self, scope: &str) -> Result<(), StoreError> {
         self.inner.reset(scope).await?;
         let _ = self.events.send(ChangeEvent { scope: scope.to_owned(), ..Default::default() });

@@ -114,6 +114,17 @@ impl ClientStore for SqliteStore {
         self.run(move |db| db.apply_page(&scope, &page)).await
     }
 
+    /// While an initial sync fills an empty table (its indexes deferred), pages share one transaction, committed
+    /// every 200,000 rows or 5 seconds, at the last page and at `flush`; readers see the rows at those commits.
+    async fn apply_page_held(&self, scope: &str, page: Page) -> Result<ApplyOutcome, StoreError> {
+        let scope = scope.to_owned();
+        self.run(move |db| db.apply_page_held(&scope, &page)).await
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        self.run(ClientDb::flush).await
+    }
+
     async fn reset(&self, scope: &str) -> Result<(), StoreError> {
         let scope = scope.to_owned();
         self.run(move |db| db.reset(&scope)).await

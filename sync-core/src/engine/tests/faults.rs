@@ -193,11 +193,13 @@ async fn an_oversized_page_is_a_bad_page() {
     assert!(f.cursors("s").await.is_empty());
 }
 
-/// A client store whose `fail_at`-th page (1-based) fails.
+/// A client store whose `fail_at`-th page (1-based) fails, and which counts the pages applied as held (by the
+/// default `apply_page_held`, which commits each) and the calls of `flush`.
 struct FailingStore {
     inner: MemoryStore,
     applied: Mutex<usize>,
     fail_at: usize,
+    flushes: Mutex<usize>,
 }
 
 #[async_trait]
@@ -222,6 +224,11 @@ impl ClientStore for FailingStore {
         self.inner.apply_page(scope, page).await
     }
 
+    async fn flush(&self) -> Result<(), StoreError> {
+        *self.flushes.lock().expect("lock") += 1;
+        Ok(())
+    }
+
     async fn reset(&self, scope: &str) -> Result<(), StoreError> {
         self.inner.reset(scope).await
     }
@@ -240,7 +247,7 @@ impl ClientStore for FailingStore {
 async fn a_store_failure_stops_the_sync_at_a_page_boundary() {
     let setup = Fixture::new(config(), vec![]);
     populate(&setup, "s", 30, 0).await; // 10 pages: the fetcher runs ahead of the failed writer
-    let store = Arc::new(FailingStore { inner: MemoryStore::new(), applied: Mutex::new(0), fail_at: 2 });
+    let store = Arc::new(FailingStore { inner: MemoryStore::new(), applied: Mutex::new(0), fail_at: 2, flushes: Mutex::new(0) });
     let transport = Arc::new(FaultyTransport::new(FeedTransport::new(setup.server.clone()), vec![]));
     // Two pages of prefetch: at most the two applied, the two waiting and the one being handed over are fetched.
     let engine = SyncEngine::new(store.clone(), transport.clone(), config().with_prefetch_pages(2));
@@ -252,4 +259,5 @@ async fn a_store_failure_stops_the_sync_at_a_page_boundary() {
     assert_eq!(store.inner.rows("s", "threads").len(), 3, "the first page stays");
     assert_eq!(store.sync_state("s").await.expect("state")[0].last_seq, 3);
     assert!(transport.page_calls() <= 2 + 1 + 2, "prefetch is bounded: {}", transport.page_calls());
+    assert_eq!(*store.flushes.lock().expect("lock"), 1, "held pages are committed even when the sync fails");
 }
