@@ -77,6 +77,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         token: Some(TOKEN.into()),
         schema: None,
         page_sizes: vec![],
+        commit_rows: None,
     })?;
     // Fresh bars for each sync; finished ones stay on screen above what follows.
     let sync = || SyncOptions { progress: Some(Bars::new().callback()), ..Default::default() };

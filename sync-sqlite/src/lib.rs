@@ -52,6 +52,6 @@ mod sql;
 mod tables;
 mod writer;
 
-pub use client::{ListRows, QueryResult, SqliteStore};
+pub use client::{ListRows, QueryResult, SqliteOptions, SqliteStore};
 pub use error::Error;
 pub use server::SqliteServerStore;

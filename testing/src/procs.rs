@@ -62,6 +62,9 @@ impl Binaries {
                 for (collection, rows) in PAGE_SIZES {
                     c.arg("--page-size").arg(format!("{collection}={rows}"));
                 }
+                // Commits every few pages during the initial sync too, so kills land between commits inside a
+                // collection; the Node client keeps the default (one held transaction per 400,000 rows).
+                c.args(["--commit-rows", "500"]);
                 c
             }
             ClientKind::Node => {

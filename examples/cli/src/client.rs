@@ -6,10 +6,10 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use sync_core::{Schema, SyncConfig, SyncEngine};
 use sync_http::HttpTransport;
-use sync_sqlite::SqliteStore;
+use sync_sqlite::{SqliteOptions, SqliteStore};
 
 /// Where and how to sync.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ClientOptions {
     /// The SQLite file (created if missing).
     pub db: PathBuf,
@@ -21,6 +21,8 @@ pub struct ClientOptions {
     pub schema: Option<Schema>,
     /// Page sizes by collection, overriding the schema's.
     pub page_sizes: Vec<(String, usize)>,
+    /// During an initial sync into empty tables, commit at least every this many rows (default: the store's).
+    pub commit_rows: Option<u64>,
 }
 
 /// A sync engine writing into an SQLite file.
@@ -34,8 +36,13 @@ pub struct Client {
 impl Client {
     /// Opens the database and prepares the engine; nothing is fetched yet.
     pub fn open(options: ClientOptions) -> anyhow::Result<Client> {
+        let mut store_options = SqliteOptions::default();
+        if let Some(rows) = options.commit_rows {
+            store_options.held_commit_rows = rows.max(1);
+        }
         let store = Arc::new(
-            SqliteStore::open(&options.db).with_context(|| format!("opening {}", options.db.display()))?,
+            SqliteStore::open_with(&options.db, store_options)
+                .with_context(|| format!("opening {}", options.db.display()))?,
         );
         let transport = HttpTransport::new(&options.url, options.token.as_deref())?;
         let mut config = SyncConfig::default();

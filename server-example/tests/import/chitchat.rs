@@ -46,6 +46,7 @@ async fn chitchat_dataset_imports_and_syncs_exact() {
         schema: None,
         // The server's largest page: fewer round trips keep this debug-build test shorter (seed default: 1,500).
         page_sizes: vec![("messages".into(), 10_000)],
+        commit_rows: None,
     })
     .expect("open client");
     let started = Instant::now();

@@ -106,6 +106,7 @@ pub fn client(server: &RunningServer, dir: &Path, name: &str, page_sizes: Vec<(S
         token: Some(TOKEN.into()),
         schema: None,
         page_sizes,
+        commit_rows: None,
     };
     Client::open(options).expect("open client")
 }

@@ -19,11 +19,22 @@ use crate::{connection, migrations, tables};
 const STATEMENTS_PER_COLLECTION: usize = 7;
 const FIXED_STATEMENTS: usize = 16;
 
-/// A held transaction (`apply_page_held`) commits once it holds this many rows or is this old, so a reader (the
-/// app's UI) sees an initial sync progress at least every few seconds and a crash loses at most that much work.
-/// Measured at 1M messages: BENCHMARKS.md.
-const HELD_COMMIT_ROWS: u64 = 400_000;
-const HELD_COMMIT_AGE: Duration = Duration::from_secs(5);
+/// When a held transaction (`apply_page_held`) commits, besides at the last page and at `flush`.
+#[derive(Clone, Debug)]
+pub struct SqliteOptions {
+    /// Commit once the transaction holds this many rows. Default 400,000: at 1M messages, commits every 200,000
+    /// rows cost 10 % of the sync, every 400,000 nothing measurable (BENCHMARKS.md).
+    pub held_commit_rows: u64,
+    /// Commit once the transaction is this old, so that a reader (the app's UI) sees an initial sync progress at
+    /// least this often and a crash loses at most this much work. Default 5 s.
+    pub held_commit_age: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions { held_commit_rows: 400_000, held_commit_age: Duration::from_secs(5) }
+    }
+}
 
 /// The sort memory of a deferred index build, KiB (see `apply`): 8 MiB sorted 1M messages' indexes about as fast
 /// as 24 MiB, 4 MiB was 10 % slower end to end.
@@ -59,6 +70,7 @@ pub(super) struct ClientDb {
     deferred: HashSet<String>,
     /// The transaction `apply_page_held` left open (it holds whole pages only), if any.
     held: Option<Held>,
+    options: SqliteOptions,
 }
 
 /// The open transaction pages are applied in, committed at page boundaries only.
@@ -82,7 +94,7 @@ fn unprepared(collection: &str) -> StoreError {
 
 impl ClientDb {
     /// Opens and migrates the file, and loads the schema it was last prepared with.
-    pub(super) fn open(path: PathBuf, shared: SharedSchema) -> Result<Self, Error> {
+    pub(super) fn open(path: PathBuf, shared: SharedSchema, options: SqliteOptions) -> Result<Self, Error> {
         let mut conn = connection::open_writer(&path)?;
         migrations::run(&mut conn, &path, &migrations::CLIENT)?;
         let saved: Option<String> = conn
@@ -97,7 +109,7 @@ impl ClientDb {
                 None
             }
         });
-        let mut db = ClientDb { conn, path, prepared: None, shared, deferred: HashSet::new(), held: None };
+        let mut db = ClientDb { conn, path, prepared: None, shared, deferred: HashSet::new(), held: None, options };
         if let Some(prepared) = prepared {
             // A process that died during an initial sync left a table without its secondary indexes (see
             // `apply_page`): build them before anyone reads. A no-op when they exist.
@@ -165,7 +177,7 @@ impl ClientDb {
 
     /// Applies a page of an initial sync inside a transaction that stays open across pages while the table's
     /// indexes are deferred (an initial sync into an empty table). Commits on the last page, at
-    /// [`HELD_COMMIT_ROWS`] or [`HELD_COMMIT_AGE`], and at [`ClientDb::flush`]; any other page is applied and
+    /// the limits of [`SqliteOptions`], and at [`ClientDb::flush`]; any other page is applied and
     /// committed as by `apply_page`. A page that fails rolls back the pages held with it (their cursor too): no
     /// savepoint per page, since one copies every page it changes to a sub-journal first (14 % of a 1M sync).
     pub(super) fn apply_page_held(&mut self, scope: &str, page: &Page) -> Result<ApplyOutcome, StoreError> {
@@ -176,9 +188,10 @@ impl ClientDb {
         }
         self.begin()?;
         let outcome = self.apply(scope, page).inspect_err(|_| self.rollback())?;
+        let limits = &self.options;
         let due = self.held.as_mut().is_some_and(|held| {
             held.rows += page.rows.len() as u64;
-            held.rows >= HELD_COMMIT_ROWS || held.since.elapsed() >= HELD_COMMIT_AGE
+            held.rows >= limits.held_commit_rows || held.since.elapsed() >= limits.held_commit_age
         });
         if !page.has_more || due || !self.deferred.contains(&page.collection) {
             self.flush()?;

@@ -11,6 +11,7 @@ use sync_core::{ApplyOutcome, ClientStore, CursorState, Page, Schema, StoreError
 use crate::error::Error;
 use crate::writer::Worker;
 use db::ClientDb;
+pub use db::SqliteOptions;
 pub use read::{ListRows, QueryResult};
 use read::{ClientReader, SharedSchema};
 
@@ -42,10 +43,15 @@ impl SqliteStore {
     /// Blocks while the file is opened and migrated: call it before the sync starts, or from a blocking task.
     /// A schema prepared earlier is remembered, but [`ClientStore::prepare`] must still be called before syncing.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, Error> {
+        Self::open_with(path, SqliteOptions::default())
+    }
+
+    /// [`SqliteStore::open`] with other [`SqliteOptions`].
+    pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<SqliteStore, Error> {
         let path = path.as_ref().to_path_buf();
         let schema = SharedSchema::default();
         let (thread_path, thread_schema, reader_schema) = (path.clone(), schema.clone(), schema.clone());
-        let worker = Worker::spawn("sync-sqlite-client", move || ClientDb::open(thread_path, thread_schema))?;
+        let worker = Worker::spawn("sync-sqlite-client", move || ClientDb::open(thread_path, thread_schema, options))?;
         // After the writer: it created the file and put it in WAL mode.
         let reader_path = path.clone();
         let reader = Worker::spawn("sync-sqlite-client-reader", move || ClientReader::open(reader_path, reader_schema))?;
@@ -115,7 +121,8 @@ impl ClientStore for SqliteStore {
     }
 
     /// While an initial sync fills an empty table (its indexes deferred), pages share one transaction, committed
-    /// every 200,000 rows or 5 seconds, at the last page and at `flush`; readers see the rows at those commits.
+    /// every 400,000 rows or 5 seconds ([`SqliteOptions`]), at the last page and at `flush`; readers see the rows at
+    /// those commits.
     async fn apply_page_held(&self, scope: &str, page: Page) -> Result<ApplyOutcome, StoreError> {
         let scope = scope.to_owned();
         self.run(move |db| db.apply_page_held(&scope, &page)).await

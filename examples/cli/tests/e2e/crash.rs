@@ -20,6 +20,8 @@ fn pull(db: &Path, url: &str) -> Command {
     command
         .args(["pull", "--quiet", "--integration", SCOPE_A, "--token", TOKEN_A, "--url", url])
         .args(["--page-size", "messages=200", "--page-size", "conversations=10", "--page-size", "message_media=50"])
+        // Commits every few pages even during the initial sync, so that kills land between them.
+        .args(["--commit-rows", "600"])
         .arg("--db")
         .arg(db)
         .stdout(Stdio::null())

@@ -43,6 +43,7 @@ impl Server {
             token: Some(token.to_owned()),
             schema: None,
             page_sizes: vec![],
+            commit_rows: None,
         };
         Client::open(options).expect("open client")
     }
