@@ -8,9 +8,11 @@
 //! anyway.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sync_core::{ChangeFeed, FeedError, FeedPage, ScopeStatus};
+use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 /// How long a long-poll waits when the request gives no `timeout`.
@@ -31,9 +33,46 @@ pub(crate) fn live_wait(params: &HashMap<String, String>) -> Result<Option<Durat
 }
 
 /// The status of `scope` once its seq passed `after_seq`, or as it is after `wait`.
-pub(crate) async fn status(feed: &dyn ChangeFeed, scope: &str, after_seq: i64, wait: Duration) -> Result<ScopeStatus, FeedError> {
-    feed.wait_for_seq(scope, after_seq, wait).await?;
-    feed.status(scope).await
+pub(crate) async fn status(
+    feed: &dyn ChangeFeed,
+    shared: &SharedStatus,
+    scope: &str,
+    after_seq: i64,
+    wait: Duration,
+) -> Result<ScopeStatus, FeedError> {
+    let seq = feed.wait_for_seq(scope, after_seq, wait).await?;
+    shared.read(feed, scope, seq).await
+}
+
+/// Status reads shared by the long-polls one wakeup releases together: a write fanned out to 1,000 waiting
+/// clients costs one status read, not 1,000 (it was each woken request reading its own; BENCHMARKS.md).
+///
+/// Per scope, the last read and the seq its reader had seen before it started: that read reflects at least that
+/// seq, so it serves any waiter woken at that seq or an older one. A waiter that saw a newer seq starts a new read.
+#[derive(Default)]
+pub(crate) struct SharedStatus {
+    reads: Mutex<HashMap<String, (i64, StatusRead)>>,
+}
+
+/// One status read, shared by whoever awaits it.
+type StatusRead = Arc<OnceCell<ScopeStatus>>;
+
+impl SharedStatus {
+    async fn read(&self, feed: &dyn ChangeFeed, scope: &str, seen: i64) -> Result<ScopeStatus, FeedError> {
+        let read = {
+            let mut reads = self.reads.lock().unwrap_or_else(|e| e.into_inner());
+            match reads.get(scope) {
+                Some((seq, read)) if *seq >= seen => read.clone(),
+                _ => {
+                    let read = Arc::new(OnceCell::new());
+                    reads.insert(scope.to_owned(), (seen, read.clone()));
+                    read
+                }
+            }
+        };
+        // A failed read is not kept: the next waiter tries again.
+        read.get_or_try_init(|| feed.status(scope)).await.cloned()
+    }
 }
 
 /// A page of `collection` after `since_seq`: at once when it has rows, else once a row arrives, else an empty

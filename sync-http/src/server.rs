@@ -44,6 +44,8 @@ struct AppState {
     config: ServerConfig,
     /// The served `/openapi.json`, rendered once.
     openapi: String,
+    /// Status reads shared by woken long-polls.
+    statuses: live::SharedStatus,
 }
 
 /// Every route, each registered from its handler's `#[utoipa::path]` so that it is described.
@@ -66,7 +68,7 @@ pub fn router(feed: Arc<dyn ChangeFeed>, config: ServerConfig) -> Router {
     let (routes, doc) = api().split_for_parts();
     // Rendering a document of plain data cannot fail; an empty body would show up in the tests.
     let openapi = doc.to_pretty_json().unwrap_or_default();
-    let state = Arc::new(AppState { feed, config, openapi });
+    let state = Arc::new(AppState { feed, config, openapi, statuses: live::SharedStatus::default() });
     routes
         .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see GET /openapi.json") })
         // The fastest gzip level: most of the size win at a fraction of the CPU (a 650 KB page: 20 ms at the
@@ -180,7 +182,7 @@ async fn status(
     };
     let status = match live {
         None => state.feed.status(&scope).await,
-        Some(wait) => live::status(state.feed.as_ref(), &scope, after, wait).await,
+        Some(wait) => live::status(state.feed.as_ref(), &state.statuses, &scope, after, wait).await,
     };
     match status {
         Ok(status) => axum::Json(status).into_response(),

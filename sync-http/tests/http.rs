@@ -99,7 +99,7 @@ async fn gzip_is_used_when_accepted() {
     assert_eq!(response.headers().get("content-encoding").map(|v| v.to_str().ok()), Some(Some("gzip")));
 }
 
-async fn spawn_server(feed: Arc<MemoryFeed>) -> (String, tokio::sync::oneshot::Sender<()>) {
+async fn spawn_server(feed: Arc<dyn sync_core::ChangeFeed>) -> (String, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

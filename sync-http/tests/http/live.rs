@@ -96,6 +96,61 @@ async fn the_status_long_poll_wakes_on_a_write() {
     assert_eq!(status.latest_seq, latest + 1, "after the timeout: the status as it is");
 }
 
+/// A feed that counts its status reads.
+struct CountingFeed {
+    inner: Arc<MemoryFeed>,
+    status_reads: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl ChangeFeed for CountingFeed {
+    fn schema(&self) -> &sync_core::Schema {
+        self.inner.schema()
+    }
+
+    async fn page(&self, scope: &str, collection: &str, since_seq: i64, limit: usize)
+    -> Result<sync_core::FeedPage, sync_core::FeedError> {
+        self.inner.page(scope, collection, since_seq, limit).await
+    }
+
+    async fn status(&self, scope: &str) -> Result<sync_core::ScopeStatus, sync_core::FeedError> {
+        self.status_reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.status(scope).await
+    }
+
+    async fn wait_for_seq(&self, scope: &str, after_seq: i64, timeout: Duration) -> Result<i64, sync_core::FeedError> {
+        self.inner.wait_for_seq(scope, after_seq, timeout).await
+    }
+}
+
+#[tokio::test]
+async fn one_write_woken_long_polls_share_one_status_read() {
+    let inner = feed().await;
+    let latest = inner.status("alpha").await.expect("status").latest_seq;
+    let counting = Arc::new(CountingFeed { inner: inner.clone(), status_reads: Default::default() });
+    let (url, _stop) = spawn_server(counting.clone()).await;
+    let transport = Arc::new(HttpTransport::new(&url, Some("alpha-token")).expect("transport"));
+    let waits: Vec<_> = (0..40)
+        .map(|_| {
+            let transport = transport.clone();
+            tokio::spawn(async move { transport.wait_for_change("alpha", latest, Duration::from_secs(10)).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    write_later(&inner, "t-fan", Duration::ZERO);
+    for wait in waits {
+        let status = wait.await.expect("task").expect("long-poll");
+        assert_eq!(status.latest_seq, latest + 1, "every waiter sees the write");
+    }
+    let reads = counting.status_reads.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(reads <= 3, "40 woken long-polls made {reads} status reads");
+
+    // A waiter that saw a newer seq does not get the shared, older read.
+    inner.write("alpha", vec![thread_write("t-next")]).await.expect("write");
+    let status = transport.wait_for_change("alpha", latest, Duration::from_secs(10)).await.expect("long-poll");
+    assert_eq!(status.latest_seq, latest + 2);
+}
+
 #[tokio::test]
 async fn a_following_engine_gets_each_write_as_a_change_event() {
     let feed = feed().await;
