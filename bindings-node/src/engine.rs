@@ -7,9 +7,9 @@ use napi::bindgen_prelude::PromiseRaw;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
 use napi_derive::napi;
+use sync_client::{Client, ClientOptions, OpenError};
 use sync_core::live::NotifyingStore;
-use sync_core::{CancellationToken, ClientStore, Schema, SyncConfig, SyncEngine, SyncOptions};
-use sync_http::HttpTransport;
+use sync_core::{CancellationToken, ClientStore, SyncEngine, SyncOptions};
 use sync_sqlite::{ListRows, SqliteStore};
 
 use crate::cancel::CancelToken;
@@ -21,9 +21,6 @@ use crate::values;
 
 /// The progress callback: called with one event, its result ignored, never with an error first.
 type ProgressCallback = ThreadsafeFunction<SyncProgress, (), SyncProgress, Status, false>;
-
-/// Change events kept for a `follow` listener that has not been called yet.
-const CHANGE_BACKLOG: usize = 1024;
 
 /// Rows `listRows` returns when no limit is given.
 const DEFAULT_LIST_LIMIT: u32 = 100;
@@ -44,28 +41,24 @@ pub struct NativeEngine {
     inner: Option<Arc<Inner>>,
 }
 
-fn config(options: &OpenOptions) -> Result<SyncConfig, Failure> {
-    let mut config = SyncConfig::default();
-    if let Some(schema) = &options.schema {
-        let text = match schema {
+/// The options as the shared client crate takes them.
+fn client_options(options: &OpenOptions) -> ClientOptions {
+    let ms = |ms: Option<u32>| ms.map(|ms| Duration::from_millis(ms.into()));
+    ClientOptions {
+        db: options.db_path.clone().into(),
+        url: options.server_url.clone(),
+        token: options.token.clone(),
+        // A schema object or its JSON text.
+        schema_json: options.schema.as_ref().map(|schema| match schema {
             serde_json::Value::String(text) => text.clone(),
             other => other.to_string(),
-        };
-        config = config.with_schema(Schema::from_json(&text).map_err(|e| Failure::new("schema", e.to_string()))?);
+        }),
+        page_sizes: options.page_sizes.iter().flatten().map(|(c, rows)| (c.clone(), *rows as usize)).collect(),
+        max_retries: options.max_retries.map(|n| n as usize),
+        request_timeout: ms(options.request_timeout_ms),
+        progress_interval: ms(options.progress_interval_ms),
+        commit_rows: None,
     }
-    for (collection, rows) in options.page_sizes.iter().flatten() {
-        config = config.with_page_size(collection, *rows as usize);
-    }
-    if let Some(retries) = options.max_retries {
-        config = config.with_max_retries(retries as usize);
-    }
-    if let Some(ms) = options.request_timeout_ms {
-        config = config.with_request_timeout(Duration::from_millis(ms.into()));
-    }
-    if let Some(ms) = options.progress_interval_ms {
-        config = config.with_progress_interval(Duration::from_millis(ms.into()));
-    }
-    Ok(config)
 }
 
 /// Opens the database file (on a blocking thread: it may migrate) and prepares the engine; nothing is fetched.
@@ -75,17 +68,16 @@ pub fn open_engine(env: &Env, options: OpenOptions) -> napi::Result<PromiseRaw<'
         if options.integration_id.is_empty() {
             return Err(Failure::argument("integrationId must not be empty"));
         }
-        let config = config(&options)?;
-        let transport = HttpTransport::new(&options.server_url, options.token.as_deref())
-            .map_err(|e| Failure::argument(e.to_string()))?;
-        let path = options.db_path.clone();
-        let store = tokio::task::spawn_blocking(move || SqliteStore::open(path))
+        let client_options = client_options(&options);
+        let client = tokio::task::spawn_blocking(move || Client::open(client_options))
             .await
             .map_err(|e| Failure::new("store", e.to_string()))?
-            .map_err(|e| Failure::new("store", e.to_string()))?;
-        let store = Arc::new(store);
-        let changes = Arc::new(NotifyingStore::new(store.clone(), CHANGE_BACKLOG));
-        let engine = SyncEngine::new(changes.clone(), Arc::new(transport), config);
+            .map_err(|e| match e {
+                OpenError::Schema(_) => Failure::new("schema", e.to_string()),
+                OpenError::Transport(_) => Failure::argument(e.to_string()),
+                OpenError::Store(_) => Failure::new("store", e.to_string()),
+            })?;
+        let Client { engine, store, changes } = client;
         Ok(Inner { engine, store, changes, scope: options.integration_id, closed: CancellationToken::new() })
     };
     promise(env, work, |inner| Ok(NativeEngine { inner: Some(Arc::new(inner)) }))

@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use sync_client::{Client, ClientOptions, OpenError};
 use sync_core::live::NotifyingStore;
-use sync_core::{CancellationToken, ClientStore, Schema, SyncConfig, SyncOptions};
-use sync_http::HttpTransport;
+use sync_core::{CancellationToken, ClientStore, SyncOptions};
 use sync_sqlite::{ListRows, SqliteStore};
 
 use crate::error::SeqsyncError;
@@ -45,9 +45,6 @@ impl CancelHandle {
     }
 }
 
-/// Change events kept for a `follow` listener that has not been called yet (as the Node addon).
-const CHANGE_BACKLOG: usize = 1024;
-
 pub(crate) struct Inner {
     pub(crate) engine: sync_core::SyncEngine,
     store: Arc<SqliteStore>,
@@ -64,24 +61,20 @@ pub struct SyncEngine {
     inner: Mutex<Option<Arc<Inner>>>,
 }
 
-fn config(options: &OpenOptions) -> Result<SyncConfig, SeqsyncError> {
-    let mut config = SyncConfig::default();
-    if let Some(text) = &options.schema_json {
-        config = config.with_schema(Schema::from_json(text).map_err(|e| SeqsyncError::Schema(e.to_string()))?);
+/// The options as the shared client crate takes them.
+fn client_options(options: &OpenOptions) -> ClientOptions {
+    let ms = |ms: Option<u32>| ms.map(|ms| Duration::from_millis(ms.into()));
+    ClientOptions {
+        db: options.db_path.clone().into(),
+        url: options.server_url.clone(),
+        token: options.token.clone(),
+        schema_json: options.schema_json.clone(),
+        page_sizes: options.page_sizes.iter().flatten().map(|(c, rows)| (c.clone(), *rows as usize)).collect(),
+        max_retries: options.max_retries.map(|n| n as usize),
+        request_timeout: ms(options.request_timeout_ms),
+        progress_interval: ms(options.progress_interval_ms),
+        commit_rows: None,
     }
-    for (collection, rows) in options.page_sizes.iter().flatten() {
-        config = config.with_page_size(collection, *rows as usize);
-    }
-    if let Some(retries) = options.max_retries {
-        config = config.with_max_retries(retries as usize);
-    }
-    if let Some(ms) = options.request_timeout_ms {
-        config = config.with_request_timeout(Duration::from_millis(ms.into()));
-    }
-    if let Some(ms) = options.progress_interval_ms {
-        config = config.with_progress_interval(Duration::from_millis(ms.into()));
-    }
-    Ok(config)
 }
 
 /// Opens the database file (on a blocking thread: it may migrate) and prepares the engine; nothing is fetched.
@@ -91,17 +84,16 @@ pub async fn open_engine(options: OpenOptions) -> Result<Arc<SyncEngine>, Seqsyn
         if options.integration_id.is_empty() {
             return Err(SeqsyncError::InvalidArgument("integration_id must not be empty".to_owned()));
         }
-        let config = config(&options)?;
-        let transport = HttpTransport::new(&options.server_url, options.token.as_deref())
-            .map_err(|e| SeqsyncError::InvalidArgument(e.to_string()))?;
-        let path = options.db_path.clone();
-        let store = tokio::task::spawn_blocking(move || SqliteStore::open(path))
+        let client_options = client_options(&options);
+        let client = tokio::task::spawn_blocking(move || Client::open(client_options))
             .await
             .map_err(|e| SeqsyncError::Store(e.to_string()))?
-            .map_err(|e| SeqsyncError::Store(e.to_string()))?;
-        let store = Arc::new(store);
-        let changes = Arc::new(NotifyingStore::new(store.clone(), CHANGE_BACKLOG));
-        let engine = sync_core::SyncEngine::new(changes.clone(), Arc::new(transport), config);
+            .map_err(|e| match e {
+                OpenError::Schema(_) => SeqsyncError::Schema(e.to_string()),
+                OpenError::Transport(_) => SeqsyncError::InvalidArgument(e.to_string()),
+                OpenError::Store(_) => SeqsyncError::Store(e.to_string()),
+            })?;
+        let Client { engine, store, changes } = client;
         let closed = CancellationToken::new();
         let inner = Inner { engine, store, changes, scope: options.integration_id, closed };
         Ok(Arc::new(SyncEngine { inner: Mutex::new(Some(Arc::new(inner))) }))

@@ -75,9 +75,8 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         db: client_db.clone(),
         url: running.url(),
         token: Some(TOKEN.into()),
-        schema: None,
         page_sizes: vec![],
-        commit_rows: None,
+        ..Default::default()
     })?;
     // Fresh bars for each sync; finished ones stay on screen above what follows.
     let sync = || SyncOptions { progress: Some(Bars::new().callback()), ..Default::default() };

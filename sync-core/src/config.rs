@@ -26,7 +26,7 @@ impl Default for SyncConfig {
         SyncConfig {
             schema: None,
             page_sizes: BTreeMap::new(),
-            prefetch_pages: 3,
+            prefetch_pages: 2,
             max_retries: 6,
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(10),
@@ -52,7 +52,7 @@ impl SyncConfig {
         self
     }
 
-    /// Pages fetched ahead while earlier ones are written (memory is bounded by this). Default: 3. The pages that
+    /// Pages fetched ahead while earlier ones are written (memory is bounded by this). Default: 2. The pages that
     /// wait are what a group commit merges; an initial sync into empty tables holds its transaction open across
     /// pages anyway ([`crate::ClientStore::apply_page_held`]), and there 8 pages cost 16 MB more peak memory than
     /// 2 for no measurable speed (1M messages).

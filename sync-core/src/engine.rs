@@ -17,6 +17,10 @@ use crate::store::ClientStore;
 use crate::transport::Transport;
 use crate::wire::decode_page;
 
+/// How long the writer waits for the next page before it commits the pages a store holds open
+/// ([`ClientStore::apply_page_held`]).
+const HOLD_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Per-call options of [`SyncEngine::sync`].
 #[derive(Clone, Default)]
 pub struct SyncOptions {
@@ -187,7 +191,20 @@ impl SyncEngine {
             // The writer owns the receiver: when it stops on an error, the channel closes and the fetcher, which
             // may be waiting to hand over a prefetched page, stops too instead of waiting forever.
             let mut pages_rx = pages_rx;
-            while let Some(mut page) = pages_rx.recv().await {
+            let mut holding = false;
+            loop {
+                let next = match tokio::time::timeout(HOLD_WAIT, pages_rx.recv()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        // The network is slower than the writes, or a request is being retried: commit what is
+                        // held instead of keeping the file's write lock while waiting.
+                        if std::mem::take(&mut holding) {
+                            self.store.flush().await?;
+                        }
+                        pages_rx.recv().await
+                    }
+                };
+                let Some(mut page) = next else { break };
                 if cancel.is_cancelled() {
                     return Err(SyncError::Cancelled);
                 }
@@ -202,6 +219,7 @@ impl SyncEngine {
                 let (bytes, more) = (page.bytes as u64, page.has_more);
                 let apply_started = Instant::now();
                 let outcome = if cursor == 0 {
+                    holding = true;
                     self.store.apply_page_held(scope, page).await?
                 } else {
                     self.store.apply_page(scope, page).await?

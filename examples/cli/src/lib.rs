@@ -3,11 +3,10 @@
 //!
 //! # Layout
 //! - `main.rs`: the command line (clap).
-//! - `client.rs`: [`Client`]: an engine over [`sync_sqlite::SqliteStore`] and [`sync_http::HttpTransport`].
 //! - `bars.rs`: [`Bars`]: one indicatif bar per collection, fed by the engine's progress events.
 
 mod bars;
-mod client;
 
 pub use bars::Bars;
-pub use client::{Client, ClientOptions};
+/// The engine opened on an SQLite file and an HTTP server (crate `sync-client`), re-exported for the demo.
+pub use sync_client::{Client, ClientOptions};

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use sync_cli::{Bars, Client, ClientOptions};
-use sync_core::{ClientStore, Schema, SyncOptions};
+use sync_core::{ClientStore, SyncOptions};
 use sync_sqlite::SqliteStore;
 
 #[derive(Parser)]
@@ -42,7 +42,7 @@ enum Command {
         #[arg(long)]
         schema: Option<PathBuf>,
         /// During an initial sync into empty tables, commit at least every N rows (default 400000; also every
-        /// 5 s). Lower: other readers of the file see rows sooner. Higher: a faster load.
+        /// 2 s). Lower: other readers of the file see rows sooner. Higher: a faster load.
         #[arg(long)]
         commit_rows: Option<u64>,
         /// No progress bars.
@@ -93,11 +93,11 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Pull { db, url, token, integration, collections, page_sizes, schema, commit_rows, quiet } => {
-            let schema = match schema {
-                Some(path) => Some(Schema::from_json(&std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?)?),
+            let schema_json = match schema {
+                Some(path) => Some(std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?),
                 None => None,
             };
-            let client = Client::open(ClientOptions { db, url, token, schema, page_sizes, commit_rows })?;
+            let client = Client::open(ClientOptions { db, url, token, schema_json, page_sizes, commit_rows, ..Default::default() })?;
             let bars = if quiet { Bars::hidden() } else { Bars::new() };
             let cancel = sync_core::CancellationToken::new();
             let on_ctrl_c = cancel.clone();

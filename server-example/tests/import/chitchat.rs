@@ -43,10 +43,9 @@ async fn chitchat_dataset_imports_and_syncs_exact() {
         db: dir.path().join("client.db"),
         url: running.url(),
         token: Some(TOKEN.into()),
-        schema: None,
         // The server's largest page: fewer round trips keep this debug-build test shorter (seed default: 1,500).
         page_sizes: vec![("messages".into(), 10_000)],
-        commit_rows: None,
+        ..Default::default()
     })
     .expect("open client");
     let started = Instant::now();

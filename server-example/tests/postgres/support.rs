@@ -104,9 +104,8 @@ pub fn client(server: &RunningServer, dir: &Path, name: &str, page_sizes: Vec<(S
         db: dir.join(format!("{name}.db")),
         url: server.url(),
         token: Some(TOKEN.into()),
-        schema: None,
         page_sizes,
-        commit_rows: None,
+        ..Default::default()
     };
     Client::open(options).expect("open client")
 }

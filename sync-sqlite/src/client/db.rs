@@ -26,13 +26,14 @@ pub struct SqliteOptions {
     /// rows cost 10 % of the sync, every 400,000 nothing measurable (BENCHMARKS.md).
     pub held_commit_rows: u64,
     /// Commit once the transaction is this old, so that a reader (the app's UI) sees an initial sync progress at
-    /// least this often and a crash loses at most this much work. Default 5 s.
+    /// least this often, a crash loses at most this much work, and another connection that wants to write (another
+    /// process opening the file) waits at most this long, well within its 5 s busy timeout. Default 2 s.
     pub held_commit_age: Duration,
 }
 
 impl Default for SqliteOptions {
     fn default() -> Self {
-        SqliteOptions { held_commit_rows: 400_000, held_commit_age: Duration::from_secs(5) }
+        SqliteOptions { held_commit_rows: 400_000, held_commit_age: Duration::from_secs(2) }
     }
 }
 

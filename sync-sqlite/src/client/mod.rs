@@ -121,7 +121,7 @@ impl ClientStore for SqliteStore {
     }
 
     /// While an initial sync fills an empty table (its indexes deferred), pages share one transaction, committed
-    /// every 400,000 rows or 5 seconds ([`SqliteOptions`]), at the last page and at `flush`; readers see the rows at
+    /// every 400,000 rows or 2 seconds ([`SqliteOptions`]), at the last page and at `flush`; readers see the rows at
     /// those commits.
     async fn apply_page_held(&self, scope: &str, page: Page) -> Result<ApplyOutcome, StoreError> {
         let scope = scope.to_owned();

@@ -100,7 +100,7 @@ pub async fn seeded() -> Shared {
 }
 
 pub fn client(db: &std::path::Path, url: &str) -> sync_cli::Client {
-    let options = sync_cli::ClientOptions { db: db.to_path_buf(), url: url.to_owned(), token: None, schema: None, page_sizes: vec![], commit_rows: None };
+    let options = sync_cli::ClientOptions { db: db.to_path_buf(), url: url.to_owned(), token: None, ..Default::default() };
     sync_cli::Client::open(options).expect("client")
 }
 

@@ -41,9 +41,8 @@ impl Server {
             db: db.to_path_buf(),
             url: self.running.url(),
             token: Some(token.to_owned()),
-            schema: None,
             page_sizes: vec![],
-            commit_rows: None,
+            ..Default::default()
         };
         Client::open(options).expect("open client")
     }
