@@ -32,6 +32,9 @@ test(`syncing ${MESSAGES} messages: timers keep firing and better-sqlite3 reads 
   const engine = await SyncEngine.open({
     dbPath, serverUrl: server.url, token: TOKEN, integrationId: INTEGRATION,
     pageSizes: { conversations: 100, messages: 1500, contacts: 500 },
+    // Commits every few pages, so that the reader sees the messages part way (by default a first sync into empty
+    // tables commits every 400,000 rows or 2 s: at 100,000 messages, all at once).
+    commitRows: 6000,
   })
   // Let the engine create the file and its tables (the schema comes from the server) before another library opens it.
   await engine.syncCollection('conversations')

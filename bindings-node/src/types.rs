@@ -27,6 +27,9 @@ pub struct OpenOptions {
     pub request_timeout_ms: Option<u32>,
     /// Least time between two progress events of one collection, milliseconds. Default: 100.
     pub progress_interval_ms: Option<u32>,
+    /// During a first sync into empty tables, commit at least every this many rows (also every 2 s). Lower: other
+    /// readers of the file (a UI) see rows sooner; higher: a faster load. Default: 400,000.
+    pub commit_rows: Option<u32>,
 }
 
 /// A progress event of a sync.

@@ -73,7 +73,7 @@ fn client_options(options: &OpenOptions) -> ClientOptions {
         max_retries: options.max_retries.map(|n| n as usize),
         request_timeout: ms(options.request_timeout_ms),
         progress_interval: ms(options.progress_interval_ms),
-        commit_rows: None,
+        commit_rows: options.commit_rows.map(u64::from),
     }
 }
 

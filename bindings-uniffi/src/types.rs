@@ -32,6 +32,10 @@ pub struct OpenOptions {
     /// Least time between two progress events of one collection, milliseconds. Default: 100.
     #[uniffi(default = None)]
     pub progress_interval_ms: Option<u32>,
+    /// During a first sync into empty tables, commit at least every this many rows (also every 2 s). Lower: other
+    /// readers of the file (a UI) see rows sooner; higher: a faster load. Default: 400,000.
+    #[uniffi(default = None)]
+    pub commit_rows: Option<u32>,
 }
 
 /// A value of a column or a query: SQLite's storage classes, plus booleans and JSON text for the typed columns.
