@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../../migrations/postgres/001_seq_triggers.sql")),
     (2, include_str!("../../migrations/postgres/002_notify.sql")),
     (3, include_str!("../../migrations/postgres/003_fast_triggers.sql")),
+    (4, include_str!("../../migrations/postgres/004_drop_next_seq.sql")),
 ];
 
 /// The implicit column the triggers stamp with the time of a row's last write (prune's age test).
