@@ -66,6 +66,11 @@ test('a write by another process reaches onChange without polling, and abort res
     assert.ok(fresh.every((c) => c.integrationId === INTEGRATION && Array.isArray(c.upserted) && typeof c.cursor === 'number'))
     assert.ok(fresh.some((c) => c.collection === 'messages' && c.upserted.length > 0), JSON.stringify(fresh.map((c) => c.collection)))
     assert.deepEqual(stats.counts, expected, 'the replica followed the server')
+
+    // A reset the app asks for reaches the listener too: an event without a collection (re-read everything).
+    const beforeReset = changes.length
+    await engine.reset()
+    await until(() => changes.slice(beforeReset).some((c) => c.collection == null), 'the reset event')
   } finally {
     controller.abort()
     clearInterval(ticker)

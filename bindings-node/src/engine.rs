@@ -189,7 +189,7 @@ impl NativeEngine {
     /// Deletes every row and cursor of the integration, so that the next sync starts from scratch.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn reset<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ()>> {
-        self.run(env, |inner| async move { Ok(inner.store.reset(&inner.scope).await?) }, Ok)
+        self.run(env, |inner| async move { Ok(inner.changes.reset(&inner.scope).await?) }, Ok)
     }
 
     /// A page of the rows of `collection` of the integration, as objects (`id`, `seq`, then the columns), on the

@@ -193,7 +193,7 @@ impl SyncEngine {
     /// Deletes every row and cursor of the integration, so that the next sync starts from scratch.
     pub async fn reset(&self) -> Result<(), SeqsyncError> {
         let inner = self.inner()?;
-        on_runtime(async move { Ok(inner.store.reset(&inner.scope).await?) }).await
+        on_runtime(async move { Ok(inner.changes.reset(&inner.scope).await?) }).await
     }
 
     /// A page of the rows of `collection` of the integration, on the reader connection.

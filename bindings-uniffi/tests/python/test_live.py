@@ -118,6 +118,11 @@ async def test_a_write_by_another_process_reaches_the_listener_and_cancel_return
         assert held.rows[0][0].value == len(set(new_messages))
         assert (await engine.stats()).counts == expected, "the replica followed the server"
         assert not following.done(), "follow() runs until cancelled"
+
+        # A reset the app asks for reaches the listener too: a change without a collection (re-read everything).
+        before_reset = len(listener.snapshot())
+        await engine.reset()
+        await until(lambda: any(c.collection is None for c in listener.snapshot()[before_reset:]), "the reset event")
     finally:
         cancel.cancel()
     assert await asyncio.wait_for(following, 10) is None, "cancelling returns from follow()"
