@@ -249,8 +249,9 @@ impl SyncEngine {
             Ok::<(), SyncError>(())
         };
         let (fetched, written) = tokio::join!(fetcher, writer);
-        // Whatever happened, what was applied stays applied: commit pages the store held open.
-        let flushed = self.store.flush().await;
+        // Whatever happened, what was applied stays applied: commit pages the store held open. Only a sync from
+        // cursor 0 applies pages as held, so an incremental sync skips the store round trip.
+        let flushed = if cursor == 0 { self.store.flush().await } else { Ok(()) };
         written?;
         fetched?;
         flushed?;
