@@ -16,10 +16,13 @@ fn decode(c: &mut Criterion) {
     let messages = schema.collection("messages").expect("messages");
     let (_, page) = sync_benches::message_page(ROWS);
     let body = encode_page(messages, "bench", &page);
-    let request = PageRequest { scope: "bench".into(), collection: "messages".into(), since_seq: 0, limit: ROWS, fresh: true };
+    let request =
+        PageRequest { scope: "bench".into(), collection: "messages".into(), since_seq: 0, limit: ROWS, fresh: true };
     let mut group = c.benchmark_group("page");
     group.throughput(Throughput::Elements(ROWS as u64));
-    group.bench_function("decode 1500 messages", |b| b.iter(|| decode_page(messages, &request, &body, usize::MAX).expect("decode")));
+    group.bench_function("decode 1500 messages", |b| {
+        b.iter(|| decode_page(messages, &request, &body, usize::MAX).expect("decode"))
+    });
     group.bench_function("encode 1500 messages", |b| b.iter(|| encode_page(messages, "bench", &page)));
     group.finish();
 }
@@ -29,7 +32,8 @@ fn apply(c: &mut Criterion) {
     let messages = schema.collection("messages").expect("messages");
     let (_, feed_page) = sync_benches::message_page(ROWS);
     let body = encode_page(messages, "bench", &feed_page);
-    let request = PageRequest { scope: "bench".into(), collection: "messages".into(), since_seq: 0, limit: ROWS, fresh: true };
+    let request =
+        PageRequest { scope: "bench".into(), collection: "messages".into(), since_seq: 0, limit: ROWS, fresh: true };
     let page = decode_page(messages, &request, &body, usize::MAX).expect("decode");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");

@@ -14,9 +14,7 @@ use sync_sqlite::{ListRows, SqliteStore};
 
 use crate::cancel::CancelToken;
 use crate::error::{Failure, promise};
-use crate::types::{
-    CollectionState, DatabaseStats, ListRowsOptions, OpenOptions, QueryRows, SyncProgress, SyncResult,
-};
+use crate::types::{CollectionState, DatabaseStats, ListRowsOptions, OpenOptions, QueryRows, SyncProgress, SyncResult};
 use crate::values;
 
 /// The progress callback: called with one event, its result ignored, never with an error first.
@@ -152,7 +150,9 @@ impl NativeEngine {
     pub fn sync_all<'env>(
         &self,
         env: &'env Env,
-        #[napi(ts_arg_type = "((progress: SyncProgress) => void) | undefined | null")] on_progress: Option<ProgressCallback>,
+        #[napi(ts_arg_type = "((progress: SyncProgress) => void) | undefined | null")] on_progress: Option<
+            ProgressCallback,
+        >,
         cancel: Option<&CancelToken>,
     ) -> napi::Result<PromiseRaw<'env, SyncResult>> {
         self.sync(env, None, on_progress, cancel)
@@ -164,7 +164,9 @@ impl NativeEngine {
         &self,
         env: &'env Env,
         collection: String,
-        #[napi(ts_arg_type = "((progress: SyncProgress) => void) | undefined | null")] on_progress: Option<ProgressCallback>,
+        #[napi(ts_arg_type = "((progress: SyncProgress) => void) | undefined | null")] on_progress: Option<
+            ProgressCallback,
+        >,
         cancel: Option<&CancelToken>,
     ) -> napi::Result<PromiseRaw<'env, SyncResult>> {
         self.sync(env, Some(vec![collection]), on_progress, cancel)
@@ -207,8 +209,16 @@ impl NativeEngine {
                 let schema = inner.store.schema().ok_or_else(|| {
                     Failure::new("schema", "the database has no schema yet: sync once (or open with a schema) first")
                 })?;
-                let c = schema.collection(&collection).ok_or_else(|| Failure::from(sync_core::StoreError::UnknownCollection(collection.clone())))?;
-                let options = options.unwrap_or(ListRowsOptions { filter: None, order_by: None, descending: None, limit: None, offset: None });
+                let c = schema
+                    .collection(&collection)
+                    .ok_or_else(|| Failure::from(sync_core::StoreError::UnknownCollection(collection.clone())))?;
+                let options = options.unwrap_or(ListRowsOptions {
+                    filter: None,
+                    order_by: None,
+                    descending: None,
+                    limit: None,
+                    offset: None,
+                });
                 let filter = options
                     .filter
                     .unwrap_or_default()
@@ -239,7 +249,8 @@ impl NativeEngine {
         self.run(
             env,
             move |inner| async move {
-                let params = params.unwrap_or_default().into_iter().map(values::param).collect::<Result<Vec<_>, _>>()?;
+                let params =
+                    params.unwrap_or_default().into_iter().map(values::param).collect::<Result<Vec<_>, _>>()?;
                 Ok(inner.store.query(&sql, params).await?)
             },
             |result| {
@@ -258,7 +269,9 @@ impl NativeEngine {
             if let Some(inner) = inner {
                 inner.closed.cancel();
                 // Dropping the last handle joins the store's threads: not on the JavaScript thread.
-                tokio::task::spawn_blocking(move || drop(inner)).await.map_err(|e| Failure::new("store", e.to_string()))?;
+                tokio::task::spawn_blocking(move || drop(inner))
+                    .await
+                    .map_err(|e| Failure::new("store", e.to_string()))?;
             }
             Ok(())
         };
@@ -271,4 +284,3 @@ impl NativeEngine {
         self.inner.is_none()
     }
 }
-

@@ -37,7 +37,11 @@ pub(crate) fn param(json: Json) -> Result<Value, Failure> {
             None => Value::Real(n.as_f64().unwrap_or(f64::NAN)),
         },
         Json::String(s) => Value::Text(s),
-        other => return Err(Failure::argument(format!("a query parameter must be null, a boolean, a number or a string, not {other}"))),
+        other => {
+            return Err(Failure::argument(format!(
+                "a query parameter must be null, a boolean, a number or a string, not {other}"
+            )));
+        }
     })
 }
 

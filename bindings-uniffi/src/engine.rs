@@ -224,7 +224,12 @@ impl SyncEngine {
                 .map(|row| Row {
                     id: row.id,
                     seq: row.seq,
-                    values: c.columns.iter().map(|col| col.name.clone()).zip(row.values.into_iter().map(SqlValue::from)).collect(),
+                    values: c
+                        .columns
+                        .iter()
+                        .map(|col| col.name.clone())
+                        .zip(row.values.into_iter().map(SqlValue::from))
+                        .collect(),
                 })
                 .collect())
         })

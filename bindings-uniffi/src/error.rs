@@ -97,8 +97,22 @@ mod tests {
     #[test]
     fn every_core_code_has_its_own_variant() {
         let codes = [
-            "network", "timeout", "unauthorized", "forbidden", "not_found", "bad_request", "rate_limited", "server",
-            "resync_required", "protocol", "bad_page", "store", "schema", "cancelled", "invalid_query", "closed",
+            "network",
+            "timeout",
+            "unauthorized",
+            "forbidden",
+            "not_found",
+            "bad_request",
+            "rate_limited",
+            "server",
+            "resync_required",
+            "protocol",
+            "bad_page",
+            "store",
+            "schema",
+            "cancelled",
+            "invalid_query",
+            "closed",
             "invalid_argument",
         ];
         for code in codes {

@@ -61,6 +61,8 @@ where
     T: Send + 'static,
 {
     runtime()?.spawn(work).await.map_err(|e| {
-        SeqsyncError::Internal(format!("the binding failed unexpectedly ({e}); please report it with the steps that led here"))
+        SeqsyncError::Internal(format!(
+            "the binding failed unexpectedly ({e}); please report it with the steps that led here"
+        ))
     })?
 }

@@ -33,7 +33,12 @@ pub struct ChangeSummary {
 }
 
 /// A live row picked at random: the first at or after a random id prefix (ids are random hex).
-async fn pick(store: &dyn ServerStore, scope: &str, collection: &str, rng: &mut ChaCha8Rng) -> Result<Option<StoredRow>, FeedError> {
+async fn pick(
+    store: &dyn ServerStore,
+    scope: &str,
+    collection: &str,
+    rng: &mut ChaCha8Rng,
+) -> Result<Option<StoredRow>, FeedError> {
     let after = text::hex(rng, 6);
     let mut rows = store.read_rows(scope, collection, Some(&after), 1).await?;
     if rows.is_empty() {
@@ -43,7 +48,12 @@ async fn pick(store: &dyn ServerStore, scope: &str, collection: &str, rng: &mut 
 }
 
 /// Applies `set` to `scope`, each kind in its own transaction. Deterministic for a given `seed` and data.
-pub async fn apply_changes(store: &dyn ServerStore, scope: &str, set: ChangeSet, seed: u64) -> Result<ChangeSummary, FeedError> {
+pub async fn apply_changes(
+    store: &dyn ServerStore,
+    scope: &str,
+    set: ChangeSet,
+    seed: u64,
+) -> Result<ChangeSummary, FeedError> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut summary = ChangeSummary::default();
     let now = EPOCH_MS + 700 * 24 * 3600 * 1000;

@@ -59,7 +59,8 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     println!("1. Seeding integration `{SCOPE}` on the server's embedded store ({})", server_db.display());
     let server = Arc::new(SqliteServerStore::open(&server_db, whatsapp::schema())?);
     let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template("{prefix:>26} {spinner} {pos} rows written in {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ProgressStyle::with_template("{prefix:>26} {spinner} {pos} rows written in {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.set_prefix("seed");
     let totals = generate(server.as_ref(), SCOPE, options.sizes, options.seed, |n| bar.set_position(n)).await?;
@@ -69,7 +70,8 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         totals.conversations, totals.messages, totals.contacts, totals.media, totals.participants
     );
 
-    let running = start(server.clone(), ServerConfig::new(access(&[(TOKEN.into(), vec![SCOPE.into()])])), "127.0.0.1:0").await?;
+    let running =
+        start(server.clone(), ServerConfig::new(access(&[(TOKEN.into(), vec![SCOPE.into()])])), "127.0.0.1:0").await?;
     println!("2. Server listening on {}; syncing into {}", running.url(), client_db.display());
     let client = Client::open(ClientOptions {
         db: client_db.clone(),
@@ -93,7 +95,11 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     report_line("   incremental sync", &second);
 
     let stats = client.store.stats().await?;
-    println!("4. Client database {} ({:.1} MB)", stats.path.clone().unwrap_or_default(), stats.file_size_bytes as f64 / 1e6);
+    println!(
+        "4. Client database {} ({:.1} MB)",
+        stats.path.clone().unwrap_or_default(),
+        stats.file_size_bytes as f64 / 1e6
+    );
     for (collection, count) in &stats.counts {
         println!("   {collection:<28} {count:>9}");
     }

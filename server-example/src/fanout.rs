@@ -24,7 +24,12 @@ pub struct Fanout {
 impl Fanout {
     /// Connects to `url` (retrying in the background while NATS is down), subscribes to `<prefix>.>` and
     /// publishes every hint received into `hints`, until `cancel`.
-    pub async fn start(url: &str, prefix: &str, hints: Arc<SeqWatch>, cancel: CancellationToken) -> anyhow::Result<Self> {
+    pub async fn start(
+        url: &str,
+        prefix: &str,
+        hints: Arc<SeqWatch>,
+        cancel: CancellationToken,
+    ) -> anyhow::Result<Self> {
         let on_event = hints.clone();
         let client = async_nats::ConnectOptions::new()
             .retry_on_initial_connect()

@@ -71,7 +71,9 @@ pub async fn generate(
         Ok(())
     };
 
-    let contacts: Vec<String> = (0..sizes.contacts.max(1)).map(|i| format!("{}@s.whatsapp.net", 447_700_000_000u64 + i as u64 * 7919)).collect();
+    let contacts: Vec<String> = (0..sizes.contacts.max(1))
+        .map(|i| format!("{}@s.whatsapp.net", 447_700_000_000u64 + i as u64 * 7919))
+        .collect();
     for jid in &contacts {
         let name = text::person(&mut rng);
         let business = rng.random_ratio(1, 12);
@@ -82,7 +84,10 @@ pub async fn generate(
             Value::from(rng.random_ratio(4, 5).then(|| name.clone())),
             Value::from(business.then(|| format!("{} Ltd", name))),
             Value::Bool(business),
-            Value::from(rng.random_ratio(2, 3).then(|| format!("https://pps.whatsapp.net/v/t61/{}.jpg", text::hex(&mut rng, 24)))),
+            Value::from(
+                rng.random_ratio(2, 3)
+                    .then(|| format!("https://pps.whatsapp.net/v/t61/{}.jpg", text::hex(&mut rng, 24))),
+            ),
             Value::Integer(EPOCH_MS + rng.random_range(0..SPAN_MS)),
         ];
         batch.push(Write::Upsert { collection: "contacts".into(), id: text::uuid(&mut rng), values });
@@ -133,9 +138,24 @@ pub async fn generate(
         let members = if group { rng.random_range(3..=25) } else { 1 };
         for m in 0..members {
             let contact = if group { &contacts[rng.random_range(0..contacts.len())] } else { &jid };
-            let role = if group && m == 0 { "superadmin" } else if group && rng.random_ratio(1, 10) { "admin" } else { "member" };
-            let values = vec![Value::from(id.as_str()), Value::from(contact.as_str()), Value::from(role), Value::Integer(created)];
-            batch.push(Write::Upsert { collection: "conversation_participants".into(), id: text::uuid(&mut rng), values });
+            let role = if group && m == 0 {
+                "superadmin"
+            } else if group && rng.random_ratio(1, 10) {
+                "admin"
+            } else {
+                "member"
+            };
+            let values = vec![
+                Value::from(id.as_str()),
+                Value::from(contact.as_str()),
+                Value::from(role),
+                Value::Integer(created),
+            ];
+            batch.push(Write::Upsert {
+                collection: "conversation_participants".into(),
+                id: text::uuid(&mut rng),
+                values,
+            });
             totals.participants += 1;
         }
         if batch.len() >= BATCH {
@@ -163,7 +183,13 @@ pub async fn generate(
 }
 
 /// One message, and its media record when it has one.
-fn message_writes(rng: &mut ChaCha8Rng, conv: &Conversation, previous: Option<&str>, sent_at: i64, contacts: &[String]) -> Vec<Write> {
+fn message_writes(
+    rng: &mut ChaCha8Rng,
+    conv: &Conversation,
+    previous: Option<&str>,
+    sent_at: i64,
+    contacts: &[String],
+) -> Vec<Write> {
     let id = text::uuid(rng);
     let from_me = rng.random_ratio(2, 5);
     let kind = match rng.random_range(0..1000) {
@@ -189,7 +215,11 @@ fn message_writes(rng: &mut ChaCha8Rng, conv: &Conversation, previous: Option<&s
     };
     let status = if from_me { ["sent", "delivered", "read", "read"][rng.random_range(0..4)] } else { "read" };
     let metadata = match kind {
-        "location" => Some(format!(r#"{{"lat":{:.5},"lng":{:.5}}}"#, rng.random_range(-60.0..60.0), rng.random_range(-120.0..120.0))),
+        "location" => Some(format!(
+            r#"{{"lat":{:.5},"lng":{:.5}}}"#,
+            rng.random_range(-60.0..60.0),
+            rng.random_range(-120.0..120.0)
+        )),
         _ if rng.random_ratio(1, 50) => Some(r#"{"forwarded":true}"#.to_owned()),
         _ => None,
     };
@@ -221,7 +251,9 @@ fn message_writes(rng: &mut ChaCha8Rng, conv: &Conversation, previous: Option<&s
         Value::from(id.as_str()),
         Value::from(conv.id.as_str()),
         Value::from(mime),
-        Value::from((kind == "document").then(|| format!("{}.{ext}", text::body(rng).split(' ').next().unwrap_or("file")))),
+        Value::from(
+            (kind == "document").then(|| format!("{}.{ext}", text::body(rng).split(' ').next().unwrap_or("file"))),
+        ),
         Value::Integer(rng.random_range(4_000..20_000_000)),
         Value::from(text::hex(rng, 64)),
         Value::from(visual.then(|| rng.random_range(320..4000i64))),

@@ -36,7 +36,9 @@ use sync_core::ServerStore;
 /// for messages.
 pub async fn open_store(db: &Path, database_url: Option<&str>) -> anyhow::Result<(Arc<dyn ServerStore>, String)> {
     Ok(match database_url {
-        Some(url) => (Arc::new(postgres::PostgresStore::connect(url, whatsapp::schema()).await?), "PostgreSQL".to_owned()),
+        Some(url) => {
+            (Arc::new(postgres::PostgresStore::connect(url, whatsapp::schema()).await?), "PostgreSQL".to_owned())
+        }
         None => (Arc::new(sync_sqlite::SqliteServerStore::open(db, whatsapp::schema())?), db.display().to_string()),
     })
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use anyhow::bail;
 use clap::{Parser, Subcommand};
 use server_example::generate::{Sizes, generate};
-use server_example::serve::{access, parse_token, start};
 use server_example::postgres::PostgresStore;
+use server_example::serve::{access, parse_token, start};
 use server_example::{demo, import, whatsapp};
 use sync_core::ChangeFeed;
 use sync_http::ServerConfig;
@@ -172,6 +172,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Import(args) => import::run(args).await,
-        Command::Demo { dir, sizes } => demo::run(demo::DemoOptions { dir, sizes: sizes.sizes(), seed: sizes.seed }).await,
+        Command::Demo { dir, sizes } => {
+            demo::run(demo::DemoOptions { dir, sizes: sizes.sizes(), seed: sizes.seed }).await
+        }
     }
 }

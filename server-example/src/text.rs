@@ -4,17 +4,17 @@ use rand::Rng;
 use rand::seq::IndexedRandom;
 
 const WORDS: &[&str] = &[
-    "the", "to", "and", "you", "I", "a", "it", "is", "that", "for", "on", "in", "me", "we", "be", "have", "are",
-    "at", "so", "this", "with", "just", "what", "can", "do", "was", "not", "ok", "yes", "no", "will", "get", "all",
-    "tomorrow", "today", "tonight", "later", "now", "soon", "meeting", "call", "lunch", "dinner", "coffee",
-    "weekend", "Monday", "Friday", "office", "home", "train", "late", "sorry", "thanks", "thank", "great",
-    "perfect", "sure", "maybe", "love", "haha", "lol", "really", "think", "know", "see", "send", "sent", "photo",
-    "video", "link", "document", "invoice", "price", "order", "delivery", "address", "payment", "ticket",
-    "flight", "hotel", "birthday", "party", "gift", "cake", "kids", "school", "doctor", "gym", "match", "game",
-    "movie", "song", "weather", "rain", "sun", "traffic", "car", "bus", "minutes", "hours", "back", "ready",
-    "done", "again", "please", "check", "let", "us", "meet", "there", "here", "where", "when", "why", "how",
-    "who", "good", "morning", "night", "happy", "new", "update", "project", "deadline", "draft", "review",
-    "team", "client", "budget", "plan", "idea", "question", "answer", "problem", "fixed", "working", "almost",
+    "the", "to", "and", "you", "I", "a", "it", "is", "that", "for", "on", "in", "me", "we", "be", "have", "are", "at",
+    "so", "this", "with", "just", "what", "can", "do", "was", "not", "ok", "yes", "no", "will", "get", "all",
+    "tomorrow", "today", "tonight", "later", "now", "soon", "meeting", "call", "lunch", "dinner", "coffee", "weekend",
+    "Monday", "Friday", "office", "home", "train", "late", "sorry", "thanks", "thank", "great", "perfect", "sure",
+    "maybe", "love", "haha", "lol", "really", "think", "know", "see", "send", "sent", "photo", "video", "link",
+    "document", "invoice", "price", "order", "delivery", "address", "payment", "ticket", "flight", "hotel", "birthday",
+    "party", "gift", "cake", "kids", "school", "doctor", "gym", "match", "game", "movie", "song", "weather", "rain",
+    "sun", "traffic", "car", "bus", "minutes", "hours", "back", "ready", "done", "again", "please", "check", "let",
+    "us", "meet", "there", "here", "where", "when", "why", "how", "who", "good", "morning", "night", "happy", "new",
+    "update", "project", "deadline", "draft", "review", "team", "client", "budget", "plan", "idea", "question",
+    "answer", "problem", "fixed", "working", "almost",
 ];
 const EMOJI: &[&str] = &["😂", "👍", "❤️", "🙏", "😊", "🎉", "😅", "🔥", "👀", "😍"];
 const FIRST: &[&str] = &[
@@ -22,12 +22,40 @@ const FIRST: &[&str] = &[
     "Nadia", "Omar", "Priya", "Quentin", "Rosa", "Sami", "Tara", "Umar", "Vera", "Wei", "Xenia", "Yusuf", "Zoe",
 ];
 const LAST: &[&str] = &[
-    "Silva", "Müller", "Okafor", "Nguyen", "García", "Kowalski", "Haddad", "Rossi", "Tanaka", "Johansson",
-    "Dubois", "Ivanova", "Mensah", "Patel", "O'Brien", "Schmidt", "Costa", "Yilmaz", "Kim", "Novak",
+    "Silva",
+    "Müller",
+    "Okafor",
+    "Nguyen",
+    "García",
+    "Kowalski",
+    "Haddad",
+    "Rossi",
+    "Tanaka",
+    "Johansson",
+    "Dubois",
+    "Ivanova",
+    "Mensah",
+    "Patel",
+    "O'Brien",
+    "Schmidt",
+    "Costa",
+    "Yilmaz",
+    "Kim",
+    "Novak",
 ];
 const GROUPS: &[&str] = &[
-    "Family", "Book club", "Football Sunday", "Project Atlas", "Flatmates", "Class of 2012", "Trip to Lisbon",
-    "Neighbours", "Design team", "Running crew", "Parents 3B", "Garden swap",
+    "Family",
+    "Book club",
+    "Football Sunday",
+    "Project Atlas",
+    "Flatmates",
+    "Class of 2012",
+    "Trip to Lisbon",
+    "Neighbours",
+    "Design team",
+    "Running crew",
+    "Parents 3B",
+    "Garden swap",
 ];
 
 /// A message body: mostly short, sometimes long, as real chats are.

@@ -19,7 +19,9 @@ const MARKER: &str = "tenant-b-secret";
 /// Sends `target` exactly as given; returns the status and the (de-chunked) body.
 async fn raw_get(addr: std::net::SocketAddr, target: &str, authorization: &str) -> (u16, Vec<u8>) {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
-    let request = format!("GET {target} HTTP/1.1\r\nHost: localhost\r\nAuthorization: {authorization}\r\nConnection: close\r\n\r\n");
+    let request = format!(
+        "GET {target} HTTP/1.1\r\nHost: localhost\r\nAuthorization: {authorization}\r\nConnection: close\r\n\r\n"
+    );
     stream.write_all(request.as_bytes()).await.expect("send");
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer).await.expect("read");
@@ -48,12 +50,39 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 fn scope_tricks() -> Vec<String> {
     let long = "b".repeat(10_000);
     let mut tricks: Vec<String> = [
-        "wa-b", "WA-B", "Wa-B", "wa-B", "%77a-b", "%77%61%2d%62", "wa-b%00", "wa-b%20", "%20wa-b", "wa-b%0a",
-        "wa-a%2F..%2Fwa-b", "wa-a%2f..%2fwa-b", "..%2Fwa-b", "%2E%2E%2Fwa-b", "wa-a%5C..%5Cwa-b", "wa-a,wa-b",
-        "wa-a;wa-b", "wa-a%2Cwa-b", "*", "%2A", "wa-a%2Fwa-b", "wa-b%23", "wa-b%3F", "wa-b%FF", "%C0%AE%C0%AEwa-b",
+        "wa-b",
+        "WA-B",
+        "Wa-B",
+        "wa-B",
+        "%77a-b",
+        "%77%61%2d%62",
+        "wa-b%00",
+        "wa-b%20",
+        "%20wa-b",
+        "wa-b%0a",
+        "wa-a%2F..%2Fwa-b",
+        "wa-a%2f..%2fwa-b",
+        "..%2Fwa-b",
+        "%2E%2E%2Fwa-b",
+        "wa-a%5C..%5Cwa-b",
+        "wa-a,wa-b",
+        "wa-a;wa-b",
+        "wa-a%2Cwa-b",
+        "*",
+        "%2A",
+        "wa-a%2Fwa-b",
+        "wa-b%23",
+        "wa-b%3F",
+        "wa-b%FF",
+        "%C0%AE%C0%AEwa-b",
         // Unicode look-alikes: U+2010 hyphen, U+2011 non-breaking hyphen, fullwidth letters, Cyrillic a.
-        "wa%E2%80%90b", "wa%E2%80%91b", "%EF%BD%97%EF%BD%81-%EF%BD%82", "w%D0%B0-b", "wa-b%E2%80%8B",
-        "wa-%CA%99", "WA%E2%80%90B",
+        "wa%E2%80%90b",
+        "wa%E2%80%91b",
+        "%EF%BD%97%EF%BD%81-%EF%BD%82",
+        "w%D0%B0-b",
+        "wa-b%E2%80%8B",
+        "wa-%CA%99",
+        "WA%E2%80%90B",
     ]
     .into_iter()
     .map(str::to_owned)
@@ -68,10 +97,23 @@ fn scope_tricks() -> Vec<String> {
 /// integration in the query.
 fn targets(scope: &str, collections: &[String]) -> Vec<String> {
     let queries = [
-        "", "?since_seq=0", "?since_seq=-1", "?since_seq=-9223372036854775808", "?since_seq=9223372036854775807",
-        "?since_seq=99999999999999999999", "?limit=-5", "?limit=0", "?limit=18446744073709551616",
-        "?limit=1&limit=100000", "?since_seq=0&since_seq=-1", "?integration_id=wa-b", "?scope=wa-b&integration=wa-b",
-        "?fresh=1&since_seq=0", "?since_seq=1e3&limit=0x10", "?live=1&timeout=0", "?live=true&timeout=0.01&since_seq=-1",
+        "",
+        "?since_seq=0",
+        "?since_seq=-1",
+        "?since_seq=-9223372036854775808",
+        "?since_seq=9223372036854775807",
+        "?since_seq=99999999999999999999",
+        "?limit=-5",
+        "?limit=0",
+        "?limit=18446744073709551616",
+        "?limit=1&limit=100000",
+        "?since_seq=0&since_seq=-1",
+        "?integration_id=wa-b",
+        "?scope=wa-b&integration=wa-b",
+        "?fresh=1&since_seq=0",
+        "?since_seq=1e3&limit=0x10",
+        "?live=1&timeout=0",
+        "?live=true&timeout=0.01&since_seq=-1",
     ];
     let mut out = vec![];
     for query in queries {

@@ -163,8 +163,13 @@ impl SyncEngine {
             loop {
                 // A collection synced from cursor 0 in this session holds nothing a pruned tombstone could delete.
                 let fresh = cursor == 0;
-                let request =
-                    PageRequest { scope: scope.to_owned(), collection: collection.name.clone(), since_seq, limit, fresh };
+                let request = PageRequest {
+                    scope: scope.to_owned(),
+                    collection: collection.name.clone(),
+                    since_seq,
+                    limit,
+                    fresh,
+                };
                 let what = format!("GET /sync/{}/{scope}?since_seq={since_seq}", collection.name);
                 let fetch_started = Instant::now();
                 let body = self.with_retry(&what, cancel, || self.transport.fetch_page(&request)).await?;

@@ -32,7 +32,9 @@ pub enum PageError {
         message: String,
     },
     /// Seqs must be strictly increasing and greater than the request's `since_seq`.
-    #[error("row {row} has seq {seq}, which is not greater than {previous} (rows must come in increasing seq after since_seq)")]
+    #[error(
+        "row {row} has seq {seq}, which is not greater than {previous} (rows must come in increasing seq after since_seq)"
+    )]
     SeqNotIncreasing {
         /// Position of the row in the page.
         row: usize,
@@ -133,7 +135,9 @@ impl TransportError {
 #[non_exhaustive]
 pub enum StoreError {
     /// The page starts after the stored cursor: applying it would skip rows.
-    #[error("page for {collection} starts at since_seq {since_seq} but the stored cursor is {cursor}; refusing to skip rows (sync again from the stored cursor)")]
+    #[error(
+        "page for {collection} starts at since_seq {since_seq} but the stored cursor is {cursor}; refusing to skip rows (sync again from the stored cursor)"
+    )]
     CursorGap {
         /// The collection.
         collection: String,
@@ -197,7 +201,9 @@ pub enum FeedError {
     #[error("invalid write: {0}")]
     InvalidWrite(String),
     /// The client's cursor is older than the retained tombstones.
-    #[error("since_seq {since_seq} is older than the tombstone horizon {horizon}; the client must re-sync from scratch")]
+    #[error(
+        "since_seq {since_seq} is older than the tombstone horizon {horizon}; the client must re-sync from scratch"
+    )]
     ResyncRequired {
         /// The cursor asked for.
         since_seq: i64,
@@ -262,13 +268,17 @@ pub enum SyncError {
 
 fn hint(e: &TransportError) -> &'static str {
     match e.code() {
-        "network" | "timeout" => " (check the server URL and the network; the next sync resumes where this one stopped)",
+        "network" | "timeout" => {
+            " (check the server URL and the network; the next sync resumes where this one stopped)"
+        }
         "unauthorized" => " (the token is missing or wrong: check the token you configured)",
         "forbidden" => " (the token may not read this integration)",
         "not_found" => " (check the integration id and the server URL)",
         "rate_limited" => " (the server is busy: retry later)",
         "server" => " (the server failed: retry later)",
-        "resync_required" => " (the server pruned deletes newer than this client's cursor twice in a row: reset the integration and sync again)",
+        "resync_required" => {
+            " (the server pruned deletes newer than this client's cursor twice in a row: reset the integration and sync again)"
+        }
         _ => "",
     }
 }

@@ -28,7 +28,13 @@ pub trait ChangeFeed: Send + Sync {
     /// started, so a store that prunes tombstones serves it below its horizon instead of answering
     /// [`FeedError::ResyncRequired`] (its cursors pass below the horizon while it pages through the older rows).
     /// Sound as long as such a sync takes less time than the store keeps tombstones. Default: `page`.
-    async fn page_fresh(&self, scope: &str, collection: &str, since_seq: i64, limit: usize) -> Result<FeedPage, FeedError> {
+    async fn page_fresh(
+        &self,
+        scope: &str,
+        collection: &str,
+        since_seq: i64,
+        limit: usize,
+    ) -> Result<FeedPage, FeedError> {
         self.page(scope, collection, since_seq, limit).await
     }
 
@@ -95,8 +101,13 @@ pub trait ServerStore: ChangeFeed {
     async fn write(&self, scope: &str, writes: Vec<Write>) -> Result<WriteReceipt, FeedError>;
 
     /// Live rows of `collection` in `scope` ordered by id, the first `limit` after `after_id`.
-    async fn read_rows(&self, scope: &str, collection: &str, after_id: Option<&str>, limit: usize)
-    -> Result<Vec<StoredRow>, FeedError>;
+    async fn read_rows(
+        &self,
+        scope: &str,
+        collection: &str,
+        after_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StoredRow>, FeedError>;
 
     /// The current values of one live row, or `None`.
     async fn get(&self, scope: &str, collection: &str, id: &str) -> Result<Option<Vec<Value>>, FeedError>;
@@ -123,7 +134,9 @@ pub fn check_write(schema: &Schema, write: &Write) -> Result<(), FeedError> {
     for (column, value) in c.columns.iter().zip(values) {
         let fits = match (column.ty, value) {
             (_, Value::Null) => column.nullable,
-            (T::Text, Value::Text(_)) | (T::Integer | T::Timestamp, Value::Integer(_)) | (T::Boolean, Value::Bool(_)) => true,
+            (T::Text, Value::Text(_))
+            | (T::Integer | T::Timestamp, Value::Integer(_))
+            | (T::Boolean, Value::Bool(_)) => true,
             (T::Real, Value::Real(f)) => f.is_finite(),
             (T::Real, Value::Integer(_)) => true,
             (T::Json, Value::Json(text)) => serde_json::from_str::<serde_json::Value>(text).is_ok(),

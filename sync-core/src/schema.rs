@@ -270,8 +270,14 @@ mod tests {
         assert!(bad(Collection::new("Bad Name", vec![])).contains("not allowed"));
         assert!(bad(Collection::new("t", vec![Column::new("seq", ColumnType::Integer)])).contains("reserved"));
         assert!(bad(Collection::new("t", vec![]).index(&["nope"])).contains("unknown column"));
-        assert!(bad(Collection::new("t", vec![Column::new("x", ColumnType::Text).references("zzz")])).contains("unknown collection"));
-        assert!(bad(Collection::new("t", vec![Column::new("n", ColumnType::Integer)]).full_text(&["n"])).contains("full-text"));
+        assert!(
+            bad(Collection::new("t", vec![Column::new("x", ColumnType::Text).references("zzz")]))
+                .contains("unknown collection")
+        );
+        assert!(
+            bad(Collection::new("t", vec![Column::new("n", ColumnType::Integer)]).full_text(&["n"]))
+                .contains("full-text")
+        );
         assert!(Schema::from_json("{\"collections\": 3}").is_err());
     }
 }

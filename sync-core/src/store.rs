@@ -52,8 +52,13 @@ pub trait ClientStore: Send + Sync {
 
     /// Live rows of `collection` in `scope` ordered by id, the first `limit` after `after_id` (for verification
     /// and exports; UIs read through their own queries).
-    async fn read_rows(&self, scope: &str, collection: &str, after_id: Option<&str>, limit: usize)
-    -> Result<Vec<StoredRow>, StoreError>;
+    async fn read_rows(
+        &self,
+        scope: &str,
+        collection: &str,
+        after_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StoredRow>, StoreError>;
 
     /// Row counts per collection, file size and path.
     async fn stats(&self) -> Result<StoreStats, StoreError>;

@@ -31,7 +31,12 @@ pub trait Transport: Send + Sync {
     ///
     /// Default: re-fetches the status every 500 ms until it changes or `timeout` passes (for transports with
     /// no live mode).
-    async fn wait_for_change(&self, scope: &str, after_seq: i64, timeout: Duration) -> Result<ScopeStatus, TransportError> {
+    async fn wait_for_change(
+        &self,
+        scope: &str,
+        after_seq: i64,
+        timeout: Duration,
+    ) -> Result<ScopeStatus, TransportError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let status = self.fetch_status(scope).await?;

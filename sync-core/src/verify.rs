@@ -46,12 +46,14 @@ pub async fn verify_scope(
         let (mut ci, mut si, mut compared) = (0, 0, 0u64);
         loop {
             if ci == c_rows.len() {
-                c_rows = client.read_rows(scope, name, client_after.as_deref(), CHUNK).await.map_err(|e| e.to_string())?;
+                c_rows =
+                    client.read_rows(scope, name, client_after.as_deref(), CHUNK).await.map_err(|e| e.to_string())?;
                 ci = 0;
                 client_after = c_rows.last().map(|r| r.id.clone()).or(client_after);
             }
             if si == s_rows.len() {
-                s_rows = server.read_rows(scope, name, server_after.as_deref(), CHUNK).await.map_err(|e| e.to_string())?;
+                s_rows =
+                    server.read_rows(scope, name, server_after.as_deref(), CHUNK).await.map_err(|e| e.to_string())?;
                 si = 0;
                 server_after = s_rows.last().map(|r| r.id.clone()).or(server_after);
             }
@@ -62,7 +64,8 @@ pub async fn verify_scope(
                     ci += 1;
                     si += 1;
                     compared += 1;
-                    (!same_values(&c.values, &s.values)).then(|| format!("{name} {}: client has {:?}, server has {:?}", c.id, c.values, s.values))
+                    (!same_values(&c.values, &s.values))
+                        .then(|| format!("{name} {}: client has {:?}, server has {:?}", c.id, c.values, s.values))
                 }
                 (Some(c), s) if s.is_none_or(|s| c.id < s.id) => {
                     ci += 1;

@@ -43,8 +43,9 @@ impl HttpTransport {
         }
         let mut headers = HeaderMap::new();
         if let Some(token) = token {
-            let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
-                .map_err(|_| TransportError::Protocol("the token contains characters not allowed in a header".into()))?;
+            let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                TransportError::Protocol("the token contains characters not allowed in a header".into())
+            })?;
             value.set_sensitive(true);
             headers.insert(AUTHORIZATION, value);
         }
@@ -162,7 +163,12 @@ impl Transport for HttpTransport {
     }
 
     /// One long-poll: `GET /sync/status/{scope}?live=true&since_seq=…&timeout=…`.
-    async fn wait_for_change(&self, scope: &str, after_seq: i64, timeout: Duration) -> Result<ScopeStatus, TransportError> {
+    async fn wait_for_change(
+        &self,
+        scope: &str,
+        after_seq: i64,
+        timeout: Duration,
+    ) -> Result<ScopeStatus, TransportError> {
         let mut url = self.url(&["sync", "status", scope]);
         url.query_pairs_mut()
             .append_pair("live", "true")
@@ -175,7 +181,8 @@ impl Transport for HttpTransport {
     async fn fetch_schema(&self) -> Result<Schema, TransportError> {
         let body = self.get(self.url(&["schema"])).await?;
         let text = String::from_utf8_lossy(&body);
-        Schema::from_json(&text).map_err(|e| TransportError::Protocol(format!("the server's schema is not usable: {e}")))
+        Schema::from_json(&text)
+            .map_err(|e| TransportError::Protocol(format!("the server's schema is not usable: {e}")))
     }
 }
 

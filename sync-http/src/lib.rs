@@ -39,8 +39,8 @@ mod live;
 mod openapi;
 mod server;
 
+pub use access::Access;
 pub use client::HttpTransport;
 pub use error_body::ErrorBody;
 pub use live::{DEFAULT_LIVE_WAIT, MAX_LIVE_WAIT};
-pub use access::Access;
 pub use server::{ServerConfig, openapi, router, serve};

@@ -38,14 +38,19 @@ impl Modify for BearerAuth {
             .scheme(HttpAuthScheme::Bearer)
             .description(Some("a token granted some integrations (or all) by the server's `--token` flags"))
             .build();
-        openapi.components.get_or_insert_with(Default::default).add_security_scheme("bearer", SecurityScheme::Http(scheme));
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("bearer", SecurityScheme::Http(scheme));
     }
 }
 
 fn integer(min: f64, description: &str) -> ObjectBuilder {
-    ObjectBuilder::new().schema_type(Type::Integer).format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
-        utoipa::openapi::KnownFormat::Int64,
-    ))).minimum(Some(min)).description(Some(description))
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Int64)))
+        .minimum(Some(min))
+        .description(Some(description))
 }
 
 /// The body of `GET /sync/{collection}/{integration_id}`: the rows under the collection's name, plus the cursor
@@ -58,8 +63,16 @@ impl PartialSchema for Page {
             "under the collection's name (the only other key): the rows with `seq > since_seq`, in `seq` order",
         ));
         ObjectBuilder::new()
-            .property("latest_seq", integer(0.0, "the seq of the last row of this page, or `since_seq` when it is empty"))
-            .property("has_more", ObjectBuilder::new().schema_type(Type::Boolean).description(Some("more rows follow after `latest_seq`")))
+            .property(
+                "latest_seq",
+                integer(0.0, "the seq of the last row of this page, or `since_seq` when it is empty"),
+            )
+            .property(
+                "has_more",
+                ObjectBuilder::new()
+                    .schema_type(Type::Boolean)
+                    .description(Some("more rows follow after `latest_seq`")),
+            )
             .property("total_count", integer(0.0, "live rows of the collection in the integration (not the rows left)"))
             .required("latest_seq")
             .required("has_more")
@@ -82,7 +95,9 @@ impl PartialSchema for Row {
     fn schema() -> RefOr<Schema> {
         let text = || ObjectBuilder::new().schema_type(Type::String);
         ObjectBuilder::new()
-            .description(Some("the declared columns (see `GET /schema`) follow the fixed keys; a tombstone has only the fixed keys"))
+            .description(Some(
+                "the declared columns (see `GET /schema`) follow the fixed keys; a tombstone has only the fixed keys",
+            ))
             .property("id", text())
             .property("integration_id", text())
             .property("seq", integer(1.0, "server-assigned, strictly increasing within the integration"))

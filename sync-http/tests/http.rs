@@ -17,7 +17,11 @@ async fn feed() -> Arc<MemoryFeed> {
     for t in 0..3 {
         writes.push(Write::Upsert { collection: "threads".into(), id: format!("t{t}"), values: thread("hello") });
         for p in 0..5 {
-            writes.push(Write::Upsert { collection: "posts".into(), id: format!("p{t}-{p}"), values: post(&format!("t{t}"), "body") });
+            writes.push(Write::Upsert {
+                collection: "posts".into(),
+                id: format!("p{t}-{p}"),
+                values: post(&format!("t{t}"), "body"),
+            });
         }
     }
     feed.write("alpha", writes).await.expect("seed alpha");
@@ -77,7 +81,12 @@ async fn bad_requests_get_json_errors_and_no_data() {
         ("/sync/threads/alpha?since_seq=-1", Some("alpha-token"), StatusCode::BAD_REQUEST, "bad_request"),
         ("/sync/threads/alpha?since_seq=x", Some("alpha-token"), StatusCode::BAD_REQUEST, "bad_request"),
         ("/sync/threads/alpha?limit=0", Some("alpha-token"), StatusCode::BAD_REQUEST, "bad_request"),
-        ("/sync/threads/alpha?limit=99999999999999999999999", Some("alpha-token"), StatusCode::BAD_REQUEST, "bad_request"),
+        (
+            "/sync/threads/alpha?limit=99999999999999999999999",
+            Some("alpha-token"),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
         ("/nothing/here", Some("alpha-token"), StatusCode::NOT_FOUND, "not_found"),
     ];
     for (uri, token, want_status, want_code) in cases {
@@ -142,7 +151,8 @@ impl Empty for MemoryStore {
 async fn transport_errors_are_classified() {
     let feed = feed().await;
     let (url, _stop) = spawn_server(feed).await;
-    let request = PageRequest { scope: "alpha".into(), collection: "threads".into(), since_seq: 0, limit: 10, fresh: true };
+    let request =
+        PageRequest { scope: "alpha".into(), collection: "threads".into(), since_seq: 0, limit: 10, fresh: true };
 
     let anonymous = HttpTransport::new(&url, None).expect("transport");
     let err = anonymous.fetch_page(&request).await.expect_err("no token");
@@ -194,7 +204,8 @@ async fn a_loopback_server_is_not_asked_for_gzip() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let request = PageRequest { scope: "alpha".into(), collection: "posts".into(), since_seq: 0, limit: 4, fresh: true };
+    let request =
+        PageRequest { scope: "alpha".into(), collection: "posts".into(), since_seq: 0, limit: 4, fresh: true };
     for base in [format!("http://127.0.0.1:{port}"), format!("http://localhost:{port}")] {
         let transport = HttpTransport::new(&base, Some("t0ken")).expect("transport");
         let error = transport.fetch_page(&request).await.expect_err("the echo server answers 400");

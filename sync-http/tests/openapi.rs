@@ -72,8 +72,13 @@ async fn every_route_is_documented_and_answers_match_the_document() {
     assert_eq!(doc["security"][0]["bearer"], json!([]));
 
     let paths: Vec<&str> = doc["paths"].as_object().expect("paths").keys().map(String::as_str).collect();
-    let mut expected =
-        vec!["/health", "/openapi.json", "/schema", "/sync/status/{integration_id}", "/sync/{collection}/{integration_id}"];
+    let mut expected = vec![
+        "/health",
+        "/openapi.json",
+        "/schema",
+        "/sync/status/{integration_id}",
+        "/sync/{collection}/{integration_id}",
+    ];
     expected.sort_unstable();
     assert_eq!(paths, expected);
 
@@ -144,7 +149,10 @@ async fn a_huge_timeout_is_clamped_not_a_panic() {
 fn the_router_has_no_undocumented_route() {
     let source = include_str!("../src/server.rs");
     let plain_routes = source.matches(".route(").count();
-    assert_eq!(plain_routes, 0, "server.rs adds a route without its OpenAPI description; use .routes(routes!(handler))");
+    assert_eq!(
+        plain_routes, 0,
+        "server.rs adds a route without its OpenAPI description; use .routes(routes!(handler))"
+    );
     let documented = source.matches(".routes(routes!(").count();
     let operations: usize = serde_json::to_value(sync_http::openapi()).expect("document")["paths"]
         .as_object()

@@ -77,7 +77,9 @@ pub(crate) fn read_value(row: &rusqlite::Row<'_>, index: usize, column: &Column)
     use ColumnType as T;
     let raw = row.get_ref(index)?;
     let text = |raw: ValueRef<'_>| {
-        raw.as_str().map(str::to_owned).map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, Type::Text, Box::new(e)))
+        raw.as_str()
+            .map(str::to_owned)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, Type::Text, Box::new(e)))
     };
     Ok(match (column.ty, raw) {
         (_, ValueRef::Null) => Value::Null,

@@ -23,7 +23,13 @@ struct Existing {
 fn table_info(conn: &Connection, table: &str) -> rusqlite::Result<Vec<Existing>> {
     let mut stmt = conn.prepare(sql::TABLE_INFO)?;
     let rows = stmt.query_map([table], |row| {
-        Ok(Existing { name: row.get(0)?, ty: row.get(1)?, not_null: row.get(2)?, has_default: row.get(3)?, pk: row.get(4)? })
+        Ok(Existing {
+            name: row.get(0)?,
+            ty: row.get(1)?,
+            not_null: row.get(2)?,
+            has_default: row.get(3)?,
+            pk: row.get(4)?,
+        })
     })?;
     rows.collect()
 }
@@ -32,7 +38,12 @@ fn table_info(conn: &Connection, table: &str) -> rusqlite::Result<Vec<Existing>>
 ///
 /// `previous` is the schema the tables were last prepared with, when known: SQLite stores integers, booleans and
 /// timestamps alike, so only it can show that a column changed between those types.
-pub(crate) fn ensure(conn: &Connection, schema: &Schema, flavor: Flavor, previous: Option<&Schema>) -> Result<(), DbError> {
+pub(crate) fn ensure(
+    conn: &Connection,
+    schema: &Schema,
+    flavor: Flavor,
+    previous: Option<&Schema>,
+) -> Result<(), DbError> {
     for c in &schema.collections {
         let existing = table_info(conn, &c.name)?;
         if existing.is_empty() {
@@ -51,7 +62,12 @@ pub(crate) fn ensure(conn: &Connection, schema: &Schema, flavor: Flavor, previou
 }
 
 /// The `ALTER TABLE` statements that make an existing table hold collection `c`, or why it cannot.
-fn fit(c: &Collection, flavor: Flavor, existing: &[Existing], before: Option<&Collection>) -> Result<Vec<String>, DbError> {
+fn fit(
+    c: &Collection,
+    flavor: Flavor,
+    existing: &[Existing],
+    before: Option<&Collection>,
+) -> Result<Vec<String>, DbError> {
     let by_name: HashMap<&str, &Existing> = existing.iter().map(|e| (e.name.as_str(), e)).collect();
     let table = &c.name;
     let foreign = |what: String| {

@@ -61,7 +61,10 @@ impl<S: 'static> Worker<S> {
     ///
     /// A job runs to the end even if the caller stops waiting (its future is dropped): a transaction it started
     /// commits or rolls back as a whole either way.
-    pub(crate) async fn run<R: Send + 'static>(&self, job: impl FnOnce(&mut S) -> R + Send + 'static) -> Result<R, Stopped> {
+    pub(crate) async fn run<R: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut S) -> R + Send + 'static,
+    ) -> Result<R, Stopped> {
         let (reply, result) = tokio::sync::oneshot::channel();
         let jobs = self.jobs.as_ref().ok_or(Stopped)?;
         jobs.send(Box::new(move |state: &mut S| {

@@ -8,10 +8,10 @@ mod client;
 mod concurrency;
 #[path = "store/deferred.rs"]
 mod deferred;
-#[path = "store/held.rs"]
-mod held;
 #[path = "store/end_to_end.rs"]
 mod end_to_end;
+#[path = "store/held.rs"]
+mod held;
 #[path = "store/read.rs"]
 mod read;
 #[path = "store/server.rs"]

@@ -19,7 +19,10 @@ use sync_http::{HttpTransport, ServerConfig};
 use sync_sqlite::{SqliteServerStore, SqliteStore};
 
 use crate::History;
-use crate::procs::{Binaries, ClientKind, SCOPE, ServerProcess, StoreLocation, TOKEN, drop_postgres_database, fresh_postgres_database, run_client};
+use crate::procs::{
+    Binaries, ClientKind, SCOPE, ServerProcess, StoreLocation, TOKEN, drop_postgres_database, fresh_postgres_database,
+    run_client,
+};
 
 /// Counts of a series of trials.
 #[derive(Clone, Debug, Default)]
@@ -54,7 +57,10 @@ async fn verify(client: &Path, server: &dyn ServerStore, report: &mut Report) ->
 }
 
 async fn check(history: &History, db: &Path, report: &mut Report) -> anyhow::Result<()> {
-    let boundary = history.check(db, &whatsapp::schema(), SCOPE).await.with_context(|| format!("after a kill, {}", db.display()))?;
+    let boundary = history
+        .check(db, &whatsapp::schema(), SCOPE)
+        .await
+        .with_context(|| format!("after a kill, {}", db.display()))?;
     report.boundary_checks += 1;
     report.partial += boundary.partial;
     report.rows_compared += boundary.rows;
@@ -65,7 +71,13 @@ async fn check(history: &History, db: &Path, report: &mut Report) -> anyhow::Res
 /// writes between syncs. After each kill the database must be at a page boundary; now and then the client runs
 /// to its end and must be exact, then either the server changes (an incremental sync is killed next) or the
 /// client starts over with a new file (a full sync is).
-pub async fn client_kills(bins: &Binaries, kind: ClientKind, trials: usize, sizes: Sizes, seed: u64) -> anyhow::Result<Report> {
+pub async fn client_kills(
+    bins: &Binaries,
+    kind: ClientKind,
+    trials: usize,
+    sizes: Sizes,
+    seed: u64,
+) -> anyhow::Result<Report> {
     let dir = tempfile::tempdir()?;
     let store = Arc::new(SqliteServerStore::open(dir.path().join("server.db"), whatsapp::schema())?);
     generate(store.as_ref(), SCOPE, sizes, seed, |_| {}).await?;
@@ -148,7 +160,13 @@ fn patient_config() -> SyncConfig {
 /// `trials` kills of a `server-example serve` process while an in-process client syncs from it: the server is
 /// restarted after a random pause, the client (retrying) must end exact, and its database is checked at a page
 /// boundary while it syncs. The server's data changes between trials.
-pub async fn server_kills(bins: &Binaries, kind: &ServerKind, trials: usize, sizes: Sizes, seed: u64) -> anyhow::Result<Report> {
+pub async fn server_kills(
+    bins: &Binaries,
+    kind: &ServerKind,
+    trials: usize,
+    sizes: Sizes,
+    seed: u64,
+) -> anyhow::Result<Report> {
     let dir = tempfile::tempdir()?;
     let database = format!("seqsync_crash_{}", std::process::id());
     let (store, location): (Arc<dyn ServerStore>, StoreLocation) = match kind {

@@ -126,9 +126,8 @@ impl Decider {
         match self {
             Decider::Schedule(schedule) if schedule.is_empty() => None,
             Decider::Schedule(schedule) => schedule[(index % schedule.len() as u64) as usize],
-            Decider::Random { rng, rate, kinds } => {
-                (!kinds.is_empty() && rng.random_bool(rate.clamp(0.0, 1.0))).then(|| kinds[rng.random_range(0..kinds.len())])
-            }
+            Decider::Random { rng, rate, kinds } => (!kinds.is_empty() && rng.random_bool(rate.clamp(0.0, 1.0)))
+                .then(|| kinds[rng.random_range(0..kinds.len())]),
             Decider::Always(fault) => Some(*fault),
         }
     }
@@ -150,7 +149,9 @@ impl FaultProxy {
         let stats = Arc::new(Stats::default());
         let decider = Mutex::new(match plan {
             Plan::Schedule(schedule) => Decider::Schedule(schedule),
-            Plan::Random { seed, rate, kinds } => Decider::Random { rng: Box::new(ChaCha8Rng::seed_from_u64(seed)), rate, kinds },
+            Plan::Random { seed, rate, kinds } => {
+                Decider::Random { rng: Box::new(ChaCha8Rng::seed_from_u64(seed)), rate, kinds }
+            }
             Plan::Always(fault) => Decider::Always(fault),
         });
         let counted = stats.clone();
@@ -187,7 +188,12 @@ impl Drop for FaultProxy {
     }
 }
 
-async fn handle(mut client: TcpStream, upstream: SocketAddr, fault: Option<Fault>, stall: Duration) -> std::io::Result<()> {
+async fn handle(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    fault: Option<Fault>,
+    stall: Duration,
+) -> std::io::Result<()> {
     let request = read_request(&mut client).await?;
     match fault {
         Some(Fault::Reset) => {
@@ -196,7 +202,9 @@ async fn handle(mut client: TcpStream, upstream: SocketAddr, fault: Option<Fault
             return Ok(());
         }
         Some(Fault::Status(status)) => return answer(&mut client, status, &[]).await,
-        Some(Fault::RateLimited { seconds }) => return answer(&mut client, 429, &[("Retry-After", &seconds.to_string())]).await,
+        Some(Fault::RateLimited { seconds }) => {
+            return answer(&mut client, 429, &[("Retry-After", &seconds.to_string())]).await;
+        }
         _ => {}
     }
     let mut server = TcpStream::connect(upstream).await?;
@@ -274,10 +282,9 @@ fn with_connection_close(message: &[u8]) -> Vec<u8> {
 }
 
 async fn answer(client: &mut TcpStream, status: u16, headers: &[(&str, &str)]) -> std::io::Result<()> {
-    let body = format!(
-        r#"{{"error":{{"code":"injected","message":"HTTP {status} injected by the fault proxy"}}}}"#
-    );
-    let mut head = format!("HTTP/1.1 {status} Injected\r\ncontent-type: application/json\r\ncontent-length: {}\r\n", body.len());
+    let body = format!(r#"{{"error":{{"code":"injected","message":"HTTP {status} injected by the fault proxy"}}}}"#);
+    let mut head =
+        format!("HTTP/1.1 {status} Injected\r\ncontent-type: application/json\r\ncontent-length: {}\r\n", body.len());
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }

@@ -75,7 +75,9 @@ impl History {
             return Some(format!("row {id} has seq {seq}, never a live version of it on the server"));
         }
         if current <= cursor && (current != seq || deleted) {
-            return Some(format!("row {id} is at seq {seq} but the server's version {current} (deleted: {deleted}) is within the cursor"));
+            return Some(format!(
+                "row {id} is at seq {seq} but the server's version {current} (deleted: {deleted}) is within the cursor"
+            ));
         }
         None
     }

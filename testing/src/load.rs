@@ -14,11 +14,16 @@ use server_example::changes::{ChangeSet, apply_changes};
 use server_example::generate::{Sizes, generate};
 use server_example::postgres::PostgresStore;
 use server_example::whatsapp;
-use sync_core::{PageRequest, Schema, ScopeStatus, ServerStore, SyncConfig, SyncEngine, SyncOptions, Transport, TransportError, verify_scope};
+use sync_core::{
+    PageRequest, Schema, ScopeStatus, ServerStore, SyncConfig, SyncEngine, SyncOptions, Transport, TransportError,
+    verify_scope,
+};
 use sync_http::HttpTransport;
 use sync_sqlite::SqliteStore;
 
-use crate::procs::{Binaries, SCOPE, ServerProcess, StoreLocation, TOKEN, drop_postgres_database, fresh_postgres_database, rss_kib};
+use crate::procs::{
+    Binaries, SCOPE, ServerProcess, StoreLocation, TOKEN, drop_postgres_database, fresh_postgres_database, rss_kib,
+};
 
 /// What a load run does.
 #[derive(Clone, Debug)]
@@ -78,7 +83,12 @@ impl Transport for Timed {
         let result = self.inner.fetch_page(request).await;
         match &result {
             Ok(_) => self.requests.latencies.lock().map(|mut l| l.push(started.elapsed())).unwrap_or_default(),
-            Err(e) => self.requests.failures.lock().map(|mut f| *f.entry(e.code().to_owned()).or_default() += 1).unwrap_or_default(),
+            Err(e) => self
+                .requests
+                .failures
+                .lock()
+                .map(|mut f| *f.entry(e.code().to_owned()).or_default() += 1)
+                .unwrap_or_default(),
         }
         result
     }
@@ -128,7 +138,8 @@ pub async fn run(bins: &Binaries, options: &LoadOptions) -> anyhow::Result<LoadR
     let url = fresh_postgres_database(&options.postgres, &database).await?;
     let store = Arc::new(PostgresStore::connect(&url, whatsapp::schema()).await?);
     let totals = generate(store.as_ref(), SCOPE, options.sizes, 11, |_| {}).await?;
-    let server = ServerProcess::start(&bins.server_example, StoreLocation::Postgres(url), &dir.path().join("server.log"))?;
+    let server =
+        ServerProcess::start(&bins.server_example, StoreLocation::Postgres(url), &dir.path().join("server.log"))?;
     let mut report = LoadReport { seeded_rows: totals.rows(), ..LoadReport::default() };
 
     // Phase 1: every client syncs from scratch at once.

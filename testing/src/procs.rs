@@ -15,7 +15,8 @@ pub const SCOPE: &str = "wa-trials";
 pub const TOKEN: &str = "token-trials";
 
 /// Small pages, so that a kill has many page boundaries to land between.
-const PAGE_SIZES: [(&str, usize); 4] = [("messages", 200), ("conversations", 10), ("contacts", 20), ("message_media", 50)];
+const PAGE_SIZES: [(&str, usize); 4] =
+    [("messages", 200), ("conversations", 10), ("contacts", 20), ("message_media", 50)];
 
 /// Which client program a trial runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -46,7 +47,8 @@ impl Binaries {
         let find = |name: &str| dirs.iter().map(|d| d.join(name)).find(|p| p.is_file());
         let missing = || "build them first: cargo build -p sync-cli -p server-example (same profile as this program)";
         Ok(Binaries {
-            sync_cli: find("sync-cli").with_context(|| format!("sync-cli not found next to {}: {}", exe.display(), missing()))?,
+            sync_cli: find("sync-cli")
+                .with_context(|| format!("sync-cli not found next to {}: {}", exe.display(), missing()))?,
             server_example: find("server-example")
                 .with_context(|| format!("server-example not found next to {}: {}", exe.display(), missing()))?,
             node_script: Path::new(env!("CARGO_MANIFEST_DIR")).join("node").join("pull.cjs"),
@@ -144,7 +146,12 @@ impl ServerProcess {
     pub fn restart(&mut self) -> anyhow::Result<()> {
         self.kill()?;
         let mut command = Command::new(&self.binary);
-        command.arg("serve").args(["--listen", &format!("127.0.0.1:{}", self.port), "--token", &format!("{TOKEN}={SCOPE}")]);
+        command.arg("serve").args([
+            "--listen",
+            &format!("127.0.0.1:{}", self.port),
+            "--token",
+            &format!("{TOKEN}={SCOPE}"),
+        ]);
         match &self.store {
             StoreLocation::Embedded(path) => command.arg("--db").arg(path),
             StoreLocation::Postgres(url) => command.args(["--database-url", url]),
@@ -156,7 +163,10 @@ impl ServerProcess {
         let started = Instant::now();
         while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
             if let Some(status) = child.try_wait()? {
-                bail!("the server exited ({status}): {}", std::fs::read_to_string(&self.log).unwrap_or_default().trim());
+                bail!(
+                    "the server exited ({status}): {}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default().trim()
+                );
             }
             ensure!(started.elapsed() < Duration::from_secs(20), "the server did not listen on {addr} within 20 s");
             std::thread::sleep(Duration::from_millis(20));
@@ -215,8 +225,7 @@ pub async fn drop_postgres_database(server_url: &str, name: &str) {
 /// The resident set size of process `pid` now and at its peak, in KiB (Linux `/proc`).
 pub fn rss_kib(pid: u32) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| {
-        status.lines().find(|l| l.starts_with(name))?.split_whitespace().nth(1)?.parse::<u64>().ok()
-    };
+    let field =
+        |name: &str| status.lines().find(|l| l.starts_with(name))?.split_whitespace().nth(1)?.parse::<u64>().ok();
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }

@@ -28,8 +28,11 @@ struct Server {
 
 async fn server() -> Server {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(SqliteServerStore::open(dir.path().join("server.db"), whatsapp::schema()).expect("server store"));
-    generate(store.as_ref(), SCOPE, Sizes { conversations: 20, messages: 1_500, contacts: 20 }, 3, |_| {}).await.expect("seed");
+    let store =
+        Arc::new(SqliteServerStore::open(dir.path().join("server.db"), whatsapp::schema()).expect("server store"));
+    generate(store.as_ref(), SCOPE, Sizes { conversations: 20, messages: 1_500, contacts: 20 }, 3, |_| {})
+        .await
+        .expect("seed");
     let tokens = [(TOKEN.to_owned(), vec![SCOPE.to_owned()])];
     let running = start(store.clone(), ServerConfig::new(access(&tokens)), "127.0.0.1:0").await.expect("serve");
     Server { store, running, dir }
@@ -74,7 +77,11 @@ async fn a_full_sync_converges_exactly_under_every_fault_kind() {
         let injected = proxy.stats().faults().get(&fault.name()).copied().unwrap_or(0);
         assert!(injected >= 5, "{fault:?} was injected {injected} times over {} requests", proxy.stats().requests());
         assert!(rows > 1_500, "{rows} rows compared");
-        eprintln!("{}: {injected} injected over {} requests, {rows} rows compared, exact", fault.name(), proxy.stats().requests());
+        eprintln!(
+            "{}: {injected} injected over {} requests, {rows} rows compared, exact",
+            fault.name(),
+            proxy.stats().requests()
+        );
     }
 }
 
@@ -101,7 +108,10 @@ async fn incremental_syncs_through_random_faults_stay_at_page_boundaries_and_end
     assert_exact(&server, &store).await;
     let faults = proxy.stats().faults();
     assert!(faults.len() >= 6, "most fault kinds were drawn: {faults:?}");
-    eprintln!("random: {} requests, faults {faults:?}, exact after 4 syncs and 3 change batches", proxy.stats().requests());
+    eprintln!(
+        "random: {} requests, faults {faults:?}, exact after 4 syncs and 3 change batches",
+        proxy.stats().requests()
+    );
 }
 
 /// A sync through a proxy that always injects `fault` fails with `code`, after exactly `retries` retries.

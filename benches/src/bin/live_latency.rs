@@ -22,7 +22,12 @@ use tokio_util::sync::CancellationToken;
 const SCOPE: &str = "wa-bench";
 const TOKEN: &str = "bench";
 
-async fn instance(url: &str, namespace: &str, nats: Option<&str>, stop: &CancellationToken) -> (Arc<PostgresStore>, RunningServer) {
+async fn instance(
+    url: &str,
+    namespace: &str,
+    nats: Option<&str>,
+    stop: &CancellationToken,
+) -> (Arc<PostgresStore>, RunningServer) {
     let store = Arc::new(PostgresStore::connect_in(url, namespace, whatsapp::schema()).await.expect("connect"));
     store.start_live(nats, stop.clone()).await.expect("live");
     let config = ServerConfig::new(access(&[(TOKEN.into(), vec!["*".into()])]));
@@ -81,7 +86,11 @@ async fn wait_for(events: &mut broadcast::Receiver<ChangeEvent>, id: &str) {
 
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches(" kB").parse().ok()).unwrap_or(0)
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+        .unwrap_or(0)
 }
 
 /// `clients` long-polls held on `server`: memory per idle client, then one write woken to all of them.
@@ -129,7 +138,8 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     let writes: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000);
     let clients: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000);
-    let url = std::env::var("SEQSYNC_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let url =
+        std::env::var("SEQSYNC_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let nats = std::env::var("SEQSYNC_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
     let namespace = format!("bench_live_{:08x}", std::process::id());
     let stop = CancellationToken::new();
@@ -146,7 +156,12 @@ async fn main() {
         ("nats", &b_server, "two instances: write through A, live client on B (NOTIFY → A → NATS → B)"),
     ] {
         let s = latency(&a_store, reader, writes, label).await;
-        println!("| {path} | {writes} | {} | {} | {} |", ms(percentile(&s, 0.5)), ms(percentile(&s, 0.99)), ms(s[s.len() - 1]));
+        println!(
+            "| {path} | {writes} | {} | {} | {} |",
+            ms(percentile(&s, 0.5)),
+            ms(percentile(&s, 0.99)),
+            ms(s[s.len() - 1])
+        );
     }
     println!("\n| load | figure |\n|---|---|");
     fan_out(&a_store, &a_server, clients).await;

@@ -43,7 +43,9 @@ fn kotlin_swift_and_python_are_generated_with_the_whole_api() {
         assert!(kotlin.contains(&format!("fun `{name}`")), "Kotlin lacks {name}");
         assert!(swift.contains(&format!("func {name}(")), "Swift lacks {name}");
     }
-    for name in ["open_engine", "sync_all", "sync_collection", "cancel_handle", "sync_state", "list_rows", "on_progress"] {
+    for name in
+        ["open_engine", "sync_all", "sync_collection", "cancel_handle", "sync_state", "list_rows", "on_progress"]
+    {
         assert!(python.contains(&format!("def {name}(")), "Python lacks {name}");
     }
     assert!(kotlin.contains("class Unauthorized(message: String) : SeqsyncException(message)"));

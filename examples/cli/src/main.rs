@@ -80,7 +80,10 @@ fn parse_page_size(s: &str) -> Result<(String, usize), String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -94,10 +97,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Pull { db, url, token, integration, collections, page_sizes, schema, commit_rows, quiet } => {
             let schema_json = match schema {
-                Some(path) => Some(std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?),
+                Some(path) => {
+                    Some(std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?)
+                }
                 None => None,
             };
-            let client = Client::open(ClientOptions { db, url, token, schema_json, page_sizes, commit_rows, ..Default::default() })?;
+            let client = Client::open(ClientOptions {
+                db,
+                url,
+                token,
+                schema_json,
+                page_sizes,
+                commit_rows,
+                ..Default::default()
+            })?;
             let bars = if quiet { Bars::hidden() } else { Bars::new() };
             let cancel = sync_core::CancellationToken::new();
             let on_ctrl_c = cancel.clone();

@@ -52,8 +52,10 @@ pub struct Utterance {
 
 /// The path of `dataset.json` of the installed Python package, asked of `python3`.
 pub fn locate() -> anyhow::Result<PathBuf> {
-    let script = "import chitchat_dataset, os; print(os.path.join(os.path.dirname(chitchat_dataset.__file__), 'dataset.json'))";
-    let output = Command::new("python3").args(["-c", script]).output().context("running python3 to find chitchat-dataset")?;
+    let script =
+        "import chitchat_dataset, os; print(os.path.join(os.path.dirname(chitchat_dataset.__file__), 'dataset.json'))";
+    let output =
+        Command::new("python3").args(["-c", script]).output().context("running python3 to find chitchat-dataset")?;
     if !output.status.success() {
         bail!(
             "the Python package chitchat-dataset is not installed (`pip install chitchat-dataset`): {}",
@@ -116,7 +118,8 @@ async fn conversation_rows(
     let id = stable_id(&[scope, "chitchat", key]);
     let mut utterances = Vec::new();
     for u in conversation.messages.into_iter().flatten() {
-        let at = parse_time(&u.timestamp).with_context(|| format!("conversation {key}: bad timestamp {:?}", u.timestamp))?;
+        let at =
+            parse_time(&u.timestamp).with_context(|| format!("conversation {key}: bad timestamp {:?}", u.timestamp))?;
         utterances.push((u, at));
     }
     let first_at = utterances.iter().map(|(_, at)| *at).min().unwrap_or_default();
@@ -142,7 +145,8 @@ async fn conversation_rows(
     ];
     batch.upsert("conversations", id.clone(), values).await?;
     for (sender, at) in &joined {
-        let values = vec![Value::from(id.as_str()), Value::from(jid(sender)), Value::from("member"), Value::Integer(*at)];
+        let values =
+            vec![Value::from(id.as_str()), Value::from(jid(sender)), Value::from("member"), Value::Integer(*at)];
         batch.upsert("conversation_participants", stable_id(&[scope, &id, sender]), values).await?;
     }
     for (i, (u, at)) in utterances.into_iter().enumerate() {
@@ -173,7 +177,8 @@ fn parse_time(s: &str) -> Option<i64> {
     let (date, time) = s.split_once('T')?;
     let mut d = date.splitn(3, '-').map(str::parse::<u32>);
     let (y, mo, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
-    let (time, millis) = time.split_once('.').map_or((time, 0), |(t, f)| (t, f.get(..3).and_then(|f| f.parse().ok()).unwrap_or(0)));
+    let (time, millis) =
+        time.split_once('.').map_or((time, 0), |(t, f)| (t, f.get(..3).and_then(|f| f.parse().ok()).unwrap_or(0)));
     let mut t = time.splitn(3, ':').map(str::parse::<u32>);
     let (h, mi, sec) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
     if h > 23 || mi > 59 || sec > 59 {

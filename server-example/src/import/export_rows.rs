@@ -22,14 +22,25 @@ use super::{Batch, stable_id};
 use crate::generate::Totals;
 
 /// Reads and imports one export file into `scope`; `me` is the user's name as the export shows it.
-pub async fn import_file(store: &dyn ServerStore, scope: &str, path: &Path, me: Option<&str>) -> anyhow::Result<Totals> {
+pub async fn import_file(
+    store: &dyn ServerStore,
+    scope: &str,
+    path: &Path,
+    me: Option<&str>,
+) -> anyhow::Result<Totals> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let file_name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
     import_text(store, scope, &file_name, &text, me).await
 }
 
 /// Imports the export `text` of the file called `file_name` (which names the conversation and seeds its ids).
-pub async fn import_text(store: &dyn ServerStore, scope: &str, file_name: &str, text: &str, me: Option<&str>) -> anyhow::Result<Totals> {
+pub async fn import_text(
+    store: &dyn ServerStore,
+    scope: &str,
+    file_name: &str,
+    text: &str,
+    me: Option<&str>,
+) -> anyhow::Result<Totals> {
     // Parsed whole before anything is written: a bad file writes nothing.
     let messages = parse(text).with_context(|| file_name.to_owned())?;
     let conversation_id = stable_id(&[scope, "whatsapp-export", file_name]);
@@ -47,8 +58,11 @@ pub async fn import_text(store: &dyn ServerStore, scope: &str, file_name: &str, 
             senders[i].2 = m.sent_at;
         }
     }
-    let group_events = messages.iter().filter(|m| m.kind == Kind::System).filter(|m| m.body.as_deref().is_some_and(is_group_event));
-    let creator = group_events.clone().find_map(|m| m.body.as_deref()?.split_once(" created group ").map(|(who, _)| who.to_owned()));
+    let group_events =
+        messages.iter().filter(|m| m.kind == Kind::System).filter(|m| m.body.as_deref().is_some_and(is_group_event));
+    let creator = group_events
+        .clone()
+        .find_map(|m| m.body.as_deref()?.split_once(" created group ").map(|(who, _)| who.to_owned()));
     let is_group = senders.len() > 2 || group_events.count() > 0;
     let first_at = messages.iter().map(|m| m.sent_at).min().unwrap_or_default();
     let last_at = messages.iter().map(|m| m.sent_at).max().unwrap_or_default();
@@ -88,7 +102,12 @@ pub async fn import_text(store: &dyn ServerStore, scope: &str, file_name: &str, 
         ];
         batch.upsert("contacts", stable_id(&[scope, "contact", &jid]), values).await?;
         let role = if creator.as_deref() == Some(name) { "superadmin" } else { "member" };
-        let values = vec![Value::from(conversation_id.as_str()), Value::from(jid.as_str()), Value::from(role), Value::Integer(first)];
+        let values = vec![
+            Value::from(conversation_id.as_str()),
+            Value::from(jid.as_str()),
+            Value::from(role),
+            Value::Integer(first),
+        ];
         batch.upsert("conversation_participants", stable_id(&[scope, &conversation_id, &jid]), values).await?;
         jids.insert(name, jid);
     }

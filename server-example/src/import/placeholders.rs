@@ -7,7 +7,9 @@ use super::whatsapp_export::{Kind, MARKS, Media};
 
 /// The kind and media record of a placeholder line, `None` for text.
 pub(crate) fn placeholder(text: &str) -> Option<(Kind, Media)> {
-    let media = |kind, mime_type, file_name: Option<&str>| Some((kind, Media { mime_type, file_name: file_name.map(str::to_owned) }));
+    let media = |kind, mime_type, file_name: Option<&str>| {
+        Some((kind, Media { mime_type, file_name: file_name.map(str::to_owned) }))
+    };
     match text {
         "<Media omitted>" => return media(Kind::Document, "application/octet-stream", None),
         "image omitted" => return media(Kind::Image, "image/jpeg", None),

@@ -119,9 +119,10 @@ pub fn parse(text: &str) -> Result<Vec<ExportMessage>, ParseError> {
                 None => {
                     return Err(ParseError {
                         line: i + 1,
-                        message: "not a WhatsApp chat export: expected a message line like `31/12/2023, 21:41 - Name: text` \
+                        message:
+                            "not a WhatsApp chat export: expected a message line like `31/12/2023, 21:41 - Name: text` \
                                   or `[31/12/2023, 21:41:05] Name: text`"
-                            .into(),
+                                .into(),
                     });
                 }
             },
@@ -239,7 +240,14 @@ fn message(line: usize, sent_at: i64, text: &str) -> ExportMessage {
     let first = first.trim_matches(MARKS);
     if sender.is_none() || (marked && is_system(first)) {
         let body = text.split_once(": ").filter(|_| sender.is_some()).map_or(text, |(_, said)| said);
-        return ExportMessage { line, sent_at, sender: None, body: Some(body.trim_matches(MARKS).to_owned()), kind: Kind::System, media: None };
+        return ExportMessage {
+            line,
+            sent_at,
+            sender: None,
+            body: Some(body.trim_matches(MARKS).to_owned()),
+            kind: Kind::System,
+            media: None,
+        };
     }
     if let Some((kind, media)) = placeholder(first) {
         let body = continuation.map(str::to_owned);

@@ -66,10 +66,10 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use sync_core::live::{SeqWatch, latest_seq};
 use sync_core::{
     ChangeFeed, FeedError, FeedPage, Schema, ScopeStatus, ServerStore, StoredRow, Value, Write, WriteReceipt,
 };
-use sync_core::live::{SeqWatch, latest_seq};
 use tokio_postgres::NoTls;
 
 pub use write::PruneReport;
@@ -121,7 +121,8 @@ impl PostgresStore {
             drop(admin.transaction().await?);
             config.options(format!("-c search_path={ns}"));
         }
-        let manager = Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager =
+            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager).max_size(POOL_SIZE).build().context("building the connection pool")?;
         let mut client = pool.get().await.with_context(|| format!("connecting to {url}"))?;
         let tx = client.transaction().await?;

@@ -66,7 +66,12 @@ impl PostgresStore {
 
     /// Spawns the `LISTEN` task (see the module docs) until `cancel`. Each notification wakes this store's
     /// waiters, then goes to `on_hint`.
-    pub fn spawn_listener(&self, leader_only: bool, on_hint: HintFn, cancel: CancellationToken) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_listener(
+        &self,
+        leader_only: bool,
+        on_hint: HintFn,
+        cancel: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
         let listener = Listener {
             config: self.config.clone(),
             channel: self.notify_channel(),

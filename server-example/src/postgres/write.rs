@@ -125,10 +125,11 @@ impl PostgresStore {
             return Ok(());
         }
         let (_, sql) = self.collection(&run.collection)?;
-        let stmt = tx
-            .prepare_cached(&sql.upsert_rows(run.ids.len()))
-            .await
-            .map_err(db(format!("preparing the upsert of {} rows of `{}`", run.ids.len(), run.collection)))?;
+        let stmt = tx.prepare_cached(&sql.upsert_rows(run.ids.len())).await.map_err(db(format!(
+            "preparing the upsert of {} rows of `{}`",
+            run.ids.len(),
+            run.collection
+        )))?;
         upserts.push((stmt, std::mem::take(&mut run.params)));
         run.ids.clear();
         Ok(())

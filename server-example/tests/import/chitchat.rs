@@ -21,24 +21,33 @@ const TOKEN: &str = "chitchat-token";
 async fn chitchat_dataset_imports_and_syncs_exact() {
     let path = match chitchat::locate() {
         Ok(path) => path,
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("CI=true needs the dataset (.ci/run installs it): {e:#}"),
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true needs the dataset (.ci/run installs it): {e:#}")
+        }
         Err(e) => {
             eprintln!("SKIPPED chitchat_dataset_imports_and_syncs_exact: {e:#}");
             return;
         }
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Arc::new(SqliteServerStore::open(dir.path().join("server.db"), whatsapp::schema()).expect("open server store"));
+    let server =
+        Arc::new(SqliteServerStore::open(dir.path().join("server.db"), whatsapp::schema()).expect("open server store"));
 
     let started = Instant::now();
     let totals = chitchat::import(server.as_ref(), SCOPE, &path).await.expect("import");
     eprintln!("chitchat import: {totals:?} in {:.1} s", started.elapsed().as_secs_f64());
-    assert_eq!((totals.conversations, totals.messages, totals.contacts, totals.participants, totals.media), (7_168, 258_145, 1_315, 11_186, 0));
+    assert_eq!(
+        (totals.conversations, totals.messages, totals.contacts, totals.participants, totals.media),
+        (7_168, 258_145, 1_315, 11_186, 0)
+    );
     let live = counts(&server, SCOPE).await;
     assert_eq!(live.get("messages"), Some(&258_145));
     assert_eq!(live.get("conversations"), Some(&7_168));
 
-    let running = start(server.clone(), ServerConfig::new(access(&[(TOKEN.into(), vec![SCOPE.into()])])), "127.0.0.1:0").await.expect("start");
+    let running =
+        start(server.clone(), ServerConfig::new(access(&[(TOKEN.into(), vec![SCOPE.into()])])), "127.0.0.1:0")
+            .await
+            .expect("start");
     let client = Client::open(ClientOptions {
         db: dir.path().join("client.db"),
         url: running.url(),
@@ -50,10 +59,16 @@ async fn chitchat_dataset_imports_and_syncs_exact() {
     .expect("open client");
     let started = Instant::now();
     let report = client.engine.sync(SCOPE, SyncOptions::default()).await.expect("sync");
-    eprintln!("chitchat sync: {} rows in {} pages, {:.1} s", report.rows(), report.pages(), started.elapsed().as_secs_f64());
+    eprintln!(
+        "chitchat sync: {} rows in {} pages, {:.1} s",
+        report.rows(),
+        report.pages(),
+        started.elapsed().as_secs_f64()
+    );
     assert_eq!(report.rows(), totals.rows());
 
-    let verification = verify_scope(&whatsapp::schema(), SCOPE, client.store.as_ref(), server.as_ref()).await.expect("verify");
+    let verification =
+        verify_scope(&whatsapp::schema(), SCOPE, client.store.as_ref(), server.as_ref()).await.expect("verify");
     assert!(verification.is_exact(), "{:?}", verification.differences);
     assert_eq!(verification.rows(), totals.rows());
     running.stop().await.expect("stop");

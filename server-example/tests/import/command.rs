@@ -21,7 +21,16 @@ async fn import_command_reads_export_files() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("server.db");
     let (ana, family) = (fixture("WhatsApp Chat with Ana Silva.txt"), fixture("WhatsApp Chat - Family.txt"));
-    let list = ["--db", db.to_str().expect("utf-8"), "--integration", "wa-1", "--me", "Me", ana.to_str().expect("utf-8"), family.to_str().expect("utf-8")];
+    let list = [
+        "--db",
+        db.to_str().expect("utf-8"),
+        "--integration",
+        "wa-1",
+        "--me",
+        "Me",
+        ana.to_str().expect("utf-8"),
+        family.to_str().expect("utf-8"),
+    ];
     run(args(&list).expect("parse")).await.expect("import");
     let store = SqliteServerStore::open(&db, server_example::whatsapp::schema()).expect("open");
     let counts = counts(&store, "wa-1").await;
@@ -32,7 +41,10 @@ async fn import_command_reads_export_files() {
 
 #[tokio::test]
 async fn import_command_refuses_what_it_cannot_do() {
-    assert!(args(&["--integration", "wa-1", "--chitchat", "dataset.json", "chat.txt"]).is_err(), "files and --chitchat conflict");
+    assert!(
+        args(&["--integration", "wa-1", "--chitchat", "dataset.json", "chat.txt"]).is_err(),
+        "files and --chitchat conflict"
+    );
     assert!(args(&["chat.txt"]).is_err(), "--integration is required");
     let chitchat = args(&["--integration", "wa-1", "--chitchat"]).expect("--chitchat without a path");
     assert_eq!(chitchat.chitchat, Some(None));
@@ -40,11 +52,13 @@ async fn import_command_refuses_what_it_cannot_do() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("server.db");
     let db = db.to_str().expect("utf-8");
-    let nothing = run(args(&["--db", db, "--integration", "wa-1"]).expect("parse")).await.expect_err("nothing to import");
+    let nothing =
+        run(args(&["--db", db, "--integration", "wa-1"]).expect("parse")).await.expect_err("nothing to import");
     assert!(nothing.to_string().contains("nothing to import"), "{nothing}");
-    let missing = run(args(&["--db", db, "--integration", "wa-1", "--chitchat", "/nonexistent/dataset.json"]).expect("parse"))
-        .await
-        .expect_err("missing dataset");
+    let missing =
+        run(args(&["--db", db, "--integration", "wa-1", "--chitchat", "/nonexistent/dataset.json"]).expect("parse"))
+            .await
+            .expect_err("missing dataset");
     assert!(format!("{missing:#}").contains("/nonexistent/dataset.json"), "{missing:#}");
 }
 

@@ -20,7 +20,14 @@ fn parsed(name: &str) -> Vec<ExportMessage> {
     parse(&std::fs::read_to_string(fixture(name)).expect("read fixture")).expect("parse fixture")
 }
 
-fn msg(line: usize, sent_at: i64, sender: Option<&str>, body: Option<&str>, kind: Kind, media: Option<(&'static str, Option<&str>)>) -> ExportMessage {
+fn msg(
+    line: usize,
+    sent_at: i64,
+    sender: Option<&str>,
+    body: Option<&str>,
+    kind: Kind,
+    media: Option<(&'static str, Option<&str>)>,
+) -> ExportMessage {
     ExportMessage {
         line,
         sent_at,
@@ -57,7 +64,14 @@ fn android_24h_eu_with_file_attached() {
     let expected = vec![
         text(1, 1_704_058_860_000, "Ben Okafor", "Are you coming tonight?"),
         text(2, 1_704_058_980_000, "Me", "Yes, at ten"),
-        msg(3, 1_704_100_500_000, Some("Ben Okafor"), None, Kind::Image, Some(("image/jpeg", Some("IMG-20240101-WA0001.jpg")))),
+        msg(
+            3,
+            1_704_100_500_000,
+            Some("Ben Okafor"),
+            None,
+            Kind::Image,
+            Some(("image/jpeg", Some("IMG-20240101-WA0001.jpg"))),
+        ),
     ];
     assert_eq!(parsed("WhatsApp Chat with Ben Okafor.txt"), expected);
 }
@@ -90,7 +104,8 @@ fn blank_lines_after_a_message_are_dropped_and_windows_line_ends_read() {
 
 #[test]
 fn ios_24h_group_with_every_placeholder() {
-    let media = |line, at, who, kind, mime, name: Option<&str>| msg(line, at, Some(who), None, kind, Some((mime, name)));
+    let media =
+        |line, at, who, kind, mime, name: Option<&str>| msg(line, at, Some(who), None, kind, Some((mime, name)));
     let expected = vec![
         system(1, 1_704_058_865_000, ENCRYPTED),
         system(2, 1_704_058_865_000, "Carla Rossi created group \"Family\""),
@@ -167,8 +182,11 @@ async fn import_writes_each_collection_and_reimport_updates_in_place() {
     .collect();
     assert_eq!(counts(&store, SCOPE).await.into_iter().collect::<Vec<_>>(), expected);
 
-    let mut media: Vec<(Value, Value)> =
-        rows(&store, SCOPE, "message_media").await.into_iter().map(|r| (r.values[2].clone(), r.values[3].clone())).collect();
+    let mut media: Vec<(Value, Value)> = rows(&store, SCOPE, "message_media")
+        .await
+        .into_iter()
+        .map(|r| (r.values[2].clone(), r.values[3].clone()))
+        .collect();
     media.sort_by_key(|m| format!("{m:?}"));
     let text = |s: &str| Value::Text(s.to_owned());
     let mut want = vec![
@@ -187,7 +205,8 @@ async fn import_writes_each_collection_and_reimport_updates_in_place() {
     assert_eq!(media, want);
 
     let conversations = rows(&store, SCOPE, "conversations").await;
-    let mut kinds: Vec<(Value, Value)> = conversations.iter().map(|r| (r.values[1].clone(), r.values[2].clone())).collect();
+    let mut kinds: Vec<(Value, Value)> =
+        conversations.iter().map(|r| (r.values[1].clone(), r.values[2].clone())).collect();
     kinds.sort_by_key(|k| format!("{k:?}"));
     let names = ["Ana Silva", "Ben Okafor", "Dots", "Family", "Priya Patel"];
     let want: Vec<(Value, Value)> = names.iter().map(|n| (text(n), Value::Bool(*n == "Family"))).collect();
@@ -200,17 +219,27 @@ async fn import_writes_each_collection_and_reimport_updates_in_place() {
     let system = messages.iter().filter(|r| r.values[5] == text("system")).count();
     assert_eq!(system, 6);
     let participants = rows(&store, SCOPE, "conversation_participants").await;
-    let admins: Vec<&Value> = participants.iter().filter(|r| r.values[2] == text("superadmin")).map(|r| &r.values[1]).collect();
+    let admins: Vec<&Value> =
+        participants.iter().filter(|r| r.values[2] == text("superadmin")).map(|r| &r.values[1]).collect();
     assert_eq!(admins.len(), 1);
-    assert!(matches!(admins[0], Value::Text(jid) if jid.starts_with("carla-rossi-") && jid.ends_with("@s.whatsapp.net")));
+    assert!(
+        matches!(admins[0], Value::Text(jid) if jid.starts_with("carla-rossi-") && jid.ends_with("@s.whatsapp.net"))
+    );
     let contacts = rows(&store, SCOPE, "contacts").await;
-    assert!(contacts.iter().any(|r| r.values[0] == text("447700900123@s.whatsapp.net") && r.values[1] == text("+447700900123")));
+    assert!(
+        contacts
+            .iter()
+            .any(|r| r.values[0] == text("447700900123@s.whatsapp.net") && r.values[1] == text("+447700900123"))
+    );
 
     let before = store.status(SCOPE).await.expect("status").latest_seq;
     for file in FILES {
         import_file(&store, SCOPE, &fixture(file), Some("Me")).await.expect("re-import");
     }
     assert_eq!(counts(&store, SCOPE).await.into_iter().collect::<Vec<_>>(), expected, "no duplicates");
-    assert_eq!(rows(&store, SCOPE, "messages").await.iter().map(|r| &r.values).collect::<Vec<_>>(), messages.iter().map(|r| &r.values).collect::<Vec<_>>());
+    assert_eq!(
+        rows(&store, SCOPE, "messages").await.iter().map(|r| &r.values).collect::<Vec<_>>(),
+        messages.iter().map(|r| &r.values).collect::<Vec<_>>()
+    );
     assert!(store.status(SCOPE).await.expect("status").latest_seq > before, "the rows were written again, as updates");
 }

@@ -147,7 +147,8 @@ fn delete(collection: &str, id: &str) -> Write {
 /// batch, so threads take seqs `1..=threads` and posts the seqs after them.
 async fn populate(fixture: &Fixture, scope: &str, threads: usize, posts: usize) {
     let threads_rows = (0..threads).map(|i| upsert_thread(&format!("t{i}"), &format!("thread {i}")));
-    let posts_rows = (0..posts).map(|i| upsert_post(&format!("p{i}"), &format!("t{}", i % threads), &format!("post {i} ✓")));
+    let posts_rows =
+        (0..posts).map(|i| upsert_post(&format!("p{i}"), &format!("t{}", i % threads), &format!("post {i} ✓")));
     fixture.write(scope, threads_rows.chain(posts_rows).collect()).await;
 }
 

@@ -64,7 +64,8 @@ impl ClientStore for NotifyingStore {
     }
 
     async fn apply_page(&self, scope: &str, page: Page) -> Result<ApplyOutcome, StoreError> {
-        let mut event = ChangeEvent { scope: scope.to_owned(), collection: Some(page.collection.clone()), ..Default::default() };
+        let mut event =
+            ChangeEvent { scope: scope.to_owned(), collection: Some(page.collection.clone()), ..Default::default() };
         // Keys are taken only while someone listens: a sync from scratch applies millions of rows.
         let listening = self.events.receiver_count() > 0;
         if listening {
@@ -104,8 +105,13 @@ impl ClientStore for NotifyingStore {
         Ok(())
     }
 
-    async fn read_rows(&self, scope: &str, collection: &str, after_id: Option<&str>, limit: usize)
-    -> Result<Vec<StoredRow>, StoreError> {
+    async fn read_rows(
+        &self,
+        scope: &str,
+        collection: &str,
+        after_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StoredRow>, StoreError> {
         self.inner.read_rows(scope, collection, after_id, limit).await
     }
 

@@ -70,7 +70,9 @@ impl SyncEngine {
             let failed = match step {
                 Step::Status => {
                     let call = transport.fetch_status(scope);
-                    let Ok(answer) = bounded(&options.cancel, config.request_timeout, call).await else { return Ok(()) };
+                    let Ok(answer) = bounded(&options.cancel, config.request_timeout, call).await else {
+                        return Ok(());
+                    };
                     match answer {
                         Ok(status) => {
                             step = Step::Sync(status.latest_seq);
@@ -121,7 +123,6 @@ impl SyncEngine {
             }
         }
     }
-
 }
 
 /// `call` under `limit`, a timeout as [`TransportError::Timeout`]; `Err(())` when cancelled first.

@@ -28,7 +28,11 @@ struct Switch {
 
 impl Switch {
     fn check(&self) -> Result<(), TransportError> {
-        if self.down.load(Ordering::SeqCst) { Err(TransportError::Network("connection refused".into())) } else { Ok(()) }
+        if self.down.load(Ordering::SeqCst) {
+            Err(TransportError::Network("connection refused".into()))
+        } else {
+            Ok(())
+        }
     }
 }
 

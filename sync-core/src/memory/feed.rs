@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::error::FeedError;
-use crate::live::{DEFAULT_RECHECK, SeqWatch, latest_seq};
 use crate::feed::{ChangeFeed, ServerStore, Write, WriteReceipt, check_write};
+use crate::live::{DEFAULT_RECHECK, SeqWatch, latest_seq};
 use crate::page::{CollectionStatus, FeedPage, ScopeStatus, StoredRow};
 use crate::schema::Schema;
 use crate::value::{Change, Row, Value};
@@ -163,15 +163,24 @@ impl ServerStore for MemoryFeed {
         Ok(receipt)
     }
 
-    async fn read_rows(&self, scope: &str, collection: &str, after_id: Option<&str>, limit: usize)
-    -> Result<Vec<StoredRow>, FeedError> {
+    async fn read_rows(
+        &self,
+        scope: &str,
+        collection: &str,
+        after_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StoredRow>, FeedError> {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let Some(log) = inner.get(scope).and_then(|s| s.collections.get(collection)) else { return Ok(vec![]) };
         let mut rows: Vec<StoredRow> = log
             .by_id
             .iter()
             .filter(|(id, (_, values))| values.is_some() && after_id.is_none_or(|a| id.as_str() > a))
-            .map(|(id, (seq, values))| StoredRow { id: id.clone(), seq: *seq, values: values.clone().unwrap_or_default() })
+            .map(|(id, (seq, values))| StoredRow {
+                id: id.clone(),
+                seq: *seq,
+                values: values.clone().unwrap_or_default(),
+            })
             .collect();
         rows.sort_by(|a, b| a.id.cmp(&b.id));
         rows.truncate(limit);

@@ -100,8 +100,13 @@ impl ClientStore for MemoryStore {
         Ok(())
     }
 
-    async fn read_rows(&self, scope: &str, collection: &str, after_id: Option<&str>, limit: usize)
-    -> Result<Vec<StoredRow>, StoreError> {
+    async fn read_rows(
+        &self,
+        scope: &str,
+        collection: &str,
+        after_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StoredRow>, StoreError> {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let Some(table) = inner.tables.get(&(scope.to_owned(), collection.to_owned())) else { return Ok(vec![]) };
         let start = after_id.map_or(std::ops::Bound::Unbounded, |a| std::ops::Bound::Excluded(a.to_owned()));

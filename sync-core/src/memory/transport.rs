@@ -43,9 +43,11 @@ impl Transport for FeedTransport {
             self.feed.page(scope, collection, request.since_seq, request.limit).await
         }
         .map_err(status_error)?;
-        let collection = self.feed.schema().collection(&request.collection).ok_or_else(|| {
-            status_error(FeedError::UnknownCollection(request.collection.clone()))
-        })?;
+        let collection = self
+            .feed
+            .schema()
+            .collection(&request.collection)
+            .ok_or_else(|| status_error(FeedError::UnknownCollection(request.collection.clone())))?;
         Ok(encode_page(collection, &request.scope, &page))
     }
 

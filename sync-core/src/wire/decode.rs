@@ -16,7 +16,12 @@ use crate::wire::row::RowSeed;
 /// Decodes and validates the body of a page answering `request`. Any error means nothing may be applied.
 ///
 /// `max_bytes` bounds the body; rows beyond `request.limit` are rejected too.
-pub fn decode_page(collection: &Collection, request: &PageRequest, body: &[u8], max_bytes: usize) -> Result<Page, PageError> {
+pub fn decode_page(
+    collection: &Collection,
+    request: &PageRequest,
+    body: &[u8],
+    max_bytes: usize,
+) -> Result<Page, PageError> {
     if body.len() > max_bytes {
         return Err(PageError::TooLarge(format!("{} bytes, the limit is {max_bytes}", body.len())));
     }
@@ -41,7 +46,9 @@ pub fn decode_page(collection: &Collection, request: &PageRequest, body: &[u8], 
         .ok_or_else(|| PageError::Malformed("`has_more` is missing or not a boolean".into()))?;
     let total_count = match top.total_count {
         None | Some(Json::Null) => None,
-        Some(v) => Some(v.as_u64().ok_or_else(|| PageError::Malformed("`total_count` is not a non-negative integer".into()))?),
+        Some(v) => {
+            Some(v.as_u64().ok_or_else(|| PageError::Malformed("`total_count` is not a non-negative integer".into()))?)
+        }
     };
     if rows.count > request.limit {
         return Err(PageError::TooLarge(format!("{} rows, the request's limit was {}", rows.count, request.limit)));
@@ -62,7 +69,15 @@ pub fn decode_page(collection: &Collection, request: &PageRequest, body: &[u8], 
     if has_more && rows.rows.is_empty() {
         return Err(PageError::EmptyWithMore);
     }
-    Ok(Page { collection: collection.name.clone(), since_seq: request.since_seq, rows: rows.rows, latest_seq, has_more, total_count, bytes: body.len() })
+    Ok(Page {
+        collection: collection.name.clone(),
+        since_seq: request.since_seq,
+        rows: rows.rows,
+        latest_seq,
+        has_more,
+        total_count,
+        bytes: body.len(),
+    })
 }
 
 /// The top-level object, its scalars kept as small JSON values to be checked after parsing.
@@ -211,4 +226,3 @@ impl<'de> Visitor<'de> for RowsSeed<'_> {
         Ok(None)
     }
 }
-

@@ -2,9 +2,9 @@
 
 use std::fmt;
 
+use serde::Deserialize;
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
 use serde_json::Value as Json;
 
 use crate::error::PageError;
@@ -131,7 +131,8 @@ impl<'de> DeserializeSeed<'de> for ValueSeed {
     fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
         if self.0 == ColumnType::Json {
             // Canonical compact text (keys sorted), whatever spacing and key order the server used.
-            return Json::deserialize(de).map(|v| Ok(if v.is_null() { Value::Null } else { Value::Json(v.to_string()) }));
+            return Json::deserialize(de)
+                .map(|v| Ok(if v.is_null() { Value::Null } else { Value::Json(v.to_string()) }));
         }
         de.deserialize_any(self)
     }

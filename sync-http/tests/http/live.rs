@@ -45,7 +45,11 @@ async fn a_live_page_answers_when_a_row_arrives_or_empty_after_the_timeout() {
     let posts = feed.clone();
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let write = Write::Upsert { collection: "posts".into(), id: "p-new".into(), values: sync_core::testing::post("t0", "x") };
+        let write = Write::Upsert {
+            collection: "posts".into(),
+            id: "p-new".into(),
+            values: sync_core::testing::post("t0", "x"),
+        };
         posts.write("alpha", vec![write]).await.expect("write");
     });
     write_later(&feed, "t-new", Duration::from_millis(300));
@@ -108,8 +112,13 @@ impl ChangeFeed for CountingFeed {
         self.inner.schema()
     }
 
-    async fn page(&self, scope: &str, collection: &str, since_seq: i64, limit: usize)
-    -> Result<sync_core::FeedPage, sync_core::FeedError> {
+    async fn page(
+        &self,
+        scope: &str,
+        collection: &str,
+        since_seq: i64,
+        limit: usize,
+    ) -> Result<sync_core::FeedPage, sync_core::FeedError> {
         self.inner.page(scope, collection, since_seq, limit).await
     }
 
@@ -164,7 +173,8 @@ async fn a_following_engine_gets_each_write_as_a_change_event() {
     let cancel = options.cancel.clone();
     let follower = engine.clone();
     let task = tokio::spawn(async move { follower.follow("alpha", options).await });
-    let mut recv = async || tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("an event").expect("open");
+    let mut recv =
+        async || tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("an event").expect("open");
     while !recv().await.upserted.contains(&"p2-4".to_owned()) {} // the initial sync ends with the last post
 
     for i in 0..20 {

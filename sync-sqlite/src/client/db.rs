@@ -241,7 +241,8 @@ impl ClientDb {
         let (collection, sql) = prepared.collection(&page.collection)?;
         let path = path.as_path();
         // Captures references only, so it is `Copy` and formats nothing unless a statement fails.
-        let fail = |e| StoreError::backend(format!("applying a page of `{}` in {}", page.collection, path.display()), e);
+        let fail =
+            |e| StoreError::backend(format!("applying a page of `{}` in {}", page.collection, path.display()), e);
 
         let tx = &*conn;
         let cursor: i64 = tx
@@ -250,7 +251,11 @@ impl ClientDb {
             .map_err(fail)?
             .unwrap_or(0);
         if page.since_seq > cursor {
-            return Err(StoreError::CursorGap { collection: page.collection.clone(), cursor, since_seq: page.since_seq });
+            return Err(StoreError::CursorGap {
+                collection: page.collection.clone(),
+                cursor,
+                since_seq: page.since_seq,
+            });
         }
         let was_deferred = deferred.contains(&page.collection);
         // Not for a last page: dropping and building again in one transaction would gain nothing.
@@ -300,13 +305,17 @@ impl ClientDb {
         run().map_err(|e| StoreError::backend(context, e))
     }
 
-    pub(super) fn read_rows(&mut self, scope: &str, collection: &str, after_id: Option<&str>, limit: usize)
-    -> Result<Vec<StoredRow>, StoreError> {
+    pub(super) fn read_rows(
+        &mut self,
+        scope: &str,
+        collection: &str,
+        after_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StoredRow>, StoreError> {
         let prepared = self.prepared.as_ref().ok_or_else(|| unprepared(collection))?;
         let (c, sql) = prepared.collection(collection)?;
-        convert::read_rows(&self.conn, &sql.rows, &c.columns, scope, after_id, limit).map_err(|e| {
-            StoreError::backend(format!("reading rows of `{collection}` in {}", self.path.display()), e)
-        })
+        convert::read_rows(&self.conn, &sql.rows, &c.columns, scope, after_id, limit)
+            .map_err(|e| StoreError::backend(format!("reading rows of `{collection}` in {}", self.path.display()), e))
     }
 
     /// Row counts per collection of the prepared schema (`COUNT(*)`: stats are not on the sync's hot path), and
@@ -362,7 +371,8 @@ fn write_rows(
         let result = match &row.change {
             Change::Upsert(values) => {
                 outcome.upserted += 1;
-                upsert.raw_bind_parameter(1, &row.id)
+                upsert
+                    .raw_bind_parameter(1, &row.id)
                     .and_then(|()| upsert.raw_bind_parameter(2, scope))
                     .and_then(|()| upsert.raw_bind_parameter(3, row.seq))
                     .and_then(|()| convert::bind_values(&mut upsert, 4, &collection.columns, values))
@@ -391,8 +401,10 @@ fn run_all<'a>(conn: &Connection, statements: impl IntoIterator<Item = &'a Strin
     statements.into_iter().try_for_each(|statement| conn.execute_batch(statement))
 }
 
-fn run_in_transaction<'a>(conn: &mut Connection, statements: impl IntoIterator<Item = &'a String>)
--> rusqlite::Result<()> {
+fn run_in_transaction<'a>(
+    conn: &mut Connection,
+    statements: impl IntoIterator<Item = &'a String>,
+) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     run_all(&tx, statements)?;
     tx.commit()

@@ -12,8 +12,8 @@ use crate::error::Error;
 use crate::writer::Worker;
 use db::ClientDb;
 pub use db::SqliteOptions;
-pub use read::{ListRows, QueryResult};
 use read::{ClientReader, SharedSchema};
+pub use read::{ListRows, QueryResult};
 
 /// A client replica in an SQLite file (WAL mode), implementing [`ClientStore`].
 ///
@@ -54,7 +54,8 @@ impl SqliteStore {
         let worker = Worker::spawn("sync-sqlite-client", move || ClientDb::open(thread_path, thread_schema, options))?;
         // After the writer: it created the file and put it in WAL mode.
         let reader_path = path.clone();
-        let reader = Worker::spawn("sync-sqlite-client-reader", move || ClientReader::open(reader_path, reader_schema))?;
+        let reader =
+            Worker::spawn("sync-sqlite-client-reader", move || ClientReader::open(reader_path, reader_schema))?;
         Ok(SqliteStore { path, worker, reader, schema })
     }
 
@@ -68,7 +69,12 @@ impl SqliteStore {
     /// conversation list, or the messages of one conversation). Column names are checked against the prepared
     /// schema: an unknown one is [`StoreError::InvalidQuery`], an unknown collection
     /// [`StoreError::UnknownCollection`]. Runs on the reader thread.
-    pub async fn list_rows(&self, scope: &str, collection: &str, query: ListRows) -> Result<Vec<StoredRow>, StoreError> {
+    pub async fn list_rows(
+        &self,
+        scope: &str,
+        collection: &str,
+        query: ListRows,
+    ) -> Result<Vec<StoredRow>, StoreError> {
         let (scope, collection) = (scope.to_owned(), collection.to_owned());
         self.reader.run(move |reader| reader.list_rows(&scope, &collection, &query)).await?
     }
@@ -137,8 +143,13 @@ impl ClientStore for SqliteStore {
         self.run(move |db| db.reset(&scope)).await
     }
 
-    async fn read_rows(&self, scope: &str, collection: &str, after_id: Option<&str>, limit: usize)
-    -> Result<Vec<StoredRow>, StoreError> {
+    async fn read_rows(
+        &self,
+        scope: &str,
+        collection: &str,
+        after_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StoredRow>, StoreError> {
         let (scope, collection, after_id) = (scope.to_owned(), collection.to_owned(), after_id.map(str::to_owned));
         self.run(move |db| db.read_rows(&scope, &collection, after_id.as_deref(), limit)).await
     }

@@ -77,7 +77,12 @@ impl ClientReader {
         StoreError::backend(format!("{what} in {}", self.path.display()), e)
     }
 
-    pub(super) fn list_rows(&mut self, scope: &str, collection: &str, query: &ListRows) -> Result<Vec<StoredRow>, StoreError> {
+    pub(super) fn list_rows(
+        &mut self,
+        scope: &str,
+        collection: &str,
+        query: &ListRows,
+    ) -> Result<Vec<StoredRow>, StoreError> {
         let schema = self.schema.read().unwrap_or_else(|e| e.into_inner()).clone();
         let c = schema
             .as_deref()
@@ -119,7 +124,11 @@ impl ClientReader {
             let mut rows = stmt.raw_query();
             let mut out = Vec::new();
             while let Some(row) = rows.next()? {
-                out.push(StoredRow { id: row.get(0)?, seq: row.get(1)?, values: convert::read_values(row, 2, &c.columns)? });
+                out.push(StoredRow {
+                    id: row.get(0)?,
+                    seq: row.get(1)?,
+                    values: convert::read_values(row, 2, &c.columns)?,
+                });
             }
             Ok(out)
         };

@@ -79,7 +79,9 @@ impl SqliteServerStore {
         let readers = (0..READERS)
             .map(|i| {
                 let (reader_path, reader_shared) = (path.clone(), shared.clone());
-                Worker::spawn(&format!("sync-sqlite-server-reader-{i}"), move || Reader::open(reader_path, reader_shared))
+                Worker::spawn(&format!("sync-sqlite-server-reader-{i}"), move || {
+                    Reader::open(reader_path, reader_shared)
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(SqliteServerStore { path, shared, writer, readers, next_reader: AtomicUsize::new(0), live: SeqWatch::new() })
@@ -149,8 +151,13 @@ impl ServerStore for SqliteServerStore {
         Ok(receipt)
     }
 
-    async fn read_rows(&self, scope: &str, collection: &str, after_id: Option<&str>, limit: usize)
-    -> Result<Vec<StoredRow>, FeedError> {
+    async fn read_rows(
+        &self,
+        scope: &str,
+        collection: &str,
+        after_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StoredRow>, FeedError> {
         self.shared.collection(collection)?;
         let (scope, collection, after_id) = (scope.to_owned(), collection.to_owned(), after_id.map(str::to_owned));
         self.read(move |reader| reader.read_rows(&scope, &collection, after_id.as_deref(), limit)).await

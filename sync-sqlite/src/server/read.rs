@@ -33,7 +33,13 @@ impl Reader {
         FeedError::backend(format!("{what} in {}", self.path.display()), e)
     }
 
-    pub(super) fn page(&mut self, scope: &str, collection: &str, since_seq: i64, limit: usize) -> Result<FeedPage, FeedError> {
+    pub(super) fn page(
+        &mut self,
+        scope: &str,
+        collection: &str,
+        since_seq: i64,
+        limit: usize,
+    ) -> Result<FeedPage, FeedError> {
         let shared = self.shared.clone();
         let (c, sql) = shared.collection(collection)?;
         let mut read = || -> rusqlite::Result<Option<FeedPage>> {
@@ -55,8 +61,10 @@ impl Reader {
             drop(stmt);
             let has_more = rows.len() > limit;
             rows.truncate(limit);
-            let live: Option<i64> =
-                tx.prepare_cached(sql::COLLECTION_COUNT)?.query_row([scope, collection], |row| row.get(0)).optional()?;
+            let live: Option<i64> = tx
+                .prepare_cached(sql::COLLECTION_COUNT)?
+                .query_row([scope, collection], |row| row.get(0))
+                .optional()?;
             tx.commit()?;
             let latest_seq = rows.last().map_or(since_seq, |r| r.seq);
             let total_count = u64::try_from(live.unwrap_or(0)).unwrap_or(0);
@@ -70,7 +78,8 @@ impl Reader {
         let shared = self.shared.clone();
         let mut read = || -> rusqlite::Result<Option<ScopeStatus>> {
             let tx = self.conn.transaction()?;
-            let Some(latest_seq) = tx.prepare_cached(sql::SCOPE_SEQ)?.query_row([scope], |row| row.get(0)).optional()?
+            let Some(latest_seq) =
+                tx.prepare_cached(sql::SCOPE_SEQ)?.query_row([scope], |row| row.get(0)).optional()?
             else {
                 return Ok(None);
             };
@@ -98,8 +107,13 @@ impl Reader {
         status.ok_or_else(|| FeedError::UnknownScope(scope.to_owned()))
     }
 
-    pub(super) fn read_rows(&mut self, scope: &str, collection: &str, after_id: Option<&str>, limit: usize)
-    -> Result<Vec<StoredRow>, FeedError> {
+    pub(super) fn read_rows(
+        &mut self,
+        scope: &str,
+        collection: &str,
+        after_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StoredRow>, FeedError> {
         let shared = self.shared.clone();
         let (c, sql) = shared.collection(collection)?;
         convert::read_rows(&self.conn, &sql.rows, &c.columns, scope, after_id, limit)

@@ -195,7 +195,10 @@ mod tests {
         );
         assert_eq!(sql.delete, r#"DELETE FROM "notes" WHERE "integration_id" = ? AND "id" = ? AND "seq" < ?"#);
         assert_eq!(sql.any, r#"SELECT 1 FROM "notes" LIMIT 1"#);
-        assert_eq!(sql.drop_indexes, vec![r#"DROP INDEX IF EXISTS "idx_notes_seq""#, r#"DROP INDEX IF EXISTS "idx_notes_body""#]);
+        assert_eq!(
+            sql.drop_indexes,
+            vec![r#"DROP INDEX IF EXISTS "idx_notes_seq""#, r#"DROP INDEX IF EXISTS "idx_notes_body""#]
+        );
         assert_eq!(sql.create_indexes, create_indexes(notes, Flavor::Client));
         assert_eq!(
             sql.rows.after,
@@ -223,7 +226,8 @@ mod tests {
             sql.children,
             vec![(
                 "tags".to_owned(),
-                r#"SELECT "id" FROM "tags" WHERE "integration_id" = ? AND "note_id" = ? AND "deleted" = (0)"#.to_owned()
+                r#"SELECT "id" FROM "tags" WHERE "integration_id" = ? AND "note_id" = ? AND "deleted" = (0)"#
+                    .to_owned()
             )]
         );
         let tags = ServerSql::new(&schema.collections[1], &schema);

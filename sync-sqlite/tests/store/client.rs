@@ -212,6 +212,7 @@ async fn schema_json_is_stored() {
     let store = prepared(&dirs).await;
     let schema = Schema::new(vec![Collection::new("notes", vec![Column::new("body", ColumnType::Text)])]).expect("ok");
     store.prepare(&schema).await.expect("a different schema");
-    let json: String = raw(store.path()).query_row("SELECT schema_json FROM sync_schema", [], |r| r.get(0)).expect("row");
+    let json: String =
+        raw(store.path()).query_row("SELECT schema_json FROM sync_schema", [], |r| r.get(0)).expect("row");
     assert_eq!(Schema::from_json(&json).expect("parses"), schema);
 }

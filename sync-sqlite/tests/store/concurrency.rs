@@ -16,7 +16,11 @@ const BATCHES: usize = 40;
 fn batch(writer: usize, b: usize) -> Vec<Write> {
     let thread_id = format!("t{}", b % 10);
     let mut writes = vec![
-        Write::Upsert { collection: "threads".into(), id: thread_id.clone(), values: thread(&format!("w{writer} b{b}")) },
+        Write::Upsert {
+            collection: "threads".into(),
+            id: thread_id.clone(),
+            values: thread(&format!("w{writer} b{b}")),
+        },
         Write::Upsert { collection: "posts".into(), id: format!("p{writer}-{b}"), values: post(&thread_id, "x") },
     ];
     if b % 7 == 6 {

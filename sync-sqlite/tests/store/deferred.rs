@@ -13,7 +13,9 @@ use crate::{Dirs, raw};
 fn indexes(path: &Path, table: &str) -> Vec<String> {
     let conn = raw(path);
     let mut stmt = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL ORDER BY name")
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL ORDER BY name",
+        )
         .expect("prepare");
     let names = stmt.query_map([table], |r| r.get(0)).expect("query");
     names.collect::<Result<_, _>>().expect("names")
@@ -22,9 +24,7 @@ fn indexes(path: &Path, table: &str) -> Vec<String> {
 const POSTS_INDEXES: [&str; 2] = ["idx_posts_seq", "idx_posts_thread_id_likes"];
 
 fn posts(from: i64, n: i64) -> Vec<Row> {
-    (from..from + n)
-        .map(|i| Row::upsert(format!("p{i}"), i, post(&format!("t{}", i % 3), "hi")))
-        .collect()
+    (from..from + n).map(|i| Row::upsert(format!("p{i}"), i, post(&format!("t{}", i % 3), "hi"))).collect()
 }
 
 async fn prepared(path: &Path) -> SqliteStore {
@@ -34,13 +34,7 @@ async fn prepared(path: &Path) -> SqliteStore {
 }
 
 async fn ids(store: &SqliteStore, scope: &str) -> Vec<String> {
-    store
-        .read_rows(scope, "posts", None, 1000)
-        .await
-        .expect("read")
-        .into_iter()
-        .map(|r| r.id)
-        .collect()
+    store.read_rows(scope, "posts", None, 1000).await.expect("read").into_iter().map(|r| r.id).collect()
 }
 
 #[tokio::test]
@@ -50,34 +44,14 @@ async fn an_initial_sync_builds_the_indexes_at_its_last_page() {
     let store = prepared(&path).await;
     assert_eq!(indexes(&path, "posts"), POSTS_INDEXES);
 
-    store
-        .apply_page("s", page("posts", 0, posts(1, 4), true))
-        .await
-        .expect("first page");
-    assert!(
-        indexes(&path, "posts").is_empty(),
-        "a first page into an empty table drops the secondary indexes"
-    );
-    store
-        .apply_page("s", page("posts", 4, posts(5, 4), true))
-        .await
-        .expect("middle page");
+    store.apply_page("s", page("posts", 0, posts(1, 4), true)).await.expect("first page");
+    assert!(indexes(&path, "posts").is_empty(), "a first page into an empty table drops the secondary indexes");
+    store.apply_page("s", page("posts", 4, posts(5, 4), true)).await.expect("middle page");
     assert!(indexes(&path, "posts").is_empty());
-    assert_eq!(
-        indexes(&path, "threads").len(),
-        1,
-        "other tables keep theirs"
-    );
-    let outcome = store
-        .apply_page("s", page("posts", 8, posts(9, 2), false))
-        .await
-        .expect("last page");
+    assert_eq!(indexes(&path, "threads").len(), 1, "other tables keep theirs");
+    let outcome = store.apply_page("s", page("posts", 8, posts(9, 2), false)).await.expect("last page");
     assert_eq!((outcome.upserted, outcome.cursor), (2, 10));
-    assert_eq!(
-        indexes(&path, "posts"),
-        POSTS_INDEXES,
-        "the last page builds them"
-    );
+    assert_eq!(indexes(&path, "posts"), POSTS_INDEXES, "the last page builds them");
     assert_eq!(ids(&store, "s").await.len(), 10);
     // The built index serves its query.
     let plan: String = raw(&path)
@@ -88,19 +62,10 @@ async fn an_initial_sync_builds_the_indexes_at_its_last_page() {
     assert!(plan.contains("idx_posts_thread_id_likes"), "{plan}");
 
     // A table that already holds rows (here, another scope's) keeps its indexes during an initial sync.
-    store
-        .apply_page("other", page("posts", 0, posts(100, 4), true))
-        .await
-        .expect("other scope");
+    store.apply_page("other", page("posts", 0, posts(100, 4), true)).await.expect("other scope");
     assert_eq!(indexes(&path, "posts"), POSTS_INDEXES);
     // A sync that is a single page never drops them.
-    store
-        .apply_page(
-            "s",
-            page("threads", 0, vec![Row::upsert("t1", 1, thread("a"))], false),
-        )
-        .await
-        .expect("one page");
+    store.apply_page("s", page("threads", 0, vec![Row::upsert("t1", 1, thread("a"))], false)).await.expect("one page");
     assert_eq!(indexes(&path, "threads").len(), 1);
 }
 
@@ -109,19 +74,10 @@ async fn a_store_stopped_mid_initial_sync_gets_its_indexes_back_when_opened() {
     let dirs = Dirs::default();
     let path = dirs.path("client.db");
     let store = prepared(&path).await;
-    store
-        .apply_page("s", page("posts", 0, posts(1, 4), true))
-        .await
-        .expect("first page");
-    store
-        .apply_page("s", page("posts", 4, posts(5, 4), true))
-        .await
-        .expect("second page");
+    store.apply_page("s", page("posts", 0, posts(1, 4), true)).await.expect("first page");
+    store.apply_page("s", page("posts", 4, posts(5, 4), true)).await.expect("second page");
     drop(store);
-    assert!(
-        indexes(&path, "posts").is_empty(),
-        "stopped between pages: the indexes are still deferred"
-    );
+    assert!(indexes(&path, "posts").is_empty(), "stopped between pages: the indexes are still deferred");
 
     // Opened again (no prepare: an app that only reads): exact at the page boundary, indexes back.
     let store = SqliteStore::open(&path).expect("reopen");
@@ -129,19 +85,9 @@ async fn a_store_stopped_mid_initial_sync_gets_its_indexes_back_when_opened() {
     assert_eq!(ids(&store, "s").await.len(), 8);
     // The sync resumes with the indexes maintained, and ends with them.
     store.prepare(&test_schema()).await.expect("prepare");
-    store
-        .apply_page("s", page("posts", 8, posts(9, 4), true))
-        .await
-        .expect("resumed page");
-    assert_eq!(
-        indexes(&path, "posts"),
-        POSTS_INDEXES,
-        "a resumed sync does not drop them again"
-    );
-    store
-        .apply_page("s", page("posts", 12, posts(13, 1), false))
-        .await
-        .expect("last page");
+    store.apply_page("s", page("posts", 8, posts(9, 4), true)).await.expect("resumed page");
+    assert_eq!(indexes(&path, "posts"), POSTS_INDEXES, "a resumed sync does not drop them again");
+    store.apply_page("s", page("posts", 12, posts(13, 1), false)).await.expect("last page");
     assert_eq!(indexes(&path, "posts"), POSTS_INDEXES);
     assert_eq!(ids(&store, "s").await.len(), 13);
 }
@@ -155,26 +101,13 @@ async fn a_failing_first_page_keeps_the_indexes() {
     let mut bad = post("t1", "x");
     bad[0] = Value::Null; // thread_id is required
     rows.push(Row::upsert("p4", 4, bad));
-    store
-        .apply_page("s", page("posts", 0, rows, true))
-        .await
-        .expect_err("a bad row fails the page");
-    assert_eq!(
-        indexes(&path, "posts"),
-        POSTS_INDEXES,
-        "the rolled-back page rolled back the DROP INDEX too"
-    );
+    store.apply_page("s", page("posts", 0, rows, true)).await.expect_err("a bad row fails the page");
+    assert_eq!(indexes(&path, "posts"), POSTS_INDEXES, "the rolled-back page rolled back the DROP INDEX too");
     assert!(ids(&store, "s").await.is_empty());
 
     // The store did not count the indexes as deferred: a good first page defers, and the last builds them.
-    store
-        .apply_page("s", page("posts", 0, posts(1, 4), true))
-        .await
-        .expect("first page");
+    store.apply_page("s", page("posts", 0, posts(1, 4), true)).await.expect("first page");
     assert!(indexes(&path, "posts").is_empty());
-    store
-        .apply_page("s", page("posts", 4, posts(5, 1), false))
-        .await
-        .expect("last page");
+    store.apply_page("s", page("posts", 4, posts(5, 1), false)).await.expect("last page");
     assert_eq!(indexes(&path, "posts"), POSTS_INDEXES);
 }

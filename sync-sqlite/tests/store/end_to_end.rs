@@ -15,7 +15,11 @@ async fn a_sync_makes_an_exact_replica() {
     let server = Arc::new(SqliteServerStore::open(dirs.path("server.db"), test_schema()).expect("server"));
     let mut writes = Vec::new();
     for t in 0..10 {
-        writes.push(Write::Upsert { collection: "threads".into(), id: format!("t{t}"), values: thread(&format!("{t}")) });
+        writes.push(Write::Upsert {
+            collection: "threads".into(),
+            id: format!("t{t}"),
+            values: thread(&format!("{t}")),
+        });
         for p in 0..7 {
             let values = post(&format!("t{t}"), &format!("post {p}"));
             writes.push(Write::Upsert { collection: "posts".into(), id: format!("t{t}-p{p}"), values });

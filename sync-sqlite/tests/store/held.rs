@@ -75,9 +75,11 @@ async fn a_failing_held_page_rolls_back_the_pages_held_with_it() {
     store.apply_page_held("s", page("posts", 4, posts(5, 3), false)).await.expect("last");
     assert_eq!(committed(&path), (7, 7));
     let indexes: i64 = raw(&path)
-        .query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'posts' AND sql IS NOT NULL", [], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'posts' AND sql IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
         .expect("indexes");
     assert_eq!(indexes, 2);
 }

@@ -16,7 +16,10 @@ async fn store(dirs: &Dirs) -> SqliteStore {
         .map(|i| Row::upsert(format!("p{i}"), 10 + i, post(if i <= 3 { "t1" } else { "t2" }, &format!("body {i}"))))
         .collect();
     store.apply_page("s", page("posts", 0, posts, false)).await.expect("posts");
-    store.apply_page("other", page("posts", 0, vec![Row::upsert("x1", 1, post("t1", "elsewhere"))], false)).await.expect("other");
+    store
+        .apply_page("other", page("posts", 0, vec![Row::upsert("x1", 1, post("t1", "elsewhere"))], false))
+        .await
+        .expect("other");
     store
 }
 
@@ -55,7 +58,8 @@ async fn list_rows_refuses_unknown_columns_and_collections() {
     let bad_filter = ListRows { filter: vec![("nope".into(), Value::from(1))], limit: 1, ..Default::default() };
     let e = store.list_rows("s", "posts", bad_filter).await.expect_err("unknown filter column");
     assert!(matches!(&e, StoreError::InvalidQuery(m) if m.contains("nope")), "{e}");
-    let injection = ListRows { order_by: Some(("seq; DROP TABLE posts".into(), false)), limit: 1, ..Default::default() };
+    let injection =
+        ListRows { order_by: Some(("seq; DROP TABLE posts".into(), false)), limit: 1, ..Default::default() };
     let e = store.list_rows("s", "posts", injection).await.expect_err("unknown sort column");
     assert_eq!(e.code(), "invalid_query");
     let e = store.list_rows("s", "nothing", ListRows::default()).await.expect_err("unknown collection");
@@ -78,10 +82,18 @@ async fn query_reads_with_parameters_and_refuses_anything_else() {
     assert_eq!(result.columns, ["thread_id", "n", "MAX(seq)"]);
     assert_eq!(
         result.rows,
-        vec![vec![Value::from("t1"), Value::Integer(2), Value::Integer(13)], vec![Value::from("t2"), Value::Integer(2), Value::Integer(15)]]
+        vec![
+            vec![Value::from("t1"), Value::Integer(2), Value::Integer(13)],
+            vec![Value::from("t2"), Value::Integer(2), Value::Integer(15)]
+        ]
     );
-    let cursor = store.query("SELECT last_seq FROM sync_state WHERE collection = ?1 AND integration_id = ?2",
-        vec![Value::from("posts"), Value::from("s")]).await.expect("cursor");
+    let cursor = store
+        .query(
+            "SELECT last_seq FROM sync_state WHERE collection = ?1 AND integration_id = ?2",
+            vec![Value::from("posts"), Value::from("s")],
+        )
+        .await
+        .expect("cursor");
     assert_eq!(cursor.rows, vec![vec![Value::Integer(15)]]);
 
     for write in [
@@ -100,7 +112,10 @@ async fn query_reads_with_parameters_and_refuses_anything_else() {
     // SQLite counts ATTACH as a read; the reader allows no attached database, so it fails when it runs.
     let e = store.query("ATTACH DATABASE ':memory:' AS other", vec![]).await.expect_err("ATTACH");
     assert!(e.to_string().contains("attached"), "{e}");
-    assert_eq!(store.query("SELECT 1", vec![]).await.expect("a read after a refused BEGIN").rows, vec![vec![Value::Integer(1)]]);
+    assert_eq!(
+        store.query("SELECT 1", vec![]).await.expect("a read after a refused BEGIN").rows,
+        vec![vec![Value::Integer(1)]]
+    );
     let e = store.query("SELECT ?", vec![]).await.expect_err("missing parameter");
     assert_eq!(e.code(), "invalid_query");
     assert_eq!(store.stats().await.expect("stats").counts["posts"], 6, "nothing changed");

@@ -15,7 +15,8 @@ fn up(collection: &str, id: &str, values: Vec<sync_core::Value>) -> Write {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance() {
     let dirs = Dirs::default();
-    server_store_suite(|| Arc::new(SqliteServerStore::open(dirs.path("server.db"), test_schema()).expect("open"))).await;
+    server_store_suite(|| Arc::new(SqliteServerStore::open(dirs.path("server.db"), test_schema()).expect("open")))
+        .await;
 }
 
 #[tokio::test]

@@ -51,7 +51,8 @@ fn print(what: &str, report: &Report, started: Instant) {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let bins = Binaries::locate()?;
-    let sizes = Sizes { conversations: args.messages / 60 + 1, messages: args.messages, contacts: args.messages / 80 + 1 };
+    let sizes =
+        Sizes { conversations: args.messages / 60 + 1, messages: args.messages, contacts: args.messages / 80 + 1 };
     for kind in args.clients.iter().filter(|_| args.client_kills > 0) {
         let started = Instant::now();
         let report = client_kills(&bins, *kind, args.client_kills, sizes, args.seed).await?;

@@ -37,7 +37,8 @@ fn ms(d: Duration) -> String {
 }
 
 async fn main_(args: Args) -> anyhow::Result<()> {
-    let sizes = Sizes { conversations: args.messages / 60 + 1, messages: args.messages, contacts: args.messages / 80 + 1 };
+    let sizes =
+        Sizes { conversations: args.messages / 60 + 1, messages: args.messages, contacts: args.messages / 80 + 1 };
     let options = LoadOptions {
         postgres: args.postgres,
         clients: args.clients,

@@ -74,7 +74,11 @@ async fn assert_at_page_boundaries(db: &Path, server: &dyn ChangeFeed) -> (usize
             .map(|r| (r.id, r.seq))
             .collect();
         let expected = server_rows_upto(server, &collection.name, cursor).await;
-        assert_eq!(local, expected, "{}: after a kill the rows are exactly those up to cursor {cursor}", collection.name);
+        assert_eq!(
+            local, expected,
+            "{}: after a kill the rows are exactly those up to cursor {cursor}",
+            collection.name
+        );
         let total = server_rows_upto(server, &collection.name, i64::MAX).await.len();
         if !local.is_empty() && local.len() < total {
             partial += 1;

@@ -31,7 +31,8 @@ async fn edits_and_deletes_reach_the_client_and_it_ends_exact() {
 
     // The edited body is what the client holds.
     let edited = server.store.read_rows(SCOPE_A, "messages", None, 100_000).await.expect("rows");
-    let edited = edited.iter().find(|r| matches!(&r.values[4], Value::Text(t) if t.ends_with("(edited)"))).expect("an edit");
+    let edited =
+        edited.iter().find(|r| matches!(&r.values[4], Value::Text(t) if t.ends_with("(edited)"))).expect("an edit");
     let local = client.store.read_rows(SCOPE_A, "messages", Some(&prev(&edited.id)), 1).await.expect("local");
     assert_eq!(local[0].values, edited.values);
 
@@ -61,7 +62,11 @@ async fn two_integrations_in_one_database_stay_independent() {
 
     // A delete in B touches nothing of A; resetting A leaves B intact.
     let conversation = server.store.read_rows(SCOPE_B, "conversations", None, 1).await.expect("rows").remove(0);
-    server.store.write(SCOPE_B, vec![Write::Delete { collection: "conversations".into(), id: conversation.id }]).await.expect("delete");
+    server
+        .store
+        .write(SCOPE_B, vec![Write::Delete { collection: "conversations".into(), id: conversation.id }])
+        .await
+        .expect("delete");
     b.engine.sync(SCOPE_B, SyncOptions::default()).await.expect("sync B again");
     let v = verify(a.store.as_ref(), server.store.as_ref(), SCOPE_A).await;
     assert!(v.is_exact());
@@ -85,7 +90,8 @@ async fn a_token_for_one_integration_cannot_read_another() {
     let stats = thief.store.stats().await.expect("stats");
     assert!(stats.counts.values().all(|n| *n == 0), "nothing of B was stored: {stats:?}");
 
-    let http = reqwest_get(&format!("{}/sync/messages/{SCOPE_B}?since_seq=0&limit=5", server.running.url()), TOKEN_A).await;
+    let http =
+        reqwest_get(&format!("{}/sync/messages/{SCOPE_B}?since_seq=0&limit=5", server.running.url()), TOKEN_A).await;
     assert_eq!(http.0, 403);
     assert!(!http.1.contains("\"messages\""), "no rows in the answer: {}", http.1);
 }

@@ -38,7 +38,12 @@ async fn page(
 ) -> impl IntoResponse {
     let since: i64 = q["since_seq"].parse().expect("since_seq");
     let limit: usize = q["limit"].parse().expect("limit");
-    let scripted = h.script.lock().expect("lock").clone().filter(|(from, to, _)| collection == "posts" && (*from..=*to).contains(&since));
+    let scripted = h
+        .script
+        .lock()
+        .expect("lock")
+        .clone()
+        .filter(|(from, to, _)| collection == "posts" && (*from..=*to).contains(&since));
     let body = if let Some((_, _, body)) = scripted {
         body.into_bytes()
     } else {
@@ -54,24 +59,35 @@ fn row(id: &str, seq: i64, extra: &str) -> String {
 
 /// (name, body) for a second page whose request had `since_seq = s` and `limit = 4`.
 fn cases(s: i64) -> Vec<(&'static str, String)> {
-    let page = |rows: &str, latest: i64, more: bool| format!(r#"{{"posts":[{rows}],"latest_seq":{latest},"has_more":{more}}}"#);
+    let page = |rows: &str, latest: i64, more: bool| {
+        format!(r#"{{"posts":[{rows}],"latest_seq":{latest},"has_more":{more}}}"#)
+    };
     let ok = |i: i64| row(&format!("ok{i}"), s + i, "");
     vec![
         ("not JSON", format!(r#"{{"posts":[{}"#, ok(1))),
         ("not an object", "[1,2,3]".into()),
         ("rows missing", format!(r#"{{"latest_seq":{s},"has_more":false}}"#)),
         ("has_more missing", format!(r#"{{"posts":[{}],"latest_seq":{}}}"#, ok(1), s + 1)),
-        ("text column holds a number", page(&format!(r#"{},{}"#, ok(1), row("h", s + 2, "").replace(r#""hostile""#, "5")), s + 2, false)),
+        (
+            "text column holds a number",
+            page(&format!(r#"{},{}"#, ok(1), row("h", s + 2, "").replace(r#""hostile""#, "5")), s + 2, false),
+        ),
         ("integer column holds a string", page(&row("h", s + 1, r#","likes":"many""#), s + 1, false)),
         ("required column missing", page(&row("h", s + 1, "").replace(r#""thread_id":"t0","#, ""), s + 1, false)),
-        ("seq is a string", page(&row("h", s + 1, "").replace(&format!(r#""seq":{}"#, s + 1), r#""seq":"9""#), s + 1, false)),
+        (
+            "seq is a string",
+            page(&row("h", s + 1, "").replace(&format!(r#""seq":{}"#, s + 1), r#""seq":"9""#), s + 1, false),
+        ),
         ("seq not increasing", page(&format!("{},{}", ok(2), ok(1)), s + 2, false)),
         ("seq equal to since_seq", page(&row("h", s, ""), s, false)),
         ("seq below since_seq", page(&row("h", s - 1, ""), s - 1, false)),
         ("has_more with no rows", page("", s, true)),
         ("latest_seq ahead of the rows", page(&ok(1), s + 50, false)),
         ("latest_seq behind the rows", page(&format!("{},{}", ok(1), ok(2)), s + 1, false)),
-        ("row of another integration", page(&row("h", s + 1, "").replace(r#""integration_id":"s""#, r#""integration_id":"other""#), s + 1, false)),
+        (
+            "row of another integration",
+            page(&row("h", s + 1, "").replace(r#""integration_id":"s""#, r#""integration_id":"other""#), s + 1, false),
+        ),
         ("more rows than the limit", page(&(1..=5).map(ok).collect::<Vec<_>>().join(","), s + 5, false)),
         ("deleted is not a boolean", page(&row("h", s + 1, r#","deleted":"yes""#), s + 1, false)),
     ]
@@ -93,14 +109,21 @@ pub async fn spawn(hostile: Shared) -> String {
 /// Two threads and ten posts in scope `s`.
 pub async fn seeded() -> Shared {
     let feed = MemoryFeed::new(test_schema());
-    let mut writes: Vec<Write> = (0..2).map(|t| Write::Upsert { collection: "threads".into(), id: format!("t{t}"), values: thread("t") }).collect();
-    writes.extend((0..10).map(|p| Write::Upsert { collection: "posts".into(), id: format!("p{p:02}"), values: post("t0", "honest") }));
+    let mut writes: Vec<Write> = (0..2)
+        .map(|t| Write::Upsert { collection: "threads".into(), id: format!("t{t}"), values: thread("t") })
+        .collect();
+    writes.extend((0..10).map(|p| Write::Upsert {
+        collection: "posts".into(),
+        id: format!("p{p:02}"),
+        values: post("t0", "honest"),
+    }));
     feed.write("s", writes).await.expect("seed");
     Arc::new(Hostile { feed, script: Mutex::new(None) })
 }
 
 pub fn client(db: &std::path::Path, url: &str) -> sync_cli::Client {
-    let options = sync_cli::ClientOptions { db: db.to_path_buf(), url: url.to_owned(), token: None, ..Default::default() };
+    let options =
+        sync_cli::ClientOptions { db: db.to_path_buf(), url: url.to_owned(), token: None, ..Default::default() };
     sync_cli::Client::open(options).expect("client")
 }
 
@@ -122,10 +145,21 @@ async fn every_hostile_page_is_rejected_and_applies_nothing() {
 
         let store = SqliteStore::open(&db).expect("reopen");
         store.prepare(&test_schema()).await.expect("prepare");
-        let posts: Vec<String> = store.read_rows("s", "posts", None, 100).await.expect("rows").into_iter().map(|r| r.id).collect();
+        let posts: Vec<String> =
+            store.read_rows("s", "posts", None, 100).await.expect("rows").into_iter().map(|r| r.id).collect();
         assert_eq!(posts, vec!["p00", "p01", "p02", "p03"], "{name}: only the honest first page is stored");
-        let cursor = store.sync_state("s").await.expect("state").into_iter().find(|c| c.collection == "posts").map(|c| c.last_seq);
+        let cursor = store
+            .sync_state("s")
+            .await
+            .expect("state")
+            .into_iter()
+            .find(|c| c.collection == "posts")
+            .map(|c| c.last_seq);
         assert_eq!(cursor, Some(s), "{name}: the cursor stayed at the last good page");
-        assert_eq!(store.read_rows("s", "threads", None, 100).await.expect("rows").len(), 2, "{name}: threads were synced before");
+        assert_eq!(
+            store.read_rows("s", "threads", None, 100).await.expect("rows").len(),
+            2,
+            "{name}: threads were synced before"
+        );
     }
 }

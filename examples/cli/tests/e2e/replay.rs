@@ -19,11 +19,16 @@ async fn replayed_and_stale_pages_never_overwrite_newer_rows() {
     // The first posts page as the server sent it then.
     let schema = hostile.feed.schema().clone();
     let stale_page = hostile.feed.page("s", "posts", 0, 4).await.expect("page");
-    let stale = String::from_utf8(wire::encode_page(schema.collection("posts").expect("posts"), "s", &stale_page)).expect("utf8");
+    let stale = String::from_utf8(wire::encode_page(schema.collection("posts").expect("posts"), "s", &stale_page))
+        .expect("utf8");
 
     // p00 is edited on the server and reaches the client.
     let edited = post("t0", "edited on the server");
-    hostile.feed.write("s", vec![Write::Upsert { collection: "posts".into(), id: "p00".into(), values: edited.clone() }]).await.expect("edit");
+    hostile
+        .feed
+        .write("s", vec![Write::Upsert { collection: "posts".into(), id: "p00".into(), values: edited.clone() }])
+        .await
+        .expect("edit");
     c.engine.sync("s", SyncOptions::default()).await.expect("second sync");
     let before = c.store.read_rows("s", "posts", None, 100).await.expect("rows");
     assert_eq!(before[0].values, edited);

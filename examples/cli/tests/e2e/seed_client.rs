@@ -25,10 +25,12 @@ async fn the_seed_style_client_syncs_unchanged() {
     let local = rusqlite::Connection::open(&db).expect("open the seed client's database");
     for collection in ["conversations", "messages", "contacts"] {
         let server_rows = server.store.read_rows(SCOPE_A, collection, None, 1_000_000).await.expect("rows");
-        let count: i64 = local.query_row(&format!("SELECT COUNT(*) FROM {collection}"), [], |r| r.get(0)).expect("count");
+        let count: i64 =
+            local.query_row(&format!("SELECT COUNT(*) FROM {collection}"), [], |r| r.get(0)).expect("count");
         assert_eq!(count as usize, server_rows.len(), "{collection}: the seed client got every row");
-        let (min_seq, max_seq): (i64, i64) =
-            local.query_row(&format!("SELECT MIN(seq), MAX(seq) FROM {collection}"), [], |r| Ok((r.get(0)?, r.get(1)?))).expect("seqs");
+        let (min_seq, max_seq): (i64, i64) = local
+            .query_row(&format!("SELECT MIN(seq), MAX(seq) FROM {collection}"), [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("seqs");
         assert!(min_seq >= 1 && max_seq >= min_seq, "{collection}: seqs travel");
     }
     // Message bodies arrive byte for byte.

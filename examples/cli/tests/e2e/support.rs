@@ -26,7 +26,8 @@ pub struct Server {
 /// A server with two integrations: A of `sizes`, B small; token A reads A only, token B reads B only.
 pub async fn server(sizes: Sizes) -> Server {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(SqliteServerStore::open(dir.path().join("server.db"), whatsapp::schema()).expect("open server store"));
+    let store =
+        Arc::new(SqliteServerStore::open(dir.path().join("server.db"), whatsapp::schema()).expect("open server store"));
     generate(store.as_ref(), SCOPE_A, sizes, 7, |_| {}).await.expect("seed A");
     let small = Sizes { conversations: 5, messages: 50, contacts: 5 };
     generate(store.as_ref(), SCOPE_B, small, 8, |_| {}).await.expect("seed B");

@@ -147,10 +147,7 @@ async fn a_hostile_page_keeps_the_pages_before_it() {
     let hostile = br#"{"threads": [], "latest_seq": 3, "has_more": true, "total_count": 7}"#.to_vec();
     let f = setup.again(config(), vec![Fault::Body(good), Fault::Body(hostile)]);
     let err = f.sync("s").await.expect_err("bad page");
-    assert!(
-        matches!(&err, SyncError::BadPage { since_seq: 3, source: PageError::EmptyWithMore, .. }),
-        "{err:?}"
-    );
+    assert!(matches!(&err, SyncError::BadPage { since_seq: 3, source: PageError::EmptyWithMore, .. }), "{err:?}");
     let threads = f.client.rows("s", "threads");
     assert_eq!(threads.keys().collect::<Vec<_>>(), ["t0", "t1", "t2"], "the first page stays");
     assert_eq!(f.cursors("s").await, vec![("threads".to_owned(), 3)]);
@@ -233,8 +230,13 @@ impl ClientStore for FailingStore {
         self.inner.reset(scope).await
     }
 
-    async fn read_rows(&self, scope: &str, collection: &str, after_id: Option<&str>, limit: usize)
-    -> Result<Vec<StoredRow>, StoreError> {
+    async fn read_rows(
+        &self,
+        scope: &str,
+        collection: &str,
+        after_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StoredRow>, StoreError> {
         self.inner.read_rows(scope, collection, after_id, limit).await
     }
 
@@ -247,7 +249,12 @@ impl ClientStore for FailingStore {
 async fn a_store_failure_stops_the_sync_at_a_page_boundary() {
     let setup = Fixture::new(config(), vec![]);
     populate(&setup, "s", 30, 0).await; // 10 pages: the fetcher runs ahead of the failed writer
-    let store = Arc::new(FailingStore { inner: MemoryStore::new(), applied: Mutex::new(0), fail_at: 2, flushes: Mutex::new(0) });
+    let store = Arc::new(FailingStore {
+        inner: MemoryStore::new(),
+        applied: Mutex::new(0),
+        fail_at: 2,
+        flushes: Mutex::new(0),
+    });
     let transport = Arc::new(FaultyTransport::new(FeedTransport::new(setup.server.clone()), vec![]));
     // Two pages of prefetch: at most the two applied, the two waiting and the one being handed over are fetched.
     let engine = SyncEngine::new(store.clone(), transport.clone(), config().with_prefetch_pages(2));

@@ -103,14 +103,17 @@ async fn a_long_interval_leaves_the_first_page_and_the_end_of_each_collection() 
     check_shape(&events, "s", &["threads", "posts"]);
     let summary: Vec<(Stage, Option<&str>, u64)> =
         events.iter().map(|e| (e.stage, e.collection.as_deref(), e.pages)).collect();
-    assert_eq!(summary, vec![
-        (Stage::Started, None, 0),
-        (Stage::Collection, Some("threads"), 1),
-        (Stage::CollectionDone, Some("threads"), 10),
-        (Stage::Collection, Some("posts"), 1),
-        (Stage::CollectionDone, Some("posts"), 10),
-        (Stage::Finished, None, 20),
-    ]);
+    assert_eq!(
+        summary,
+        vec![
+            (Stage::Started, None, 0),
+            (Stage::Collection, Some("threads"), 1),
+            (Stage::CollectionDone, Some("threads"), 10),
+            (Stage::Collection, Some("posts"), 1),
+            (Stage::CollectionDone, Some("posts"), 10),
+            (Stage::Finished, None, 20),
+        ]
+    );
 }
 
 /// A transport whose page requests take one second each.

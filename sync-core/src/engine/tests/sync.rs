@@ -57,14 +57,17 @@ async fn incremental_sync_after_updates_deletes_and_a_cascade_is_exact_and_fetch
     f.sync("s").await.expect("initial sync");
     let calls = f.page_calls();
     // Posts p0 and p7 are in t0; deleting t0 deletes them too.
-    f.write("s", vec![
-        upsert_thread("t1", "renamed"),
-        upsert_post("p2", "t2", "edited"),
-        delete("posts", "p3"),
-        delete("threads", "t0"),
-        upsert_thread("t7", "new thread"),
-        upsert_post("p10", "t7", "new post"),
-    ])
+    f.write(
+        "s",
+        vec![
+            upsert_thread("t1", "renamed"),
+            upsert_post("p2", "t2", "edited"),
+            delete("posts", "p3"),
+            delete("threads", "t0"),
+            upsert_thread("t7", "new thread"),
+            upsert_post("p10", "t7", "new post"),
+        ],
+    )
     .await;
     let report = f.sync("s").await.expect("incremental sync");
     f.assert_exact("s").await;
@@ -220,11 +223,14 @@ async fn values_the_wire_normalises_still_verify_exact() {
     ];
     let mut json_null = post("t1", "JSON null travels as null");
     json_null[4] = Value::Json("null".into());
-    f.write("s", vec![
-        upsert_thread("t1", "x"),
-        Write::Upsert { collection: "posts".into(), id: "p1".into(), values },
-        Write::Upsert { collection: "posts".into(), id: "p2".into(), values: json_null },
-    ])
+    f.write(
+        "s",
+        vec![
+            upsert_thread("t1", "x"),
+            Write::Upsert { collection: "posts".into(), id: "p1".into(), values },
+            Write::Upsert { collection: "posts".into(), id: "p2".into(), values: json_null },
+        ],
+    )
     .await;
     f.sync("s").await.expect("sync");
     f.assert_exact("s").await;
@@ -257,7 +263,13 @@ impl ClientStore for SlowStore {
     async fn reset(&self, scope: &str) -> Result<(), crate::StoreError> {
         self.inner.reset(scope).await
     }
-    async fn read_rows(&self, scope: &str, c: &str, after: Option<&str>, limit: usize) -> Result<Vec<crate::StoredRow>, crate::StoreError> {
+    async fn read_rows(
+        &self,
+        scope: &str,
+        c: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<crate::StoredRow>, crate::StoreError> {
         self.inner.read_rows(scope, c, after, limit).await
     }
     async fn stats(&self) -> Result<crate::StoreStats, crate::StoreError> {
@@ -271,7 +283,8 @@ async fn a_slow_writer_applies_the_pages_it_fell_behind_on_together() {
     let slow = Arc::new(SlowStore { inner: MemoryStore::new(), transactions: Default::default() });
     let writes = (0..30).map(|i| upsert_thread(&format!("t{i}"), "x")).collect();
     server.write("s", writes).await.expect("write");
-    let config = SyncConfig::default().with_schema(test_schema()).with_prefetch_pages(4).with_max_rows_per_transaction(9);
+    let config =
+        SyncConfig::default().with_schema(test_schema()).with_prefetch_pages(4).with_max_rows_per_transaction(9);
     let engine = SyncEngine::new(slow.clone(), Arc::new(FeedTransport::new(server.clone())), config);
     let report = engine.sync("s", SyncOptions::default()).await.expect("sync");
     let threads = report.collection("threads").expect("threads");
