@@ -19,7 +19,8 @@
 //!   loop), [`live::NotifyingStore`] (a change stream for UIs).
 //! - `memory/`: in-memory store, feed and transport.
 //! - `testing/` (feature `testing`): conformance suites every store runs, and fault-injecting helpers.
-//! - `error.rs`: one error type per concern, each with a stable `code()` where a user sees it.
+//! - `error.rs`: one error type per concern, each with a stable `code()` ([`ErrorCode`], `code.rs`) where a user
+//!   sees it.
 //!
 //! # Example
 //! ```
@@ -40,6 +41,7 @@
 //! # }
 //! ```
 
+mod code;
 mod config;
 mod engine;
 mod error;
@@ -58,6 +60,7 @@ mod value;
 mod verify;
 pub mod wire;
 
+pub use code::ErrorCode;
 pub use config::SyncConfig;
 pub use engine::{SyncEngine, SyncOptions};
 pub use error::{FeedError, PageError, SchemaError, StoreError, SyncError, TransportError};
