@@ -49,6 +49,7 @@ async fn chitchat_dataset_imports_and_syncs_exact() {
             .await
             .expect("start");
     let client = Client::open(ClientOptions {
+        scope: SCOPE.into(),
         db: dir.path().join("client.db"),
         url: running.url(),
         token: Some(TOKEN.into()),

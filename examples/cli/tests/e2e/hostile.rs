@@ -122,8 +122,13 @@ pub async fn seeded() -> Shared {
 }
 
 pub fn client(db: &std::path::Path, url: &str) -> sync_cli::Client {
-    let options =
-        sync_cli::ClientOptions { db: db.to_path_buf(), url: url.to_owned(), token: None, ..Default::default() };
+    let options = sync_cli::ClientOptions {
+        scope: "s".into(),
+        db: db.to_path_buf(),
+        url: url.to_owned(),
+        token: None,
+        ..Default::default()
+    };
     sync_cli::Client::open(options).expect("client")
 }
 
