@@ -5,6 +5,7 @@
 //! - `main.rs`: the `server-example` command (`serve`, `seed`, `demo`, `import`).
 //! - `whatsapp.rs`: [`whatsapp::schema`], the five collections.
 //! - `generate.rs`: [`generate::generate`], a realistic data set from a seed; `text.rs`: bodies, names, ids.
+//! - `media.rs`: [`media::MediaPool`], the real files generated media rows point at, written by SHA-256.
 //! - `changes.rs`: [`changes::apply_changes`], new, edited and deleted messages and a deleted conversation.
 //! - `postgres/`: [`postgres::PostgresStore`], the server store on PostgreSQL (seqs by triggers, prune).
 //! - `fanout.rs`: [`fanout::Fanout`], commit hints between instances over NATS core pub/sub.
@@ -22,12 +23,13 @@ pub mod demo;
 pub mod fanout;
 pub mod generate;
 pub mod import;
+pub mod media;
 pub mod postgres;
 pub mod serve;
 mod text;
 pub mod whatsapp;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sync_core::ServerStore;
@@ -41,4 +43,14 @@ pub async fn open_store(db: &Path, database_url: Option<&str>) -> anyhow::Result
         }
         None => (Arc::new(sync_sqlite::SqliteServerStore::open(db, whatsapp::schema())?), db.display().to_string()),
     })
+}
+
+/// Where `seed` writes and `serve` finds media files by default: `<db name>-media` beside the SQLite file `db`,
+/// or `media` in the working folder for PostgreSQL.
+pub fn default_media_dir(db: &Path, postgres: bool) -> PathBuf {
+    if postgres {
+        return PathBuf::from("media");
+    }
+    let stem = db.file_stem().map_or_else(|| "server".into(), |s| s.to_string_lossy().into_owned());
+    db.with_file_name(format!("{stem}-media"))
 }

@@ -12,6 +12,10 @@
 //!   timeout; the status endpoint as soon as the integration's `latest_seq` passes `since_seq`, or with the
 //!   status as it is after the timeout. A wakeup is a hint: rows still come by cursor (see `live.rs` for why
 //!   long-poll rather than server-sent events).
+//! - `GET /media/{integration_id}/{media_id}` → the bytes of a media file, from the [`MediaSource`] of
+//!   [`ServerConfig::media`]: `ETag` (its quoted SHA-256), `Content-Length`, `Accept-Ranges: bytes`; a `Range` of
+//!   one span gets 206 with `Content-Range` (how a client resumes), with `If-Range` naming another `ETag` the
+//!   whole file (200); never gzip-compressed.
 //! - `GET /schema` → the [`sync_core::Schema`] the server serves. `GET /health` → `ok`.
 //! - `GET /openapi.json` → the OpenAPI 3.1 description of all of the above, generated from the handlers.
 //!
@@ -29,6 +33,8 @@
 //! - `server.rs`: [`router`], [`serve`], [`ServerConfig`], [`openapi`]; the handlers and their `#[utoipa::path]`.
 //! - `access.rs`: [`Access`], bearer tokens and the integrations they may read.
 //! - `openapi.rs`: the fixed parts of the OpenAPI document (security scheme, the page and row schemas).
+//! - `media.rs`: [`MediaSource`], [`MediaFile`] and the media handler (ranges, `If-Range`, streaming from disk).
+//! - `media_dir.rs`: [`MediaDir`], files named by their SHA-256, described by a collection of a server store.
 //! - `live.rs`: the long-poll handlers over [`sync_core::ChangeFeed::wait_for_seq`].
 //! - `error_body.rs`: the JSON error body both sides share.
 
@@ -36,6 +42,8 @@ mod access;
 mod client;
 mod error_body;
 mod live;
+mod media;
+mod media_dir;
 mod openapi;
 mod server;
 
@@ -43,4 +51,6 @@ pub use access::Access;
 pub use client::HttpTransport;
 pub use error_body::ErrorBody;
 pub use live::{DEFAULT_LIVE_WAIT, MAX_LIVE_WAIT};
+pub use media::{MediaFile, MediaSource};
+pub use media_dir::MediaDir;
 pub use server::{ServerConfig, openapi, router, serve};

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use sync_core::{ChangeFeed, FeedError, ScopeStatus, wire};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate as _};
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -19,10 +20,11 @@ use utoipa_axum::routes;
 use crate::access::Access;
 use crate::error_body::ErrorBody;
 use crate::live;
+use crate::media::{self, MediaSource};
 use crate::openapi::{ApiDoc, Page};
 
 /// Server settings.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ServerConfig {
     /// Who may read what.
     pub access: Access,
@@ -30,18 +32,31 @@ pub struct ServerConfig {
     pub default_limit: usize,
     /// Greatest `limit` served; larger requests are clamped. Default: 10,000.
     pub max_limit: usize,
+    /// Where `GET /media/{integration_id}/{media_id}` finds files. Default: none (every media request gets 404).
+    pub media: Option<Arc<dyn MediaSource>>,
 }
 
 impl ServerConfig {
     /// Defaults with the given access rules.
     pub fn new(access: Access) -> Self {
-        ServerConfig { access, default_limit: 500, max_limit: 10_000 }
+        ServerConfig { access, default_limit: 500, max_limit: 10_000, media: None }
     }
 }
 
-struct AppState {
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("access", &self.access)
+            .field("default_limit", &self.default_limit)
+            .field("max_limit", &self.max_limit)
+            .field("media", &self.media.is_some())
+            .finish()
+    }
+}
+
+pub(crate) struct AppState {
     feed: Arc<dyn ChangeFeed>,
-    config: ServerConfig,
+    pub(crate) config: ServerConfig,
     /// The served `/openapi.json`, rendered once.
     openapi: String,
     /// Status reads shared by woken long-polls.
@@ -56,6 +71,7 @@ fn api() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(schema))
         .routes(routes!(status))
         .routes(routes!(page))
+        .routes(routes!(media::media))
 }
 
 /// The OpenAPI document of [`router`], as served at `GET /openapi.json`.
@@ -72,8 +88,14 @@ pub fn router(feed: Arc<dyn ChangeFeed>, config: ServerConfig) -> Router {
     routes
         .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see GET /openapi.json") })
         // The fastest gzip level: most of the size win at a fraction of the CPU (a 650 KB page: 20 ms at the
-        // default level on these machines), and the server stays cheap per page.
-        .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
+        // default level on these machines), and the server stays cheap per page. Media files (the answers with
+        // `Accept-Ranges`) are sent as they are: ranges and `Content-Length` count the file's own bytes.
+        .layer(
+            CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest).compress_when(
+                DefaultPredicate::new()
+                    .and(|_, _, headers: &HeaderMap, _: &_| !headers.contains_key(header::ACCEPT_RANGES)),
+            ),
+        )
         .with_state(state)
 }
 
@@ -90,7 +112,7 @@ pub(crate) fn error(status: StatusCode, code: &str, message: impl Into<String>) 
     (status, axum::Json(ErrorBody::new(code, message))).into_response()
 }
 
-fn feed_error(e: FeedError) -> Response {
+pub(crate) fn feed_error(e: FeedError) -> Response {
     match e {
         FeedError::UnknownScope(_) => error(StatusCode::NOT_FOUND, "not_found", e.to_string()),
         FeedError::UnknownCollection(_) => error(StatusCode::NOT_FOUND, "unknown_collection", e.to_string()),
@@ -104,7 +126,7 @@ fn feed_error(e: FeedError) -> Response {
 }
 
 /// A path or query axum could not decode (e.g. `%FF` in a segment) gets the JSON error body too.
-fn bad_request(why: impl std::fmt::Display) -> Response {
+pub(crate) fn bad_request(why: impl std::fmt::Display) -> Response {
     error(StatusCode::BAD_REQUEST, "bad_request", format!("{why}; check the URL's encoding"))
 }
 

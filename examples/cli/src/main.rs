@@ -1,10 +1,12 @@
-//! `sync-cli`: pull an integration from a sync server into an SQLite file, show its stats, or reset it.
+//! `sync-cli`: pull an integration from a sync server into an SQLite file, download its media, show its stats, or
+//! reset it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use sync_cli::media::MediaArgs;
 use sync_cli::{Bars, Client, ClientOptions};
 use sync_core::{ClientStore, SyncOptions};
 use sync_sqlite::SqliteStore;
@@ -16,22 +18,29 @@ struct Cli {
     command: Command,
 }
 
+/// The SQLite file, the server and the integration, as `pull` and `media` take them.
+#[derive(clap::Args)]
+struct Source {
+    /// The SQLite file of the replica (created by `pull` if missing).
+    #[arg(long, default_value = "client.db")]
+    db: PathBuf,
+    /// The server's base URL.
+    #[arg(long, env = "SYNC_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Bearer token.
+    #[arg(long, env = "SYNC_TOKEN")]
+    token: Option<String>,
+    /// The integration id.
+    #[arg(long)]
+    integration: String,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Sync every collection (or some) of an integration, resuming from the stored cursors.
     Pull {
-        /// The SQLite file to sync into (created if missing).
-        #[arg(long, default_value = "client.db")]
-        db: PathBuf,
-        /// The server's base URL.
-        #[arg(long, env = "SYNC_URL", default_value = "http://127.0.0.1:8080")]
-        url: String,
-        /// Bearer token.
-        #[arg(long, env = "SYNC_TOKEN")]
-        token: Option<String>,
-        /// The integration id.
-        #[arg(long)]
-        integration: String,
+        #[command(flatten)]
+        source: Source,
         /// Only this collection (repeatable).
         #[arg(long = "collection")]
         collections: Vec<String>,
@@ -57,6 +66,24 @@ enum Command {
         /// Also show this integration's cursors.
         #[arg(long)]
         integration: Option<String>,
+    },
+    /// Download an integration's media files (after a pull) through the persistent queue: resumable, verified.
+    Media {
+        /// The pulled file (the queue is kept in it), the server, the integration.
+        #[command(flatten)]
+        source: Source,
+        /// The download folder. Default: your Downloads folder.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Downloads at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Every media file, not only images up to 5 MB and voice notes up to 2 MB.
+        #[arg(long)]
+        all: bool,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
     },
     /// Delete an integration's rows and cursors, so the next pull starts from scratch.
     Reset {
@@ -95,7 +122,8 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Pull { db, url, token, integration, collections, page_sizes, schema, commit_rows, quiet } => {
+        Command::Pull { source, collections, page_sizes, schema, commit_rows, quiet } => {
+            let Source { db, url, token, integration } = source;
             let schema_json = match schema {
                 Some(path) => {
                     Some(std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?)
@@ -134,6 +162,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.elapsed
             );
             Ok(())
+        }
+        Command::Media { source, dir, concurrency, all, quiet } => {
+            let Source { db, url, token, integration } = source;
+            let args = MediaArgs { db, url, token, integration, dir, concurrency, all, quiet };
+            sync_cli::media::run(args).await
         }
         Command::Stats { db, integration } => {
             let store = SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))?;
