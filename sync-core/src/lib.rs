@@ -9,6 +9,7 @@
 //! - `schema.rs`: [`Schema`], [`Collection`], [`Column`]: declared once, serialisable.
 //! - `value.rs`: [`Value`], [`Row`], [`Change`].
 //! - `page.rs`: [`PageRequest`], [`Page`], [`FeedPage`], [`ScopeStatus`], [`CursorState`], [`StoreStats`].
+//! - `mutation.rs`: [`Mutation`], [`PushRequest`], [`PushResponse`]: client writes on the wire.
 //! - `wire.rs`: the page codec of wire protocol v1 and the checks of DESIGN.md invariant 7.
 //! - `transport.rs`, `store.rs`, `feed.rs`: the [`Transport`], [`ClientStore`], [`ChangeFeed`] and
 //!   [`ServerStore`] traits and their contracts.
@@ -45,6 +46,7 @@ mod error;
 mod feed;
 pub mod live;
 pub mod memory;
+mod mutation;
 mod page;
 mod progress;
 mod schema;
@@ -60,6 +62,7 @@ pub use config::SyncConfig;
 pub use engine::{SyncEngine, SyncOptions};
 pub use error::{FeedError, PageError, SchemaError, StoreError, SyncError, TransportError};
 pub use feed::{ChangeFeed, ServerStore, Write, WriteReceipt, check_write};
+pub use mutation::{Mutation, MutationOp, MutationOutcome, MutationResult, PushRequest, PushResponse};
 pub use page::{
     ApplyOutcome, CollectionStatus, CursorState, FeedPage, Page, PageRequest, ScopeStatus, StoreStats, StoredRow,
 };
