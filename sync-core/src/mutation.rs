@@ -112,11 +112,11 @@ mod tests {
         let text = r#"{"client_id":"c1","mutations":[
             {"mutation_id":1,"collection":"messages","id":"m1","op":"insert","fields":{"text":"hi","sent_at":5}},
             {"mutation_id":2,"collection":"messages","id":"m1","op":"delete","base_seq":9}]}"#;
-        let push: PushRequest = serde_json::from_str(text).unwrap();
+        let push: PushRequest = serde_json::from_str(text).expect("parses");
         assert_eq!(push.mutations[0].op, MutationOp::Insert);
         assert_eq!(push.mutations[0].fields["sent_at"], serde_json::json!(5));
         assert_eq!(push.mutations[1].base_seq, Some(9));
-        let again: PushRequest = serde_json::from_str(&serde_json::to_string(&push).unwrap()).unwrap();
+        let again: PushRequest = serde_json::from_str(&serde_json::to_string(&push).expect("encodes")).expect("parses");
         assert_eq!(again, push);
     }
 
@@ -132,10 +132,10 @@ mod tests {
                 },
             ],
         };
-        let json = serde_json::to_value(&response).unwrap();
+        let json = serde_json::to_value(&response).expect("encodes");
         assert_eq!(json["results"][0], serde_json::json!({"mutation_id": 2, "status": "already_applied", "seq": 40}));
         assert_eq!(json["results"][1]["status"], "rejected");
-        assert_eq!(serde_json::from_value::<PushResponse>(json).unwrap(), response);
+        assert_eq!(serde_json::from_value::<PushResponse>(json).expect("parses"), response);
     }
 
     #[test]
