@@ -44,7 +44,7 @@ async def main(args):
         print(f"{stats.path}: {stats.file_size_bytes / 1e6:.1f} MB")
         for collection, count in sorted(stats.counts.items()):
             print(f"  {collection}: {count} rows")
-        await engine.close()
+        await engine.shutdown()
     return 0
 
 

@@ -200,6 +200,14 @@ pub enum FeedError {
     /// A write that does not fit the schema.
     #[error("invalid write: {0}")]
     InvalidWrite(String),
+    /// A push that breaks the protocol or the schema (see [`crate::check_push`]); nothing of it was applied.
+    #[error("invalid push: {message}")]
+    InvalidPush {
+        /// The offending mutation, when one is to blame (not for the request as a whole).
+        mutation_id: Option<u64>,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
     /// The client's cursor is older than the retained tombstones.
     #[error(
         "since_seq {since_seq} is older than the tombstone horizon {horizon}; the client must re-sync from scratch"

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use crate::error::FeedError;
 use crate::page::{FeedPage, ScopeStatus, StoredRow};
-use crate::schema::Schema;
+use crate::schema::{Column, Schema};
 use crate::value::Value;
 
 /// What a server reads pages from.
@@ -111,11 +111,27 @@ pub trait ServerStore: ChangeFeed {
 
     /// The current values of one live row, or `None`.
     async fn get(&self, scope: &str, collection: &str, id: &str) -> Result<Option<Vec<Value>>, FeedError>;
+
+    /// Applies a client's push to `scope` (`POST /sync/push/{integration_id}`; the policy is in
+    /// [`crate::apply_push`]).
+    ///
+    /// Contract: the request is checked first ([`crate::check_push`]), and an invalid one is
+    /// [`FeedError::InvalidPush`] with nothing applied. Then, in one transaction: the client's stored last
+    /// mutation id is read (locked against another push of the same client), the mutations above it are applied
+    /// through the store's ordinary writes (each change takes a new seq from the scope's counter, so commit order
+    /// stays seq order and the changes reach clients by the ordinary pull and live path), the store's
+    /// [`crate::PushHook`] (if any) reviews each of them, and the new last id is stored. Any error rolls all of
+    /// it back: a push is applied entirely or not at all, and each mutation at most once.
+    ///
+    /// Default: refuses every push (a store that takes no client writes).
+    async fn push(&self, scope: &str, push: crate::PushRequest) -> Result<crate::PushResponse, FeedError> {
+        let _ = (scope, push);
+        Err(FeedError::InvalidPush { mutation_id: None, message: "this server takes no client writes".into() })
+    }
 }
 
 /// Checks a write against the schema: known collection, right number of values, types and nullability.
 pub fn check_write(schema: &Schema, write: &Write) -> Result<(), FeedError> {
-    use crate::schema::ColumnType as T;
     let (collection, id) = match write {
         Write::Upsert { collection, id, .. } | Write::Delete { collection, id } => (collection, id),
     };
@@ -132,17 +148,7 @@ pub fn check_write(schema: &Schema, write: &Write) -> Result<(), FeedError> {
         )));
     }
     for (column, value) in c.columns.iter().zip(values) {
-        let fits = match (column.ty, value) {
-            (_, Value::Null) => column.nullable,
-            (T::Text, Value::Text(_))
-            | (T::Integer | T::Timestamp, Value::Integer(_))
-            | (T::Boolean, Value::Bool(_)) => true,
-            (T::Real, Value::Real(f)) => f.is_finite(),
-            (T::Real, Value::Integer(_)) => true,
-            (T::Json, Value::Json(text)) => serde_json::from_str::<serde_json::Value>(text).is_ok(),
-            _ => false,
-        };
-        if !fits {
+        if !fits(column, value) {
             return Err(FeedError::InvalidWrite(format!(
                 "`{collection}.{}` of row {id} cannot hold {value:?} (type {:?}, nullable {})",
                 column.name, column.ty, column.nullable
@@ -150,4 +156,19 @@ pub fn check_write(schema: &Schema, write: &Write) -> Result<(), FeedError> {
         }
     }
     Ok(())
+}
+
+/// Whether `column` may hold `value`: its type (an integer fits a real column), or null when it is nullable.
+pub(crate) fn fits(column: &Column, value: &Value) -> bool {
+    use crate::schema::ColumnType as T;
+    match (column.ty, value) {
+        (_, Value::Null) => column.nullable,
+        (T::Text, Value::Text(_)) | (T::Integer | T::Timestamp, Value::Integer(_)) | (T::Boolean, Value::Bool(_)) => {
+            true
+        }
+        (T::Real, Value::Real(f)) => f.is_finite(),
+        (T::Real, Value::Integer(_)) => true,
+        (T::Json, Value::Json(text)) => serde_json::from_str::<serde_json::Value>(text).is_ok(),
+        _ => false,
+    }
 }

@@ -9,6 +9,9 @@
 //! - `schema.rs`: [`Schema`], [`Collection`], [`Column`]: declared once, serialisable.
 //! - `value.rs`: [`Value`], [`Row`], [`Change`].
 //! - `page.rs`: [`PageRequest`], [`Page`], [`FeedPage`], [`ScopeStatus`], [`CursorState`], [`StoreStats`].
+//! - `mutation.rs`: [`Mutation`], [`PushRequest`], [`PushResponse`]: client writes on the wire.
+//! - `push/`: client writes on the server: [`check_push`], the conflict policy [`apply_push`] over a store's
+//!   [`PushTx`], and the [`PushHook`] a service plugs in.
 //! - `wire.rs`: the page codec of wire protocol v1 and the checks of DESIGN.md invariant 7.
 //! - `transport.rs`, `store.rs`, `feed.rs`: the [`Transport`], [`ClientStore`], [`ChangeFeed`] and
 //!   [`ServerStore`] traits and their contracts.
@@ -45,8 +48,10 @@ mod error;
 mod feed;
 pub mod live;
 pub mod memory;
+mod mutation;
 mod page;
 mod progress;
+mod push;
 mod schema;
 mod store;
 #[cfg(any(test, feature = "testing"))]
@@ -60,10 +65,15 @@ pub use config::SyncConfig;
 pub use engine::{SyncEngine, SyncOptions};
 pub use error::{FeedError, PageError, SchemaError, StoreError, SyncError, TransportError};
 pub use feed::{ChangeFeed, ServerStore, Write, WriteReceipt, check_write};
+pub use mutation::{Mutation, MutationOp, MutationOutcome, MutationResult, PushRequest, PushResponse};
 pub use page::{
     ApplyOutcome, CollectionStatus, CursorState, FeedPage, Page, PageRequest, ScopeStatus, StoreStats, StoredRow,
 };
 pub use progress::{CollectionReport, Progress, ProgressFn, Stage, SyncReport};
+pub use push::{
+    CheckedMutation, MAX_PUSH_BYTES, MAX_PUSH_MUTATIONS, PushHook, PushTx, RowReader, RowState, Verdict, apply_push,
+    check_mutation, check_push,
+};
 pub use schema::{Collection, Column, ColumnType, DEFAULT_PAGE_SIZE, Index, RESERVED_COLUMNS, Schema};
 pub use store::ClientStore;
 pub use tokio_util::sync::CancellationToken;

@@ -37,6 +37,9 @@ pub struct Collection {
     /// Rows per page a client asks for unless configured otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<usize>,
+    /// Whether clients may write rows of this collection (push mutations); read-only when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub writable: bool,
 }
 
 /// A declared column.
@@ -111,7 +114,14 @@ impl Column {
 impl Collection {
     /// A collection with the given columns and no indexes.
     pub fn new(name: &str, columns: Vec<Column>) -> Self {
-        Collection { name: name.to_owned(), columns, indexes: Vec::new(), full_text: Vec::new(), page_size: None }
+        Collection {
+            name: name.to_owned(),
+            columns,
+            indexes: Vec::new(),
+            full_text: Vec::new(),
+            page_size: None,
+            writable: false,
+        }
     }
 
     /// Adds a secondary index.
@@ -123,6 +133,12 @@ impl Collection {
     /// Sets the default page size.
     pub fn page_size(mut self, rows: usize) -> Self {
         self.page_size = Some(rows);
+        self
+    }
+
+    /// Lets clients write rows of this collection.
+    pub fn writable(mut self) -> Self {
+        self.writable = true;
         self
     }
 

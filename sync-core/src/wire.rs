@@ -15,6 +15,7 @@ mod decode;
 mod row;
 
 pub use decode::decode_page;
+pub(crate) use row::typed_value;
 
 /// Encodes a feed page for `scope` as the JSON body of `GET /sync/{collection}/{scope}`.
 pub fn encode_page(collection: &Collection, scope: &str, page: &FeedPage) -> Vec<u8> {

@@ -20,7 +20,7 @@ def test_a_listener_that_throws_is_dropped_and_the_sync_ends_exact(world):
         assert len(listener.events) == 1, "not called again after it threw"
         assert report.rows == sum(world.expected.values())
         assert (await engine.stats()).counts == world.expected
-        await engine.close()
+        await engine.shutdown()
 
     asyncio.run(run())
 
@@ -36,7 +36,7 @@ def test_typed_values_filter_and_bind(world):
         assert all(g.values["is_group"] == V.BOOL(True) for g in groups)
         nothing = await engine.query("SELECT ? IS NULL, ?", [V.NULL(), V.REAL(1.5)])
         assert nothing.rows == [[V.INTEGER(1), V.REAL(1.5)]]
-        await engine.close()
+        await engine.shutdown()
 
     asyncio.run(run())
 
@@ -46,8 +46,8 @@ def test_handles_of_a_closed_engine_are_cancelled(world):
         engine = await open_engine(world, "handles.db")
         before = engine.cancel_handle()
         assert not before.is_cancelled()
-        await engine.close()
-        await engine.close()  # idempotent
+        await engine.shutdown()
+        await engine.shutdown()  # idempotent
         assert before.is_cancelled()
         assert engine.cancel_handle().is_cancelled()
         assert engine.is_closed()

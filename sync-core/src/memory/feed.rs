@@ -1,14 +1,18 @@
 //! An in-memory [`ServerStore`].
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
 
 use async_trait::async_trait;
 
 use crate::error::FeedError;
 use crate::feed::{ChangeFeed, ServerStore, Write, WriteReceipt, check_write};
 use crate::live::{DEFAULT_RECHECK, SeqWatch, latest_seq};
+use crate::mutation::{PushRequest, PushResponse};
 use crate::page::{CollectionStatus, FeedPage, ScopeStatus, StoredRow};
+use crate::push::{PushHook, apply_push, check_push};
 use crate::schema::Schema;
 use crate::value::{Change, Row, Value};
 
@@ -17,18 +21,21 @@ pub struct MemoryFeed {
     schema: Schema,
     inner: Mutex<HashMap<String, Scope>>,
     live: SeqWatch,
+    hook: Option<Arc<dyn PushHook>>,
 }
 
-#[derive(Default)]
-struct Scope {
-    seq: i64,
-    collections: HashMap<String, Log>,
+#[derive(Clone, Default)]
+pub(super) struct Scope {
+    pub(super) seq: i64,
+    pub(super) collections: HashMap<String, Log>,
+    /// Client id → (last mutation id processed, the greatest seq its pushes took).
+    pub(super) clients: HashMap<String, (u64, i64)>,
 }
 
 /// One collection of one scope: the latest change of every row, indexed by id and by seq.
-#[derive(Default)]
-struct Log {
-    by_id: HashMap<String, (i64, Option<Vec<Value>>)>,
+#[derive(Clone, Default)]
+pub(super) struct Log {
+    pub(super) by_id: HashMap<String, (i64, Option<Vec<Value>>)>,
     by_seq: BTreeMap<i64, String>,
     live: u64,
 }
@@ -36,7 +43,51 @@ struct Log {
 impl MemoryFeed {
     /// An empty feed serving `schema`.
     pub fn new(schema: Schema) -> Self {
-        MemoryFeed { schema, inner: Mutex::new(HashMap::new()), live: SeqWatch::new() }
+        MemoryFeed { schema, inner: Mutex::new(HashMap::new()), live: SeqWatch::new(), hook: None }
+    }
+
+    /// The same feed with `hook` reviewing every pushed mutation.
+    pub fn with_hook(mut self, hook: Arc<dyn PushHook>) -> Self {
+        self.hook = Some(hook);
+        self
+    }
+}
+
+impl Scope {
+    /// Writes a row with the next seq; returns the seq.
+    pub(super) fn upsert(&mut self, collection: &str, id: &str, values: Vec<Value>) -> i64 {
+        self.seq += 1;
+        self.collections.entry(collection.to_owned()).or_default().put(id, self.seq, Some(values));
+        self.seq
+    }
+
+    /// Tombstones a live row and, recursively, the live rows referencing it; returns how many.
+    pub(super) fn delete(&mut self, schema: &Schema, collection: &str, id: &str) -> u64 {
+        let mut pending = vec![(collection.to_owned(), id.to_owned())];
+        let mut deleted = 0;
+        while let Some((collection, id)) = pending.pop() {
+            let log = self.collections.entry(collection.clone()).or_default();
+            if !log.by_id.get(&id).is_some_and(|(_, v)| v.is_some()) {
+                continue;
+            }
+            self.seq += 1;
+            log.put(&id, self.seq, None);
+            deleted += 1;
+            for child in &schema.collections {
+                for (i, column) in child.columns.iter().enumerate() {
+                    if column.references.as_deref() != Some(collection.as_str()) {
+                        continue;
+                    }
+                    let Some(log) = self.collections.get(&child.name) else { continue };
+                    for (child_id, (_, values)) in &log.by_id {
+                        if values.as_ref().is_some_and(|v| v[i] == Value::Text(id.clone())) {
+                            pending.push((child.name.clone(), child_id.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        deleted
     }
 }
 
@@ -69,7 +120,7 @@ impl ChangeFeed for MemoryFeed {
         if self.schema.collection(collection).is_none() {
             return Err(FeedError::UnknownCollection(collection.to_owned()));
         }
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let inner = self.inner.lock().await;
         let s = inner.get(scope).ok_or_else(|| FeedError::UnknownScope(scope.to_owned()))?;
         let Some(log) = s.collections.get(collection) else {
             return Ok(FeedPage { rows: vec![], latest_seq: since_seq, has_more: false, total_count: 0 });
@@ -92,7 +143,7 @@ impl ChangeFeed for MemoryFeed {
     }
 
     async fn status(&self, scope: &str) -> Result<ScopeStatus, FeedError> {
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let inner = self.inner.lock().await;
         let s = inner.get(scope).ok_or_else(|| FeedError::UnknownScope(scope.to_owned()))?;
         let collections = self
             .schema
@@ -119,41 +170,16 @@ impl ServerStore for MemoryFeed {
         for w in &writes {
             check_write(&self.schema, w)?;
         }
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut inner = self.inner.lock().await;
         let s = inner.entry(scope.to_owned()).or_default();
         let mut receipt = WriteReceipt::default();
-        let mut pending: Vec<(String, String)> = Vec::new();
         for w in writes {
             match w {
                 Write::Upsert { collection, id, values } => {
-                    s.seq += 1;
-                    s.collections.entry(collection).or_default().put(&id, s.seq, Some(values));
+                    s.upsert(&collection, &id, values);
                     receipt.upserted += 1;
                 }
-                Write::Delete { collection, id } => pending.push((collection, id)),
-            }
-            // Deletes cascade to every row whose reference column holds the deleted id.
-            while let Some((collection, id)) = pending.pop() {
-                let log = s.collections.entry(collection.clone()).or_default();
-                if !log.by_id.get(&id).is_some_and(|(_, v)| v.is_some()) {
-                    continue;
-                }
-                s.seq += 1;
-                log.put(&id, s.seq, None);
-                receipt.deleted += 1;
-                for child in &self.schema.collections {
-                    for (i, column) in child.columns.iter().enumerate() {
-                        if column.references.as_deref() != Some(collection.as_str()) {
-                            continue;
-                        }
-                        let Some(log) = s.collections.get(&child.name) else { continue };
-                        for (child_id, (_, values)) in &log.by_id {
-                            if values.as_ref().is_some_and(|v| v[i] == Value::Text(id.clone())) {
-                                pending.push((child.name.clone(), child_id.clone()));
-                            }
-                        }
-                    }
-                }
+                Write::Delete { collection, id } => receipt.deleted += s.delete(&self.schema, &collection, &id),
             }
         }
         receipt.last_seq = if receipt.upserted + receipt.deleted > 0 { s.seq } else { 0 };
@@ -170,7 +196,7 @@ impl ServerStore for MemoryFeed {
         after_id: Option<&str>,
         limit: usize,
     ) -> Result<Vec<StoredRow>, FeedError> {
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let inner = self.inner.lock().await;
         let Some(log) = inner.get(scope).and_then(|s| s.collections.get(collection)) else { return Ok(vec![]) };
         let mut rows: Vec<StoredRow> = log
             .by_id
@@ -188,11 +214,30 @@ impl ServerStore for MemoryFeed {
     }
 
     async fn get(&self, scope: &str, collection: &str, id: &str) -> Result<Option<Vec<Value>>, FeedError> {
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let inner = self.inner.lock().await;
         Ok(inner
             .get(scope)
             .and_then(|s| s.collections.get(collection))
             .and_then(|l| l.by_id.get(id))
             .and_then(|(_, v)| v.clone()))
+    }
+
+    /// Runs the policy on a copy of the scope and keeps the copy only if the whole push succeeded: an error
+    /// leaves the scope as it was.
+    async fn push(&self, scope: &str, push: PushRequest) -> Result<PushResponse, FeedError> {
+        let mutations = check_push(&self.schema, &push)?;
+        let mut inner = self.inner.lock().await;
+        let before = inner.get(scope).cloned().unwrap_or_default();
+        let mut tx = super::push::MemoryTx { scope: before.clone(), schema: &self.schema };
+        let response =
+            apply_push(&mut tx, &self.schema, self.hook.as_deref(), (scope, &push.client_id), mutations).await?;
+        let changed = tx.scope.seq > before.seq;
+        let seq = tx.scope.seq;
+        inner.insert(scope.to_owned(), tx.scope);
+        drop(inner);
+        if changed {
+            self.live.publish(scope, seq);
+        }
+        Ok(response)
     }
 }

@@ -4,17 +4,22 @@
 
 mod client_store;
 mod faulty;
+mod push;
+mod push_model;
 mod server_store;
 
 pub use client_store::client_store_suite;
 pub use faulty::{Fault, FaultyTransport};
+pub use push::push_suite;
+pub use push_model::push_model_check;
 pub use server_store::server_store_suite;
 
 use crate::page::Page;
 use crate::schema::{Collection, Column, ColumnType, Schema};
 use crate::value::{Row, Value};
 
-/// A two-collection schema using every column type: `threads` and `posts` (which reference threads).
+/// A two-collection schema using every column type: `threads` (read-only to clients) and `posts` (which
+/// reference threads; writable by clients' pushes).
 pub fn test_schema() -> Schema {
     let threads = Collection::new(
         "threads",
@@ -37,7 +42,8 @@ pub fn test_schema() -> Schema {
     )
     .index(&["thread_id", "likes"])
     .full_text(&["body"])
-    .page_size(4);
+    .page_size(4)
+    .writable();
     Schema::new(vec![threads, posts]).expect("the test schema is valid")
 }
 

@@ -117,6 +117,12 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
     }
 }
 
+/// Types one JSON value for a column of type `ty` exactly as the page decoder does (a pushed field); a mismatch
+/// is described in short.
+pub(crate) fn typed_value(ty: ColumnType, json: &Json) -> Result<Value, String> {
+    ValueSeed(ty).deserialize(json).unwrap_or_else(|e| Err(e.to_string()))
+}
+
 /// One column value of a known type; a mismatch is returned as a short description of what came.
 struct ValueSeed(ColumnType);
 

@@ -13,6 +13,7 @@ use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, params_from_iter};
 use sync_core::{Column, ColumnType, Schema, StoreError, StoredRow, Value};
 
+use super::search::{SearchHit, SearchOptions};
 use crate::convert::{self, Bind};
 use crate::error::Error;
 use crate::{connection, sql};
@@ -133,6 +134,17 @@ impl ClientReader {
             Ok(out)
         };
         read().map_err(|e| self.backend(format_args!("listing rows of `{collection}`"), e))
+    }
+
+    pub(super) fn search(
+        &mut self,
+        scope: &str,
+        text: &str,
+        options: &SearchOptions,
+    ) -> Result<Vec<SearchHit>, StoreError> {
+        let schema = self.schema.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let Some(schema) = schema else { return Ok(Vec::new()) };
+        super::search::search(&self.conn, &self.path, &schema, (scope, text), options)
     }
 
     pub(super) fn query(&mut self, text: &str, params: &[Value]) -> Result<QueryResult, StoreError> {
