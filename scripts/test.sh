@@ -50,6 +50,8 @@ bash scripts/gen-bindings.sh --no-build
 python3 -m pip install --quiet -r bindings-uniffi/tests/python/requirements.txt 2>/dev/null ||
   python3 -m pip install --quiet --break-system-packages -r bindings-uniffi/tests/python/requirements.txt
 python3 -m pytest -q bindings-uniffi/tests/python
+# The same scenarios in Kotlin on the JVM, compiled from the generated source (installs its toolchain, cached).
+bash scripts/test-kotlin.sh
 
 phase "benchmark smoke test"
 # The end-to-end benchmark as a smoke test (benches/e2e.sh; BENCHMARKS.md): 5,000 messages through sync-cli, the

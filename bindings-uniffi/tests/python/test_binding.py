@@ -1,4 +1,5 @@
-"""What only the uniffi binding has: a foreign listener that throws, typed SQL values, handles after close."""
+"""What only the uniffi binding has: a foreign listener that throws, typed SQL values, handles after close, the
+event loop free during a sync."""
 
 import asyncio
 
@@ -51,5 +52,31 @@ def test_handles_of_a_closed_engine_are_cancelled(world):
         assert before.is_cancelled()
         assert engine.cancel_handle().is_cancelled()
         assert engine.is_closed()
+
+    asyncio.run(run())
+
+
+def test_a_sync_leaves_the_event_loop_free(world):
+    """The sync runs on the binding's runtime: other asyncio tasks keep running while it is awaited."""
+
+    async def run():
+        engine = await open_engine(world, "loop.db", page_sizes={"messages": 100})
+        ticks = []
+
+        async def ticker():
+            while True:
+                await asyncio.sleep(0.005)
+                ticks.append(asyncio.get_running_loop().time())
+
+        ticking = asyncio.create_task(ticker())
+        await asyncio.sleep(0.02)
+        started = asyncio.get_running_loop().time()
+        report = await engine.sync_all()
+        ended = asyncio.get_running_loop().time()
+        ticking.cancel()
+        await engine.shutdown()
+        assert report.rows == sum(world.expected.values())
+        during = [t for t in ticks if started < t < ended]
+        assert len(during) >= 5, f"{len(during)} ticks in a {ended - started:.2f} s sync: the event loop was blocked"
 
     asyncio.run(run())
