@@ -5,6 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 phase() { echo "== test.sh [${SECONDS}s] $*"; }
 
+phase "test dependencies"
+# What the tests read besides the workspace: the chitchat-dataset corpus (the import test syncs its dataset.json).
+# The test is reported as ignored without it, and fails under CI=true.
+python3 -m pip install --quiet chitchat-dataset 2>/dev/null ||
+  python3 -m pip install --quiet --break-system-packages chitchat-dataset
+
 phase "rust tests"
 
 if cargo nextest --version >/dev/null 2>&1; then

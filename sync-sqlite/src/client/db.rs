@@ -101,7 +101,7 @@ impl ClientDb {
         let saved: Option<String> = conn
             .query_row(sql::LOAD_SCHEMA, [], |row| row.get(0))
             .optional()
-            .map_err(|source| Error::Open { path: path.clone(), source })?;
+            .map_err(|cause| Error::Open { path: path.clone(), cause })?;
         let prepared = saved.and_then(|json| match Schema::from_json(&json) {
             Ok(schema) => Some(Prepared::new(schema)),
             Err(e) => {
@@ -115,7 +115,7 @@ impl ClientDb {
             // A process that died during an initial sync left a table without its secondary indexes and its
             // full-text index current (see `apply_page`), and a replica synced by an older build has no full-text
             // index: build them before anyone reads. A no-op when they exist.
-            repair(&mut db.conn, &prepared).map_err(|source| Error::Open { path: db.path.clone(), source })?;
+            repair(&mut db.conn, &prepared).map_err(|cause| Error::Open { path: db.path.clone(), cause })?;
             db.install(prepared);
         }
         Ok(db)

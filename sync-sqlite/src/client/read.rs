@@ -70,7 +70,7 @@ impl ClientReader {
     pub(super) fn open(path: PathBuf, schema: SharedSchema) -> Result<Self, Error> {
         let conn = connection::open_reader(&path)?;
         // ATTACH counts as a read for SQLite (it changes no file), but it would let a query read any other file.
-        conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0).map_err(|source| Error::Open { path: path.clone(), source })?;
+        conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0).map_err(|cause| Error::Open { path: path.clone(), cause })?;
         Ok(ClientReader { conn, path, schema })
     }
 
