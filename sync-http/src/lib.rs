@@ -31,6 +31,8 @@
 //! - `openapi.rs`: the fixed parts of the OpenAPI document (security scheme, the page and row schemas).
 //! - `live.rs`: the long-poll handlers over [`sync_core::ChangeFeed::wait_for_seq`].
 //! - `error_body.rs`: the JSON error body both sides share.
+// Every public item is documented: the crates are published, and `cargo doc` is their manual.
+#![deny(missing_docs)]
 
 mod access;
 mod client;
