@@ -43,6 +43,8 @@
 //! # Ok(())
 //! # }
 //! ```
+// Every public item is documented: the crates are published, and `cargo doc` is their manual.
+#![deny(missing_docs)]
 
 mod client;
 mod connection;
