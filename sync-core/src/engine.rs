@@ -175,7 +175,7 @@ impl SyncEngine {
                 let body = self.with_retry(&what, cancel, || self.transport.fetch_page(&request)).await?;
                 let fetched_at = Instant::now();
                 let page = decode_page(collection, &request, &body, self.config.max_page_bytes)
-                    .map_err(|source| SyncError::BadPage { collection: collection.name.clone(), since_seq, source })?;
+                    .map_err(|cause| SyncError::BadPage { collection: collection.name.clone(), since_seq, cause })?;
                 tracing::debug!(
                     collection = %collection.name, since_seq, rows = page.rows.len(), bytes = body.len(),
                     fetch_ms = (fetched_at - fetch_started).as_secs_f64() * 1e3,
@@ -295,7 +295,7 @@ impl SyncEngine {
                 Some(delay) if error.is_retryable() => {
                     error.retry_after().map_or(delay, |asked| asked.min(c.max_retry_after).max(delay))
                 }
-                _ => return Err(SyncError::Transport { what: what.to_owned(), source: error }),
+                _ => return Err(SyncError::Transport { what: what.to_owned(), cause: error }),
             };
             tracing::warn!(%error, ?delay, "{what} failed; retrying");
             tokio::select! {

@@ -90,7 +90,7 @@ impl SyncEngine {
                         None
                     }
                     Err(SyncError::Cancelled) => return Ok(()),
-                    Err(SyncError::Transport { source, .. }) => Some(source),
+                    Err(SyncError::Transport { cause, .. }) => Some(cause),
                     Err(fatal) => return Err(fatal),
                 },
                 Step::Wait(seen) => {
@@ -112,7 +112,7 @@ impl SyncEngine {
                 continue;
             };
             if matches!(error.code(), "unauthorized" | "forbidden" | "bad_request") {
-                return Err(SyncError::Transport { what: format!("following {scope}"), source: error });
+                return Err(SyncError::Transport { what: format!("following {scope}"), cause: error });
             }
             let delay = backoff.next().unwrap_or(config.max_backoff);
             tracing::warn!(scope, %error, ?delay, "live: the server is unreachable or failing; retrying");
