@@ -46,7 +46,7 @@ pub enum OpenError {
     #[error("the schema is not valid: {0}")]
     Schema(String),
     /// The server URL or token cannot be used.
-    #[error("{0}")]
+    #[error(transparent)]
     Transport(#[from] TransportError),
     /// The database file cannot be opened or migrated.
     #[error(transparent)]

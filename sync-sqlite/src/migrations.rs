@@ -53,7 +53,7 @@ impl Migrations {
 /// Brings the database to the latest version. Safe against another process migrating the same file at the same
 /// time: the version is read again inside each migration's write transaction.
 pub(crate) fn run(conn: &mut Connection, path: &Path, migrations: &Migrations) -> Result<(), Error> {
-    let open_err = |source| Error::Open { path: path.to_path_buf(), source };
+    let open_err = |cause| Error::Open { path: path.to_path_buf(), cause };
     let app: i32 = conn.pragma_query_value(None, "application_id", |row| row.get(0)).map_err(open_err)?;
     if app != 0 && app != migrations.application_id {
         return Err(Error::WrongKind { path: path.to_path_buf(), expected: migrations.kind, found: app });
@@ -67,7 +67,7 @@ pub(crate) fn run(conn: &mut Connection, path: &Path, migrations: &Migrations) -
         }
         let Some(step) = migrations.steps.get(version as usize) else { return Ok(()) };
         let next = version + 1;
-        let fail = |source| Error::Migration { path: path.to_path_buf(), version: next, name: step.name, source };
+        let fail = |cause| Error::Migration { path: path.to_path_buf(), version: next, name: step.name, cause };
         tx.execute_batch(step.sql).map_err(fail)?;
         tx.pragma_update(None, "user_version", next).map_err(fail)?;
         tx.commit().map_err(fail)?;

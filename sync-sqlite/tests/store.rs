@@ -14,6 +14,8 @@ mod end_to_end;
 mod held;
 #[path = "store/read.rs"]
 mod read;
+#[path = "store/search.rs"]
+mod search;
 #[path = "store/server.rs"]
 mod server;
 

@@ -9,12 +9,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use server_example::postgres::PostgresStore;
 use server_example::serve::{RunningServer, access, start};
 use server_example::whatsapp::{self, contact};
 use sync_core::live::{ChangeEvent, FollowOptions, NotifyingStore};
 use sync_core::{ClientStore, ServerStore, SyncConfig, SyncEngine, Transport};
 use sync_http::{HttpTransport, ServerConfig};
+use sync_postgres::PostgresStore;
 use sync_sqlite::SqliteStore;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;

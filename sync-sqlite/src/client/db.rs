@@ -106,7 +106,7 @@ impl ClientDb {
         let saved: Option<String> = conn
             .query_row(sql::LOAD_SCHEMA, [], |row| row.get(0))
             .optional()
-            .map_err(|source| Error::Open { path: path.clone(), source })?;
+            .map_err(|cause| Error::Open { path: path.clone(), cause })?;
         let prepared = saved.and_then(|json| match Schema::from_json(&json) {
             Ok(schema) => Some(Prepared::new(schema)),
             Err(e) => {
@@ -127,10 +127,10 @@ impl ClientDb {
         };
         db.load_shadowed();
         if let Some(prepared) = prepared {
-            // A process that died during an initial sync left a table without its secondary indexes (see
-            // `apply_page`): build them before anyone reads. A no-op when they exist.
-            let create = prepared.sql.values().flat_map(|sql| &sql.create_indexes);
-            run_in_transaction(&mut db.conn, create).map_err(|source| Error::Open { path: db.path.clone(), source })?;
+            // A process that died during an initial sync left a table without its secondary indexes and its
+            // full-text index current (see `apply_page`), and a replica synced by an older build has no full-text
+            // index: build them before anyone reads. A no-op when they exist.
+            repair(&mut db.conn, &prepared).map_err(|cause| Error::Open { path: db.path.clone(), cause })?;
             db.install(prepared);
         }
         Ok(db)
@@ -155,12 +155,19 @@ impl ClientDb {
         let result = (|| -> Result<(), DbError> {
             let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tables::ensure(&tx, &schema, Flavor::Client, previous)?;
+            for c in &schema.collections {
+                match sql::Fts::new(c) {
+                    Some(fts) => _ = fts.ensure(&tx)?,
+                    None => sql::drop_fts(&tx, c)?,
+                }
+            }
             tx.prepare_cached(sql::SAVE_SCHEMA)?.execute(params![schema.to_json(), now_ms()])?;
             tx.commit()?;
             Ok(())
         })();
         result.map_err(|e| e.into_store(&context))?;
-        // `tables::ensure` created every index that was missing, deferred ones included.
+        // `tables::ensure` created every index that was missing and `Fts::ensure` rebuilt every full-text index
+        // that was not current, deferred ones included.
         self.deferred.clear();
         self.install(Prepared::new(schema));
         Ok(())
@@ -277,6 +284,7 @@ impl ClientDb {
         let defer_now = !was_deferred && cursor == 0 && page.has_more && is_empty(tx, sql).map_err(fail)?;
         if defer_now {
             run_all(tx, &sql.drop_indexes).map_err(fail)?;
+            sql.fts.iter().try_for_each(|fts| fts.drop_triggers(tx)).map_err(fail)?;
             tracing::debug!(collection = %page.collection, "initial sync into an empty table: indexes deferred");
         }
         let overlay =
@@ -291,7 +299,7 @@ impl ClientDb {
             // The sort of CREATE INDEX holds up to `cache_size` in memory on top of the cache: bound it.
             let cache = |kib: i64| tx.pragma_update(None, "cache_size", -kib);
             cache(INDEX_SORT_KIB).map_err(fail)?;
-            let built = run_all(tx, &sql.create_indexes);
+            let built = run_all(tx, &sql.create_indexes).and_then(|()| sql.fts.iter().try_for_each(|f| f.build(tx)));
             cache(connection::WRITER_CACHE_KIB).map_err(fail)?;
             built.map_err(fail)?;
             let ms = started.elapsed().as_secs_f64() * 1e3;
@@ -432,11 +440,15 @@ fn run_all<'a>(conn: &Connection, statements: impl IntoIterator<Item = &'a Strin
     statements.into_iter().try_for_each(|statement| conn.execute_batch(statement))
 }
 
-fn run_in_transaction<'a>(
-    conn: &mut Connection,
-    statements: impl IntoIterator<Item = &'a String>,
-) -> rusqlite::Result<()> {
+/// Builds, in one transaction, every secondary index and full-text index of the prepared schema that is missing
+/// or not current.
+fn repair(conn: &mut Connection, prepared: &Prepared) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    run_all(&tx, statements)?;
+    run_all(&tx, prepared.sql.values().flat_map(|sql| &sql.create_indexes))?;
+    for (name, fts) in prepared.sql.iter().filter_map(|(name, sql)| Some((name, sql.fts.as_ref()?))) {
+        if fts.ensure(&tx)? {
+            tracing::info!(collection = %name, "full-text index rebuilt");
+        }
+    }
     tx.commit()
 }

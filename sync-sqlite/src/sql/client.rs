@@ -27,6 +27,8 @@ pub(crate) struct ClientSql {
     pub(crate) drop_indexes: Vec<String>,
     /// `CREATE INDEX IF NOT EXISTS` for the secondary indexes.
     pub(crate) create_indexes: Vec<String>,
+    /// The full-text index, when the collection declares `full_text` columns.
+    pub(crate) fts: Option<Fts>,
 }
 
 impl ClientSql {
@@ -70,6 +72,7 @@ impl ClientSql {
             any,
             drop_indexes: drop_indexes(c, Flavor::Client),
             create_indexes: create_indexes(c, Flavor::Client),
+            fts: Fts::new(c),
         }
     }
 }

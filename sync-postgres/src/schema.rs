@@ -9,10 +9,10 @@ use tokio_postgres::Transaction;
 
 /// The store's own migrations, in order; `sync_migrations` records which ran.
 const MIGRATIONS: &[(i32, &str)] = &[
-    (1, include_str!("../../migrations/postgres/001_seq_triggers.sql")),
-    (2, include_str!("../../migrations/postgres/002_notify.sql")),
-    (3, include_str!("../../migrations/postgres/003_fast_triggers.sql")),
-    (4, include_str!("../../migrations/postgres/004_drop_next_seq.sql")),
+    (1, include_str!("../migrations/001_seq_triggers.sql")),
+    (2, include_str!("../migrations/002_notify.sql")),
+    (3, include_str!("../migrations/003_fast_triggers.sql")),
+    (4, include_str!("../migrations/004_drop_next_seq.sql")),
 ];
 
 /// The implicit column the triggers stamp with the time of a row's last write (prune's age test).

@@ -1,5 +1,6 @@
-//! [`PostgresStore`]: the server's source of truth in PostgreSQL, as in the seed, implementing
-//! [`ServerStore`] and so [`ChangeFeed`] for any [`Schema`].
+//! [`PostgresStore`]: the sync engine's server store in PostgreSQL, implementing [`ServerStore`] and so
+//! [`ChangeFeed`] for any [`Schema`]: the backend a Rust service links to serve its own tables (with
+//! `sync_http::router`), and that `server-example serve --database-url` runs.
 //!
 //! # Seq scheme: a per-integration counter row, taken by triggers
 //! Every data table has a `BEFORE INSERT OR UPDATE` row trigger that sets `seq` to the next value of the
@@ -46,18 +47,23 @@
 //! on its own connection to force an interleaving.
 //!
 //! # Layout
-//! - `mod.rs`: [`PostgresStore`], connecting, the trait impls.
-//! - `schema.rs`: migrations (`migrations/postgres/*.sql`), data tables, indexes and triggers from the schema.
+//! - `lib.rs`: [`PostgresStore`], connecting, the trait impls.
+//! - `schema.rs`: migrations (`migrations/*.sql`), data tables, indexes and triggers from the schema.
 //! - `sql.rs`: every statement, generated with sea-query once per collection.
 //! - `feed.rs`: pages, status, rows; `write.rs`: write batches with cascading deletes, and prune.
 //! - `notify.rs`: live updates: the `LISTEN` task (one leader per database when NATS fans out) and the re-check.
+//! - `fanout.rs`: [`fanout::Fanout`], commit hints between instances over NATS core pub/sub.
 //! - `convert.rs`: [`Value`] to and from PostgreSQL types.
+//! - `testing.rs` (feature `testing`): a store in a throwaway PostgreSQL schema.
 
 mod convert;
+pub mod fanout;
 mod feed;
 mod notify;
 mod schema;
 mod sql;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod write;
 
 use std::collections::HashMap;
@@ -72,6 +78,7 @@ use sync_core::{
 };
 use tokio_postgres::NoTls;
 
+pub use notify::{HintFn, RECHECK};
 pub use write::PruneReport;
 
 use sql::CollectionSql;

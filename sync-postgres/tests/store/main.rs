@@ -1,0 +1,8 @@
+//! The PostgreSQL server store against a real PostgreSQL (`sync_postgres::testing`: where, and what happens when
+//! it is unreachable): the store conformance suite, batched upserts, and commit order under concurrent writers
+//! (ours and the seed's naive sequence) with clients syncing over HTTP.
+
+mod batched;
+mod seq_order;
+mod suite;
+mod support;
