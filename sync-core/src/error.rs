@@ -158,6 +158,12 @@ pub enum StoreError {
     /// A read asked for something the store refuses: an unknown column, or a query that is not a read.
     #[error("invalid query: {0}")]
     InvalidQuery(String),
+    /// A local write that does not fit the schema or the write policy; nothing was written.
+    #[error("invalid write: {0}")]
+    InvalidWrite(String),
+    /// The store keeps no outbox, so it cannot take local writes.
+    #[error("this client store does not support local writes (use SqliteStore or MemoryStore)")]
+    WritesUnsupported,
     /// The underlying database failed.
     #[error("{context}: {cause}")]
     Backend {
@@ -170,10 +176,13 @@ pub enum StoreError {
 
 impl StoreError {
     /// A stable, machine-readable code for bindings: schema (unknown collection, tables that do not fit),
-    /// invalid_query, closed, store (the database failed, a cursor gap).
+    /// invalid_query, invalid_write (a local write that does not fit), closed, store (the database failed, a
+    /// cursor gap, a store without writes).
     pub fn code(&self) -> &'static str {
         match self {
             StoreError::UnknownCollection(_) | StoreError::Schema(_) => "schema",
+            StoreError::InvalidWrite(_) => "invalid_write",
+            StoreError::WritesUnsupported => "store",
             StoreError::InvalidQuery(_) => "invalid_query",
             StoreError::Closed => "closed",
             StoreError::CursorGap { .. } | StoreError::Backend { .. } => "store",
@@ -295,11 +304,13 @@ fn hint(e: &TransportError) -> &'static str {
 
 impl SyncError {
     /// A stable, machine-readable code for bindings: network, timeout, unauthorized, forbidden, not_found,
-    /// bad_request, rate_limited, server, resync_required, protocol, bad_page, store, schema, cancelled.
+    /// bad_request, rate_limited, server, resync_required, protocol, bad_page, store, invalid_write (a local write
+    /// that does not fit the schema), schema, cancelled.
     pub fn code(&self) -> &'static str {
         match self {
             SyncError::Transport { cause, .. } => cause.code(),
             SyncError::BadPage { .. } => "bad_page",
+            SyncError::Store(StoreError::InvalidWrite(_)) => "invalid_write",
             SyncError::Store(_) => "store",
             SyncError::Schema(_) | SyncError::UnknownCollection(_) => "schema",
             SyncError::Cancelled => "cancelled",
