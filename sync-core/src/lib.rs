@@ -42,6 +42,8 @@
 //! assert_eq!(report.rows(), 1);
 //! # }
 //! ```
+// Every public item is documented: the crates are published, and `cargo doc` is their manual.
+#![deny(missing_docs)]
 
 mod config;
 mod engine;
