@@ -10,11 +10,14 @@
 //! - `serve.rs`: [`serve::start`], the HTTP server in a background task; token flag parsing.
 //! - `demo.rs`: [`demo::run`], server, seed, sync with progress, changes, incremental sync, verification.
 //! - `import/`: [`import::run`], real chats into an integration of any `ServerStore`:
+//!   - `decode.rs`: an export's bytes as text (UTF-8, UTF-16 with a byte-order mark, `--encoding`);
 //!   - `whatsapp_export.rs`: the parser of WhatsApp "Export chat" files (Android and iOS formats);
-//!     `placeholders.rs`: its media lines (`<Media omitted>`, `image omitted`, `<attached: …>`);
+//!     `dates.rs`: which date field is the day (`--date-order`); `placeholders.rs`: its media lines
+//!     (`<Media omitted>`, `image omitted`, `<attached: …>`);
+//!   - `identity.rs`: chat and message ids from their content;
 //!   - `export_rows.rs`: one export file as a conversation, contacts, participants, messages, media records;
 //!   - `chitchat.rs`: the `chitchat-dataset` corpus (7,168 conversations, 258,145 messages), stream-parsed;
-//!   - `mod.rs`: the command's arguments, stable ids, batched writes.
+//!   - `mod.rs`: the command's arguments, stable ids, batched writes that skip unchanged rows.
 
 pub mod changes;
 pub mod demo;

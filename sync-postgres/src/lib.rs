@@ -51,7 +51,8 @@
 //! - `schema.rs`: migrations (`migrations/*.sql`), data tables, indexes and triggers from the schema.
 //! - `sql.rs`: every statement, generated with sea-query once per collection.
 //! - `feed.rs`: pages, status, rows; `write.rs`: write batches with cascading deletes, and prune.
-//! - `notify.rs`: live updates: the `LISTEN` task (one leader per database when NATS fans out) and the re-check.
+//! - `poll.rs`: live updates: the task polling the integrations' heads (one leader per database when NATS fans
+//!   out) and the re-check.
 //! - `fanout.rs`: [`fanout::Fanout`], commit hints between instances over NATS core pub/sub.
 //! - `convert.rs`: [`Value`] to and from PostgreSQL types.
 //! - `testing.rs` (feature `testing`): a store in a throwaway PostgreSQL schema.
@@ -59,7 +60,7 @@
 mod convert;
 pub mod fanout;
 mod feed;
-mod notify;
+mod poll;
 mod schema;
 mod sql;
 #[cfg(feature = "testing")]
@@ -78,7 +79,7 @@ use sync_core::{
 };
 use tokio_postgres::NoTls;
 
-pub use notify::{HintFn, RECHECK};
+pub use poll::{HintFn, POLL, RECHECK};
 pub use write::PruneReport;
 
 use sql::CollectionSql;
@@ -92,9 +93,9 @@ pub struct PostgresStore {
     namespace: String,
     schema: Schema,
     sql: Arc<HashMap<String, CollectionSql>>,
-    /// Where to open the `LISTEN` connection (`notify.rs`).
+    /// Where to open the polling connection (`poll.rs`).
     config: tokio_postgres::Config,
-    /// Wakes live waiters: on this store's own writes, and on hints from `LISTEN` or NATS.
+    /// Wakes live waiters: on this store's own writes, and on hints from the heads poll or NATS.
     live: Arc<SeqWatch>,
 }
 
@@ -199,10 +200,10 @@ impl ChangeFeed for PostgresStore {
         self.read_status(scope).await
     }
 
-    /// Woken by this store's own writes and by [`PostgresStore::hints`] (fed by `LISTEN` and NATS, see
-    /// `notify.rs`); re-reads the status every [`notify::RECHECK`] in case a hint was lost.
+    /// Woken by this store's own writes and by [`PostgresStore::hints`] (fed by the heads poll and NATS,
+    /// see `poll.rs`); re-reads the status every [`RECHECK`] in case a hint was lost.
     async fn wait_for_seq(&self, scope: &str, after_seq: i64, timeout: std::time::Duration) -> Result<i64, FeedError> {
-        self.live.wait(scope, after_seq, timeout, notify::RECHECK, || latest_seq(self, scope)).await
+        self.live.wait(scope, after_seq, timeout, RECHECK, || latest_seq(self, scope)).await
     }
 }
 

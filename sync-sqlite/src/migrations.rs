@@ -30,7 +30,10 @@ pub(crate) struct Migrations {
 pub(crate) const CLIENT: Migrations = Migrations {
     kind: "sync-sqlite client replica",
     application_id: 0x7379_6e63,
-    steps: &[Migration { name: "001_sync_state.sql", sql: include_str!("../migrations/client/001_sync_state.sql") }],
+    steps: &[
+        Migration { name: "001_sync_state.sql", sql: include_str!("../migrations/client/001_sync_state.sql") },
+        Migration { name: "002_outbox.sql", sql: include_str!("../migrations/client/002_outbox.sql") },
+    ],
 };
 
 /// The embedded server store's migrations.

@@ -14,10 +14,12 @@ use crate::error::{DbError, Error};
 use crate::sql::{self, ClientSql, Flavor};
 use crate::{connection, migrations, tables};
 
-/// Statements per collection that may be cached (upsert, delete, two row reads, count, reset, any), plus room for
-/// the fixed ones, so that applying pages to every collection never evicts a statement it is about to reuse.
-const STATEMENTS_PER_COLLECTION: usize = 7;
-const FIXED_STATEMENTS: usize = 16;
+mod outbox;
+
+/// Statements per collection that may be cached (upsert, delete, three row reads, count, reset, any), plus room
+/// for the fixed ones (the outbox's among them), so that applying pages to every collection never evicts a statement it is about to reuse.
+const STATEMENTS_PER_COLLECTION: usize = 8;
+const FIXED_STATEMENTS: usize = 32;
 
 /// When a held transaction (`apply_page_held`) commits, besides at the last page and at `flush`.
 #[derive(Clone, Debug)]
@@ -72,6 +74,9 @@ pub(super) struct ClientDb {
     /// The transaction `apply_page_held` left open (it holds whole pages only), if any.
     held: Option<Held>,
     options: SqliteOptions,
+    /// The (scope, collection) pairs that may hold rows with local writes (a superset; `None`: unknown, all may):
+    /// only their pages look each row up in `sync_shadow`.
+    shadowed: Option<HashSet<(String, String)>>,
 }
 
 /// The open transaction pages are applied in, committed at page boundaries only.
@@ -110,7 +115,17 @@ impl ClientDb {
                 None
             }
         });
-        let mut db = ClientDb { conn, path, prepared: None, shared, deferred: HashSet::new(), held: None, options };
+        let mut db = ClientDb {
+            conn,
+            path,
+            prepared: None,
+            shared,
+            deferred: HashSet::new(),
+            held: None,
+            options,
+            shadowed: None,
+        };
+        db.load_shadowed();
         if let Some(prepared) = prepared {
             // A process that died during an initial sync left a table without its secondary indexes and its
             // full-text index current (see `apply_page`), and a replica synced by an older build has no full-text
@@ -242,7 +257,7 @@ impl ClientDb {
 
     /// Applies a page in the open transaction ([`ClientDb::begin`]); the caller rolls it back on error.
     fn apply(&mut self, scope: &str, page: &Page) -> Result<ApplyOutcome, StoreError> {
-        let ClientDb { conn, path, prepared, deferred, held, .. } = self;
+        let ClientDb { conn, path, prepared, deferred, held, shadowed, .. } = self;
         let held = held.as_mut().expect("apply runs in an open transaction");
         let prepared = prepared.as_ref().ok_or_else(|| unprepared(&page.collection))?;
         let (collection, sql) = prepared.collection(&page.collection)?;
@@ -272,7 +287,12 @@ impl ClientDb {
             sql.fts.iter().try_for_each(|fts| fts.drop_triggers(tx)).map_err(fail)?;
             tracing::debug!(collection = %page.collection, "initial sync into an empty table: indexes deferred");
         }
-        let outcome = write_rows(tx, scope, page, (collection, sql), cursor, path)?;
+        let overlay =
+            shadowed.as_ref().is_none_or(|pairs| pairs.contains(&(scope.to_owned(), page.collection.clone())));
+        let outcome = write_rows(tx, scope, page, (collection, sql), cursor, path, overlay)?;
+        if overlay {
+            outbox::settle_by_cursor(tx, scope, (collection, sql), outcome.cursor).map_err(fail)?;
+        }
         let build_now = (was_deferred || defer_now) && !page.has_more;
         if build_now {
             let started = std::time::Instant::now();
@@ -307,6 +327,10 @@ impl ClientDb {
             let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             for statement in statements.chain([sql::DELETE_CURSORS]) {
                 tx.prepare_cached(statement)?.execute([scope])?;
+            }
+            // Local writes survive a reset, shown on "no server version" until pages bring the rows again.
+            if let Some(prepared) = &self.prepared {
+                outbox::reset(&tx, scope, prepared)?;
             }
             tx.commit()
         };
@@ -366,6 +390,7 @@ fn write_rows(
     (collection, sql): (&Collection, &ClientSql),
     cursor: i64,
     path: &Path,
+    overlay: bool,
 ) -> Result<ApplyOutcome, StoreError> {
     let fail = |e| StoreError::backend(format!("applying a page of `{}` in {}", page.collection, path.display()), e);
     let mut outcome = ApplyOutcome::default();
@@ -376,7 +401,13 @@ fn write_rows(
             outcome.skipped += 1;
             continue;
         }
+        let diverted = overlay && outbox::apply_server_row(tx, scope, (collection, sql), row).map_err(fail)?;
         let result = match &row.change {
+            _ if diverted => {
+                let count = if row.is_delete() { &mut outcome.deleted } else { &mut outcome.upserted };
+                *count += 1;
+                Ok(0)
+            }
             Change::Upsert(values) => {
                 outcome.upserted += 1;
                 upsert

@@ -7,7 +7,11 @@ mod search;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use sync_core::{ApplyOutcome, ClientStore, CursorState, Page, Schema, StoreError, StoreStats, StoredRow, Value};
+use sync_core::outbox::{LocalWrite, PendingWrite, TouchedRow};
+use sync_core::{
+    ApplyOutcome, ClientStore, CursorState, Mutation, MutationResult, Page, Schema, StoreError, StoreStats, StoredRow,
+    Value,
+};
 
 use crate::error::Error;
 use crate::writer::Worker;
@@ -170,5 +174,39 @@ impl ClientStore for SqliteStore {
 
     async fn stats(&self) -> Result<StoreStats, StoreError> {
         self.run(ClientDb::stats).await
+    }
+
+    async fn saved_schema(&self) -> Result<Option<Schema>, StoreError> {
+        Ok(self.schema().map(|schema| (*schema).clone()))
+    }
+
+    async fn client_id(&self) -> Result<String, StoreError> {
+        self.run(ClientDb::client_id).await
+    }
+
+    /// One `BEGIN IMMEDIATE` transaction: the visible row, the kept server version and the outbox entry.
+    async fn mutate(&self, scope: &str, write: LocalWrite) -> Result<Mutation, StoreError> {
+        let scope = scope.to_owned();
+        self.run(move |db| db.mutate(&scope, write)).await
+    }
+
+    async fn outbox(&self, scope: &str, limit: usize) -> Result<Vec<Mutation>, StoreError> {
+        let scope = scope.to_owned();
+        self.run(move |db| db.outbox(&scope, limit)).await
+    }
+
+    async fn acknowledge(&self, scope: &str, results: &[MutationResult]) -> Result<Vec<TouchedRow>, StoreError> {
+        let (scope, results) = (scope.to_owned(), results.to_vec());
+        self.run(move |db| db.acknowledge(&scope, &results)).await
+    }
+
+    async fn settle(&self, scope: &str, through: u64) -> Result<Vec<TouchedRow>, StoreError> {
+        let scope = scope.to_owned();
+        self.run(move |db| db.settle(&scope, through)).await
+    }
+
+    async fn pending_writes(&self, scope: &str) -> Result<Vec<PendingWrite>, StoreError> {
+        let scope = scope.to_owned();
+        self.run(move |db| db.pending_writes(&scope)).await
     }
 }
