@@ -143,7 +143,7 @@ impl SyncEngine {
             let request = PushRequest { client_id: client_id.clone(), mutations };
             let what = format!("POST /sync/push/{scope}");
             let response = self.with_retry(&what, cancel, || self.transport.push(scope, &request)).await?;
-            check_answer(&request, &response).map_err(|source| SyncError::Transport { what, source })?;
+            check_answer(&request, &response).map_err(|cause| SyncError::Transport { what, cause })?;
             self.store.acknowledge(scope, &response.results).await?;
             report.requests += 1;
             for (mutation, result) in request.mutations.into_iter().zip(response.results) {

@@ -107,7 +107,7 @@ impl SyncEngine {
                             match self.push(scope, &options.cancel).await {
                                 Ok(_) => Ok(Ok(status_seen(scope, seen))),
                                 Err(SyncError::Cancelled) => return Ok(()),
-                                Err(SyncError::Transport { source, .. }) => Ok(Err(source)),
+                                Err(SyncError::Transport { cause, .. }) => Ok(Err(cause)),
                                 Err(fatal) => return Err(fatal),
                             }
                         }
