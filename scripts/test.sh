@@ -5,6 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 phase() { echo "== test.sh [${SECONDS}s] $*"; }
 
+phase "test dependencies"
+# What the tests read besides the workspace: the chitchat-dataset corpus (the import test syncs its dataset.json).
+# The test is reported as ignored without it, and fails under CI=true.
+python3 -m pip install --quiet chitchat-dataset 2>/dev/null ||
+  python3 -m pip install --quiet --break-system-packages chitchat-dataset
+
 phase "rust tests"
 
 if cargo nextest --version >/dev/null 2>&1; then
@@ -44,6 +50,8 @@ bash scripts/gen-bindings.sh --no-build
 python3 -m pip install --quiet -r bindings-uniffi/tests/python/requirements.txt 2>/dev/null ||
   python3 -m pip install --quiet --break-system-packages -r bindings-uniffi/tests/python/requirements.txt
 python3 -m pytest -q bindings-uniffi/tests/python
+# The same scenarios in Kotlin on the JVM, compiled from the generated source (installs its toolchain, cached).
+bash scripts/test-kotlin.sh
 
 phase "benchmark smoke test"
 # The end-to-end benchmark as a smoke test (benches/e2e.sh; BENCHMARKS.md): 5,000 messages through sync-cli, the

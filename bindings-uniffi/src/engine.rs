@@ -51,7 +51,7 @@ pub(crate) struct Inner {
     /// The store as the engine sees it: tells `follow` listeners what each committed transaction changed.
     pub(crate) changes: Arc<NotifyingStore>,
     pub(crate) scope: String,
-    /// Cancelled by `close()`; every [`CancelHandle`] of this engine is its child.
+    /// Cancelled by `shutdown()`; every [`CancelHandle`] of this engine is its child.
     pub(crate) closed: CancellationToken,
 }
 
@@ -140,7 +140,7 @@ impl SyncEngine {
 
 #[uniffi::export]
 impl SyncEngine {
-    /// A handle that cancels the syncs it is passed to; `close()` cancels it too.
+    /// A handle that cancels the syncs it is passed to; `shutdown()` cancels it too.
     pub fn cancel_handle(&self) -> Arc<CancelHandle> {
         let token = match self.inner() {
             Ok(inner) => inner.closed.child_token(),
@@ -250,7 +250,7 @@ impl SyncEngine {
 
     /// Cancels running syncs and closes the database once they have stopped (if no other call still holds it).
     /// Later calls fail with `Closed`. Idempotent.
-    pub async fn close(&self) -> Result<(), SeqsyncError> {
+    pub async fn shutdown(&self) -> Result<(), SeqsyncError> {
         let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner).take();
         on_runtime(async move {
             if let Some(inner) = inner {
@@ -265,7 +265,7 @@ impl SyncEngine {
         .await
     }
 
-    /// Whether `close()` was called.
+    /// Whether `shutdown()` was called.
     pub fn is_closed(&self) -> bool {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner).is_none()
     }

@@ -12,7 +12,7 @@
 //! is called; the synchronous methods cannot panic (they only clone handles and cancel tokens).
 //!
 //! # Layout
-//! - `engine.rs`: [`SyncEngine`] (`open_engine`, syncs, stats, state, reset, reads, close) and [`CancelHandle`].
+//! - `engine.rs`: [`SyncEngine`] (`open_engine`, syncs, stats, state, reset, reads, shutdown) and [`CancelHandle`].
 //! - `live.rs`: `SyncEngine::follow`, the live loop, and [`ChangeListener`], what the foreign side implements to
 //!   see each committed change ([`RowChanges`]).
 //! - `types.rs`: the records the foreign side sees, and their conversions from the core's types.

@@ -61,7 +61,7 @@ async fn deliver(listener: &Arc<dyn ChangeListener>, change: RowChanges) {
 
 #[uniffi::export]
 impl SyncEngine {
-    /// Keeps the database following the server until `cancel` is cancelled, `close()` is called, or the awaiting
+    /// Keeps the database following the server until `cancel` is cancelled, `shutdown()` is called, or the awaiting
     /// side drops the call (a cancelled coroutine or task): syncs, long-polls for changes (each long-poll waits at
     /// most `wait_ms`, default 25,000), syncs again, reconnecting with backoff and resuming from the cursors.
     /// `listener` is called after each local transaction that changed rows. Returns when cancelled; fails on what

@@ -20,7 +20,7 @@ import seqsync
 class PrintProgress(seqsync.ProgressListener):
     """Called on the binding's threads; printing is all this example does with an event."""
 
-    def on_progress(self, p):
+    def on_progress(self, p: seqsync.SyncProgress) -> None:
         if p.stage == "collection":
             total = f"/{p.total}" if p.total is not None else ""
             print(f"  {p.collection}: {p.applied}{total} rows, {p.pages} pages, {p.rows_per_sec:,.0f} rows/s")
@@ -28,7 +28,7 @@ class PrintProgress(seqsync.ProgressListener):
             print(f"  {p.collection}: done, {p.applied} rows, cursor {p.cursor}")
 
 
-async def main(args):
+async def main(args: argparse.Namespace) -> int:
     engine = await seqsync.open_engine(seqsync.OpenOptions(
         db_path=args.db, server_url=args.url, token=args.token, integration_id=args.integration))
     cancel = engine.cancel_handle()
@@ -44,7 +44,7 @@ async def main(args):
         print(f"{stats.path}: {stats.file_size_bytes / 1e6:.1f} MB")
         for collection, count in sorted(stats.counts.items()):
             print(f"  {collection}: {count} rows")
-        await engine.close()
+        await engine.shutdown()
     return 0
 
 

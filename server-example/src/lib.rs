@@ -1,30 +1,30 @@
 //! The example backend of the sync engine: the seed's WhatsApp schema served over wire protocol v1 from an
-//! embedded SQLite store, a deterministic data generator, and an end-to-end demo.
+//! embedded SQLite store or PostgreSQL (the `sync-postgres` crate), a deterministic data generator, and an
+//! end-to-end demo.
 //!
 //! # Layout
 //! - `main.rs`: the `server-example` command (`serve`, `seed`, `demo`, `import`).
 //! - `whatsapp.rs`: [`whatsapp::schema`], the five collections.
 //! - `generate.rs`: [`generate::generate`], a realistic data set from a seed; `text.rs`: bodies, names, ids.
 //! - `changes.rs`: [`changes::apply_changes`], new, edited and deleted messages and a deleted conversation.
-//! - `postgres/`: [`postgres::PostgresStore`], the server store on PostgreSQL (seqs by triggers, prune).
 //! - `hook.rs`: [`hook::WhatsAppHook`], which refuses a client's message to a conversation that does not exist.
-//! - `fanout.rs`: [`fanout::Fanout`], commit hints between instances over NATS core pub/sub.
 //! - `serve.rs`: [`serve::start`], the HTTP server in a background task; token flag parsing.
 //! - `demo.rs`: [`demo::run`], server, seed, sync with progress, changes, incremental sync, verification.
 //! - `import/`: [`import::run`], real chats into an integration of any `ServerStore`:
+//!   - `decode.rs`: an export's bytes as text (UTF-8, UTF-16 with a byte-order mark, `--encoding`);
 //!   - `whatsapp_export.rs`: the parser of WhatsApp "Export chat" files (Android and iOS formats);
-//!     `placeholders.rs`: its media lines (`<Media omitted>`, `image omitted`, `<attached: …>`);
+//!     `dates.rs`: which date field is the day (`--date-order`); `placeholders.rs`: its media lines
+//!     (`<Media omitted>`, `image omitted`, `<attached: …>`);
+//!   - `identity.rs`: chat and message ids from their content;
 //!   - `export_rows.rs`: one export file as a conversation, contacts, participants, messages, media records;
 //!   - `chitchat.rs`: the `chitchat-dataset` corpus (7,168 conversations, 258,145 messages), stream-parsed;
-//!   - `mod.rs`: the command's arguments, stable ids, batched writes.
+//!   - `mod.rs`: the command's arguments, stable ids, batched writes that skip unchanged rows.
 
 pub mod changes;
 pub mod demo;
-pub mod fanout;
 pub mod generate;
 pub mod hook;
 pub mod import;
-pub mod postgres;
 pub mod serve;
 mod text;
 pub mod whatsapp;
@@ -39,7 +39,7 @@ use sync_core::ServerStore;
 pub async fn open_store(db: &Path, database_url: Option<&str>) -> anyhow::Result<(Arc<dyn ServerStore>, String)> {
     Ok(match database_url {
         Some(url) => {
-            (Arc::new(postgres::PostgresStore::connect(url, whatsapp::schema()).await?), "PostgreSQL".to_owned())
+            (Arc::new(sync_postgres::PostgresStore::connect(url, whatsapp::schema()).await?), "PostgreSQL".to_owned())
         }
         None => {
             let store = sync_sqlite::SqliteServerStore::open(db, whatsapp::schema())?;

@@ -8,11 +8,11 @@ use std::time::Duration;
 use anyhow::bail;
 use clap::{Parser, Subcommand};
 use server_example::generate::{Sizes, generate};
-use server_example::postgres::PostgresStore;
 use server_example::serve::{access, parse_token, start, with_read_tokens};
 use server_example::{demo, import, whatsapp};
 use sync_core::ServerStore;
 use sync_http::ServerConfig;
+use sync_postgres::PostgresStore;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]

@@ -3,6 +3,8 @@
 //!
 //! Why a crate of its own: `sync-cli`, the Node addon and the uniffi binding all open the same thing from the same
 //! options; here it is written once, and each of them only translates its own types and errors.
+// Every public item is documented: the crates are published, and `cargo doc` is their manual.
+#![deny(missing_docs)]
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -46,7 +48,7 @@ pub enum OpenError {
     #[error("the schema is not valid: {0}")]
     Schema(String),
     /// The server URL or token cannot be used.
-    #[error("{0}")]
+    #[error(transparent)]
     Transport(#[from] TransportError),
     /// The database file cannot be opened or migrated.
     #[error(transparent)]

@@ -17,6 +17,9 @@ use crate::store::ClientStore;
 use crate::transport::Transport;
 use crate::wire::decode_page;
 
+mod push;
+pub use push::{PUSH_BATCH, PushReport, WriteEvent};
+
 /// How long the writer waits for the next page before it commits the pages a store holds open
 /// ([`ClientStore::apply_page_held`]).
 const HOLD_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
@@ -38,12 +41,13 @@ pub struct SyncEngine {
     transport: Arc<dyn Transport>,
     config: SyncConfig,
     schema: OnceCell<Schema>,
+    writes: push::Writes,
 }
 
 impl SyncEngine {
     /// An engine over `store` and `transport`. Nothing happens until the first call.
     pub fn new(store: Arc<dyn ClientStore>, transport: Arc<dyn Transport>, config: SyncConfig) -> Self {
-        SyncEngine { store, transport, config, schema: OnceCell::new() }
+        SyncEngine { store, transport, config, schema: OnceCell::new(), writes: push::Writes::default() }
     }
 
     /// The store, for stats, sync state and reads.
@@ -71,14 +75,19 @@ impl SyncEngine {
             .await
     }
 
-    /// Syncs `scope`: every collection (or those in `options.collections`) in schema order, each until the
-    /// server says `has_more: false`. Returns what was done; on error, what was applied stays applied.
+    /// Syncs `scope`: pushes its local writes ([`SyncEngine::push`]), then pulls every collection (or those in
+    /// `options.collections`) in schema order, each until the server says `has_more: false`. Returns what the
+    /// pull did; on error, what was applied stays applied.
     ///
     /// When the server answers `resync_required` (HTTP 409: it pruned tombstones newer than a cursor of this
     /// client, so deletes could be missed), the scope is reset in the store ([`ClientStore::reset`]) and synced
     /// again from scratch, once; the report then says `resynced`. A second `resync_required` is returned as an
     /// error.
     pub async fn sync(&self, scope: &str, options: SyncOptions) -> Result<SyncReport, SyncError> {
+        self.push_pull(scope, options).await
+    }
+
+    async fn pull(&self, scope: &str, options: SyncOptions) -> Result<SyncReport, SyncError> {
         let started = Instant::now();
         match self.sync_once(scope, &options).await {
             Err(e) if e.code() == "resync_required" => {
@@ -175,7 +184,7 @@ impl SyncEngine {
                 let body = self.with_retry(&what, cancel, || self.transport.fetch_page(&request)).await?;
                 let fetched_at = Instant::now();
                 let page = decode_page(collection, &request, &body, self.config.max_page_bytes)
-                    .map_err(|source| SyncError::BadPage { collection: collection.name.clone(), since_seq, source })?;
+                    .map_err(|cause| SyncError::BadPage { collection: collection.name.clone(), since_seq, cause })?;
                 tracing::debug!(
                     collection = %collection.name, since_seq, rows = page.rows.len(), bytes = body.len(),
                     fetch_ms = (fetched_at - fetch_started).as_secs_f64() * 1e3,
@@ -295,7 +304,7 @@ impl SyncEngine {
                 Some(delay) if error.is_retryable() => {
                     error.retry_after().map_or(delay, |asked| asked.min(c.max_retry_after).max(delay))
                 }
-                _ => return Err(SyncError::Transport { what: what.to_owned(), source: error }),
+                _ => return Err(SyncError::Transport { what: what.to_owned(), cause: error }),
             };
             tracing::warn!(%error, ?delay, "{what} failed; retrying");
             tokio::select! {

@@ -22,7 +22,7 @@ pub enum PageError {
     #[error("malformed page: {0}")]
     Malformed(String),
     /// A row's field has the wrong type or is missing.
-    #[error("row {row} (id {id:?}): {message}")]
+    #[error("row {row}{}: {message}", id.as_deref().map(|id| format!(" (id {id})")).unwrap_or_default())]
     BadRow {
         /// Position of the row in the page.
         row: usize,
@@ -158,23 +158,31 @@ pub enum StoreError {
     /// A read asked for something the store refuses: an unknown column, or a query that is not a read.
     #[error("invalid query: {0}")]
     InvalidQuery(String),
+    /// A local write that does not fit the schema or the write policy; nothing was written.
+    #[error("invalid write: {0}")]
+    InvalidWrite(String),
+    /// The store keeps no outbox, so it cannot take local writes.
+    #[error("this client store does not support local writes (use SqliteStore or MemoryStore)")]
+    WritesUnsupported,
     /// The underlying database failed.
-    #[error("{context}: {source}")]
+    #[error("{context}: {cause}")]
     Backend {
         /// What the store was doing.
         context: String,
-        /// The database error.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        /// The database error (in the message, so not also a `source()`: `{:#}` would print it twice).
+        cause: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
 impl StoreError {
     /// A stable, machine-readable code for bindings: schema (unknown collection, tables that do not fit),
-    /// invalid_query, closed, store (the database failed, a cursor gap).
+    /// invalid_query, invalid_write (a local write that does not fit), closed, store (the database failed, a
+    /// cursor gap, a store without writes).
     pub fn code(&self) -> &'static str {
         match self {
             StoreError::UnknownCollection(_) | StoreError::Schema(_) => "schema",
+            StoreError::InvalidWrite(_) => "invalid_write",
+            StoreError::WritesUnsupported => "store",
             StoreError::InvalidQuery(_) => "invalid_query",
             StoreError::Closed => "closed",
             StoreError::CursorGap { .. } | StoreError::Backend { .. } => "store",
@@ -183,7 +191,7 @@ impl StoreError {
 
     /// Wraps a backend error with what the store was doing.
     pub fn backend(context: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        StoreError::Backend { context: context.into(), source: Box::new(source) }
+        StoreError::Backend { context: context.into(), cause: Box::new(source) }
     }
 }
 
@@ -219,20 +227,19 @@ pub enum FeedError {
         horizon: i64,
     },
     /// The underlying database failed.
-    #[error("{context}: {source}")]
+    #[error("{context}: {cause}")]
     Backend {
         /// What the store was doing.
         context: String,
-        /// The database error.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        /// The database error (in the message, so not also a `source()`: `{:#}` would print it twice).
+        cause: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
 impl FeedError {
     /// Wraps a backend error with what the feed was doing.
     pub fn backend(context: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        FeedError::Backend { context: context.into(), source: Box::new(source) }
+        FeedError::Backend { context: context.into(), cause: Box::new(source) }
     }
 }
 
@@ -241,28 +248,26 @@ impl FeedError {
 #[non_exhaustive]
 pub enum SyncError {
     /// A request failed (after retries, when it was retryable).
-    #[error("{what} failed: {source}{}", hint(source))]
+    #[error("{what} failed: {cause}{}", hint(cause))]
     Transport {
         /// What was being fetched.
         what: String,
-        /// The last failure.
-        #[source]
-        source: TransportError,
+        /// The last failure (in the message, so not also a `source()`).
+        cause: TransportError,
     },
     /// The server sent a page that breaks the protocol; nothing of it was applied.
-    #[error("the server sent a bad page for {collection} since_seq {since_seq}; nothing of it was applied: {source}")]
+    #[error("the server sent a bad page for {collection} since_seq {since_seq}; nothing of it was applied: {cause}")]
     BadPage {
         /// The collection.
         collection: String,
         /// The request's since_seq.
         since_seq: i64,
-        /// What is wrong with it.
-        #[source]
-        source: PageError,
+        /// What is wrong with it (in the message, so not also a `source()`).
+        cause: PageError,
     },
-    /// The local store failed.
+    /// The local store failed (its error is in the message, so not also a `source()`).
     #[error("local database error: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// The schema is unusable.
     #[error(transparent)]
     Schema(#[from] SchemaError),
@@ -272,6 +277,12 @@ pub enum SyncError {
     /// The caller cancelled the sync.
     #[error("the sync was cancelled; everything applied so far is kept and the next sync resumes from it")]
     Cancelled,
+}
+
+impl From<StoreError> for SyncError {
+    fn from(e: StoreError) -> Self {
+        SyncError::Store(e)
+    }
 }
 
 fn hint(e: &TransportError) -> &'static str {
@@ -293,14 +304,19 @@ fn hint(e: &TransportError) -> &'static str {
 
 impl SyncError {
     /// A stable, machine-readable code for bindings: network, timeout, unauthorized, forbidden, not_found,
-    /// bad_request, rate_limited, server, resync_required, protocol, bad_page, store, schema, cancelled.
+    /// bad_request, rate_limited, server, resync_required, protocol, bad_page, store, invalid_write (a local write
+    /// that does not fit the schema), schema, cancelled.
     pub fn code(&self) -> &'static str {
         match self {
-            SyncError::Transport { source, .. } => source.code(),
+            SyncError::Transport { cause, .. } => cause.code(),
             SyncError::BadPage { .. } => "bad_page",
+            SyncError::Store(StoreError::InvalidWrite(_)) => "invalid_write",
             SyncError::Store(_) => "store",
             SyncError::Schema(_) | SyncError::UnknownCollection(_) => "schema",
             SyncError::Cancelled => "cancelled",
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

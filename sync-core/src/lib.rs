@@ -12,6 +12,7 @@
 //! - `mutation.rs`: [`Mutation`], [`PushRequest`], [`PushResponse`]: client writes on the wire.
 //! - `push/`: client writes on the server: [`check_push`], the conflict policy [`apply_push`] over a store's
 //!   [`PushTx`], and the [`PushHook`] a service plugs in.
+//! - `outbox.rs`: local writes in a client store: [`outbox::LocalWrite`], the overlay of pending mutations.
 //! - `wire.rs`: the page codec of wire protocol v1 and the checks of DESIGN.md invariant 7.
 //! - `transport.rs`, `store.rs`, `feed.rs`: the [`Transport`], [`ClientStore`], [`ChangeFeed`] and
 //!   [`ServerStore`] traits and their contracts.
@@ -41,6 +42,8 @@
 //! assert_eq!(report.rows(), 1);
 //! # }
 //! ```
+// Every public item is documented: the crates are published, and `cargo doc` is their manual.
+#![deny(missing_docs)]
 
 mod config;
 mod engine;
@@ -49,6 +52,7 @@ mod feed;
 pub mod live;
 pub mod memory;
 mod mutation;
+pub mod outbox;
 mod page;
 mod progress;
 mod push;
@@ -62,7 +66,7 @@ mod verify;
 pub mod wire;
 
 pub use config::SyncConfig;
-pub use engine::{SyncEngine, SyncOptions};
+pub use engine::{PUSH_BATCH, PushReport, SyncEngine, SyncOptions, WriteEvent};
 pub use error::{FeedError, PageError, SchemaError, StoreError, SyncError, TransportError};
 pub use feed::{ChangeFeed, ServerStore, Write, WriteReceipt, check_write};
 pub use mutation::{Mutation, MutationOp, MutationOutcome, MutationResult, PushRequest, PushResponse};

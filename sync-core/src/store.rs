@@ -3,6 +3,8 @@
 use async_trait::async_trait;
 
 use crate::error::StoreError;
+use crate::mutation::{Mutation, MutationResult};
+use crate::outbox::{LocalWrite, PendingWrite, TouchedRow};
 use crate::page::{ApplyOutcome, CursorState, Page, StoreStats, StoredRow};
 use crate::schema::Schema;
 
@@ -62,4 +64,57 @@ pub trait ClientStore: Send + Sync {
 
     /// Row counts per collection, file size and path.
     async fn stats(&self) -> Result<StoreStats, StoreError>;
+
+    // Local writes (`outbox.rs` has the model). A store that keeps no outbox answers each with
+    // [`StoreError::WritesUnsupported`], the default.
+
+    /// The schema the store was last prepared with, if it keeps one (so a client offline after a restart can
+    /// still write). Default: `None`.
+    async fn saved_schema(&self) -> Result<Option<Schema>, StoreError> {
+        Ok(None)
+    }
+
+    /// The client's stable id, stored in the replica (created with it): the `client_id` of every push.
+    async fn client_id(&self) -> Result<String, StoreError> {
+        Err(StoreError::WritesUnsupported)
+    }
+
+    /// Applies `write` to the visible row and records it in the outbox, in one transaction, with the next mutation
+    /// id and the row's current seq as `base_seq`; keeps the row's server version aside if it had none kept.
+    /// A write that does not fit the schema (unknown collection or column, wrong type, null in a required column)
+    /// is [`StoreError::InvalidWrite`] and changes nothing. The caller checks writability and the policy's other
+    /// rules first.
+    async fn mutate(&self, scope: &str, write: LocalWrite) -> Result<Mutation, StoreError> {
+        let _ = (scope, write);
+        Err(StoreError::WritesUnsupported)
+    }
+
+    /// The first `limit` mutations of `scope` not acknowledged yet, in mutation id order: what to push next.
+    async fn outbox(&self, scope: &str, limit: usize) -> Result<Vec<Mutation>, StoreError> {
+        let _ = (scope, limit);
+        Err(StoreError::WritesUnsupported)
+    }
+
+    /// Records a push's results, in one transaction: an applied mutation with a seq is kept (acknowledged) until
+    /// the collection's cursor reaches that seq, or [`ClientStore::settle`] drops it; one without a seq leaves at
+    /// once; a rejected one leaves and its row is computed again from the server version and the remaining
+    /// mutations. Results for ids not in the outbox are ignored. Returns the rows whose visible state changed.
+    async fn acknowledge(&self, scope: &str, results: &[MutationResult]) -> Result<Vec<TouchedRow>, StoreError> {
+        let _ = (scope, results);
+        Err(StoreError::WritesUnsupported)
+    }
+
+    /// Drops the acknowledged mutations of `scope` with ids up to `through`: called after a pull that started
+    /// after they were acknowledged has completed every collection, so the server versions include them.
+    /// Returns the rows whose visible state changed.
+    async fn settle(&self, scope: &str, through: u64) -> Result<Vec<TouchedRow>, StoreError> {
+        let _ = (scope, through);
+        Err(StoreError::WritesUnsupported)
+    }
+
+    /// Every outbox entry of `scope` (pending and acknowledged), in mutation id order.
+    async fn pending_writes(&self, scope: &str) -> Result<Vec<PendingWrite>, StoreError> {
+        let _ = scope;
+        Err(StoreError::WritesUnsupported)
+    }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::error::TransportError;
+use crate::mutation::{PushRequest, PushResponse};
 use crate::page::{PageRequest, ScopeStatus};
 use crate::schema::Schema;
 
@@ -23,6 +24,14 @@ pub trait Transport: Send + Sync {
 
     /// Fetches the schema the server publishes (used when the client was not given one).
     async fn fetch_schema(&self) -> Result<Schema, TransportError>;
+
+    /// Pushes local writes (`POST /sync/push/{scope}`) and returns the server's answer, one result per mutation.
+    /// Safe to retry: the server applies each mutation id at most once. The engine checks that the answer matches
+    /// the request. Default: a [`TransportError::Protocol`] error, for transports of read-only servers.
+    async fn push(&self, scope: &str, request: &PushRequest) -> Result<PushResponse, TransportError> {
+        let _ = (scope, request);
+        Err(TransportError::Protocol("this transport cannot push writes (a read-only server)".into()))
+    }
 
     /// Waits (a long-poll) until the latest seq of `scope` is greater than `after_seq`, then returns the
     /// scope's status; after about `timeout` without a change, returns the status as it is. A hint only: the

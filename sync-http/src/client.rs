@@ -4,9 +4,9 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{Response, Url};
-use sync_core::{PageRequest, Schema, ScopeStatus, Transport, TransportError};
+use sync_core::{PageRequest, PushRequest, PushResponse, Schema, ScopeStatus, Transport, TransportError};
 
 use crate::error_body::ErrorBody;
 
@@ -183,6 +183,21 @@ impl Transport for HttpTransport {
         let text = String::from_utf8_lossy(&body);
         Schema::from_json(&text)
             .map_err(|e| TransportError::Protocol(format!("the server's schema is not usable: {e}")))
+    }
+
+    /// `POST /sync/push/{scope}` with the request as JSON.
+    async fn push(&self, scope: &str, request: &PushRequest) -> Result<PushResponse, TransportError> {
+        let body = serde_json::to_vec(request)
+            .map_err(|e| TransportError::Protocol(format!("cannot encode the push: {e}")))?;
+        let url = self.url(&["sync", "push", scope]);
+        let response =
+            self.client.post(url).header(CONTENT_TYPE, "application/json").body(body).send().await.map_err(network)?;
+        if !response.status().is_success() {
+            return Err(status_error(response).await);
+        }
+        let body = read_body(response, self.max_body_bytes).await?;
+        serde_json::from_slice(&body)
+            .map_err(|e| TransportError::Protocol(format!("the push's answer is not valid: {e}")))
     }
 }
 

@@ -36,6 +36,8 @@
 //! - `push.rs`: the push handler.
 //! - `live.rs`: the long-poll handlers over [`sync_core::ChangeFeed::wait_for_seq`].
 //! - `error_body.rs`: the JSON error body both sides share.
+// Every public item is documented: the crates are published, and `cargo doc` is their manual.
+#![deny(missing_docs)]
 
 mod access;
 mod client;

@@ -25,7 +25,7 @@ pub(crate) const WRITER_CACHE_KIB: i64 = 16 * 1024;
 /// fetches again since the cursor is lost with them (DESIGN.md invariant 4). Foreign keys stay off: rows of a
 /// child collection may arrive before their parents, and the server handles deletes itself.
 pub(crate) fn open_writer(path: &Path) -> Result<Connection, Error> {
-    let fail = |source| Error::Open { path: path.to_path_buf(), source };
+    let fail = |cause| Error::Open { path: path.to_path_buf(), cause };
     let conn = Connection::open(path).map_err(fail)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
     let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)).map_err(fail)?;
@@ -45,7 +45,7 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, Error> {
 
 /// Opens a connection that only reads an existing file (already in WAL mode, so it reads while others write).
 pub(crate) fn open_reader(path: &Path) -> Result<Connection, Error> {
-    let fail = |source| Error::Open { path: path.to_path_buf(), source };
+    let fail = |cause| Error::Open { path: path.to_path_buf(), cause };
     // Read-write flags, but `query_only`: a read-only connection cannot create the WAL index (-shm) file.
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(fail)?;

@@ -11,20 +11,19 @@ use sync_core::{FeedError, SchemaError, StoreError};
 pub enum Error {
     /// The file could not be opened or configured.
     #[error(
-        "could not open the SQLite database {}: {source} (check that its directory exists and is writable, \
+        "could not open the SQLite database {}: {cause} (check that its directory exists and is writable, \
          and that the file is an SQLite database)",
         .path.display()
     )]
     Open {
         /// The database file.
         path: PathBuf,
-        /// What SQLite said.
-        #[source]
-        source: rusqlite::Error,
+        /// What SQLite said (in the message, so not also a `source()`).
+        cause: rusqlite::Error,
     },
     /// A migration failed; the database stays at the version before it.
     #[error(
-        "migration {name} of {} failed: {source}; the database was left at version {} \
+        "migration {name} of {} failed: {cause}; the database was left at version {} \
          (fix the cause, e.g. free disk space, and open it again)",
         .path.display(), .version - 1
     )]
@@ -35,9 +34,8 @@ pub enum Error {
         version: u32,
         /// The migration's file name.
         name: &'static str,
-        /// What SQLite said.
-        #[source]
-        source: rusqlite::Error,
+        /// What SQLite said (in the message, so not also a `source()`).
+        cause: rusqlite::Error,
     },
     /// The file was migrated by a newer build of this crate.
     #[error(
@@ -85,7 +83,7 @@ pub enum Error {
     },
     /// The thread that owns the connection could not be started.
     #[error("could not start the database thread: {0} (the process may be out of threads or memory)")]
-    Thread(#[source] std::io::Error),
+    Thread(std::io::Error),
 }
 
 /// A failure of code shared by both stores: SQLite failed, or existing tables do not fit a schema.
@@ -111,7 +109,7 @@ impl DbError {
 
     pub(crate) fn into_open(self, path: PathBuf) -> Error {
         match self {
-            DbError::Sql(source) => Error::Open { path, source },
+            DbError::Sql(cause) => Error::Open { path, cause },
             DbError::Mismatch(message) => Error::Incompatible { path, message },
         }
     }
@@ -131,5 +129,40 @@ impl From<Stopped> for StoreError {
 impl From<Stopped> for FeedError {
     fn from(e: Stopped) -> Self {
         FeedError::backend("the server store is closed", e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    fn sql(message: &str) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(14), Some(message.into()))
+    }
+
+    /// Every open-time error names its cause once: in its message, not again as its `source()` (which `{:#}`
+    /// and error reporters print after the message).
+    #[test]
+    fn every_open_error_names_its_cause_once() {
+        let path = PathBuf::from("/data/app.db");
+        let errors = [
+            Error::Open { path: path.clone(), cause: sql("unable to open database file") },
+            Error::Migration { path: path.clone(), version: 2, name: "002_x.sql", cause: sql("disk I/O error") },
+            Error::TooNew { path: path.clone(), found: 9, known: 1 },
+            Error::WrongKind { path: path.clone(), expected: "sync-sqlite client", found: 7 },
+            Error::Schema(SchemaError::Invalid("no collections".into())),
+            Error::Incompatible { path, message: "column `body` is missing".into() },
+            Error::Thread(std::io::Error::other("out of threads")),
+        ];
+        for e in &errors {
+            let text = e.to_string();
+            assert!(e.source().is_none_or(|s| !text.contains(&s.to_string())), "cause twice: {text}");
+            assert!(!text.contains("Some(") && !text.contains("Error {"), "debug notation: {text}");
+        }
+        assert!(errors[0].to_string().contains("/data/app.db: unable to open database file (check"));
+        assert!(errors[1].to_string().contains("failed: disk I/O error; the database was left at version 1"));
+        assert!(errors[6].to_string().contains("out of threads"));
     }
 }

@@ -8,11 +8,13 @@
 //! # Layout
 //! - `client/mod.rs`: [`SqliteStore`] and its [`ClientStore`](sync_core::ClientStore) impl;
 //!   `client/db.rs`: what runs on its thread (prepare, apply a page, cursors, reads, stats);
-//!   `client/read.rs`: the reader thread for an app's UI ([`ListRows`], read-only [`QueryResult`] queries).
+//!   `client/read.rs`: the reader thread for an app's UI ([`ListRows`], read-only [`QueryResult`] queries);
+//!   `client/search.rs`: full-text search on it ([`SearchOptions`], [`SearchHit`]).
 //! - `server/mod.rs`: [`SqliteServerStore`] and its [`ChangeFeed`](sync_core::ChangeFeed) and
 //!   [`ServerStore`](sync_core::ServerStore) impls; `server/write.rs`: write batches, seqs, cascades and counters
 //!   on the writer thread; `server/read.rs`: pages, status and rows on reader threads.
-//! - `sql.rs`: every SQL text, generated from the schema with sea-query or constant.
+//! - `sql/`: every SQL text, generated from the schema with sea-query or constant; `sql/fts.rs`: the FTS5 index
+//!   of a collection's full-text columns and the triggers that keep it current.
 //! - `tables.rs`: making existing tables fit a schema (create, add nullable columns, refuse the rest).
 //! - `convert.rs`: [`Value`](sync_core::Value) to and from SQLite, typed by column.
 //! - `writer.rs`: the database thread and its job channel, shared by both stores.
@@ -41,6 +43,8 @@
 //! # Ok(())
 //! # }
 //! ```
+// Every public item is documented: the crates are published, and `cargo doc` is their manual.
+#![deny(missing_docs)]
 
 mod client;
 mod connection;
@@ -52,6 +56,6 @@ mod sql;
 mod tables;
 mod writer;
 
-pub use client::{ListRows, QueryResult, SqliteOptions, SqliteStore};
+pub use client::{Highlight, ListRows, QueryResult, SearchHit, SearchMode, SearchOptions, SqliteOptions, SqliteStore};
 pub use error::Error;
 pub use server::SqliteServerStore;

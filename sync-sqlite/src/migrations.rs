@@ -30,7 +30,10 @@ pub(crate) struct Migrations {
 pub(crate) const CLIENT: Migrations = Migrations {
     kind: "sync-sqlite client replica",
     application_id: 0x7379_6e63,
-    steps: &[Migration { name: "001_sync_state.sql", sql: include_str!("../migrations/client/001_sync_state.sql") }],
+    steps: &[
+        Migration { name: "001_sync_state.sql", sql: include_str!("../migrations/client/001_sync_state.sql") },
+        Migration { name: "002_outbox.sql", sql: include_str!("../migrations/client/002_outbox.sql") },
+    ],
 };
 
 /// The embedded server store's migrations.
@@ -53,7 +56,7 @@ impl Migrations {
 /// Brings the database to the latest version. Safe against another process migrating the same file at the same
 /// time: the version is read again inside each migration's write transaction.
 pub(crate) fn run(conn: &mut Connection, path: &Path, migrations: &Migrations) -> Result<(), Error> {
-    let open_err = |source| Error::Open { path: path.to_path_buf(), source };
+    let open_err = |cause| Error::Open { path: path.to_path_buf(), cause };
     let app: i32 = conn.pragma_query_value(None, "application_id", |row| row.get(0)).map_err(open_err)?;
     if app != 0 && app != migrations.application_id {
         return Err(Error::WrongKind { path: path.to_path_buf(), expected: migrations.kind, found: app });
@@ -67,7 +70,7 @@ pub(crate) fn run(conn: &mut Connection, path: &Path, migrations: &Migrations) -
         }
         let Some(step) = migrations.steps.get(version as usize) else { return Ok(()) };
         let next = version + 1;
-        let fail = |source| Error::Migration { path: path.to_path_buf(), version: next, name: step.name, source };
+        let fail = |cause| Error::Migration { path: path.to_path_buf(), version: next, name: step.name, cause };
         tx.execute_batch(step.sql).map_err(fail)?;
         tx.pragma_update(None, "user_version", next).map_err(fail)?;
         tx.commit().map_err(fail)?;

@@ -16,6 +16,8 @@ mod held;
 mod push;
 #[path = "store/read.rs"]
 mod read;
+#[path = "store/search.rs"]
+mod search;
 #[path = "store/server.rs"]
 mod server;
 

@@ -11,11 +11,11 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use server_example::changes::{ChangeSet, apply_changes};
 use server_example::generate::{Sizes, generate};
-use server_example::postgres::PostgresStore;
 use server_example::serve::{access, start};
 use server_example::whatsapp;
 use sync_core::{ServerStore, SyncConfig, SyncEngine, SyncOptions, verify_scope};
 use sync_http::{HttpTransport, ServerConfig};
+use sync_postgres::PostgresStore;
 use sync_sqlite::{SqliteServerStore, SqliteStore};
 
 use crate::History;

@@ -12,13 +12,13 @@ use anyhow::{Context as _, ensure};
 use async_trait::async_trait;
 use server_example::changes::{ChangeSet, apply_changes};
 use server_example::generate::{Sizes, generate};
-use server_example::postgres::PostgresStore;
 use server_example::whatsapp;
 use sync_core::{
     PageRequest, Schema, ScopeStatus, ServerStore, SyncConfig, SyncEngine, SyncOptions, Transport, TransportError,
     verify_scope,
 };
 use sync_http::HttpTransport;
+use sync_postgres::PostgresStore;
 use sync_sqlite::SqliteStore;
 
 use crate::procs::{

@@ -9,12 +9,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use server_example::postgres::PostgresStore;
 use server_example::serve::{RunningServer, access, start};
 use server_example::whatsapp::{self, contact};
 use sync_core::live::{ChangeEvent, FollowOptions, NotifyingStore};
 use sync_core::{ClientStore, ServerStore, SyncConfig, SyncEngine, Transport};
 use sync_http::{HttpTransport, ServerConfig};
+use sync_postgres::PostgresStore;
 use sync_sqlite::SqliteStore;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -144,7 +144,7 @@ async fn main() {
     let namespace = format!("bench_live_{:08x}", std::process::id());
     let stop = CancellationToken::new();
 
-    // Instance A listens first: it holds the LISTEN leadership and publishes commits to NATS.
+    // Instance A starts first: it holds the polling leadership and publishes commits to NATS.
     let (a_store, a_server) = instance(&url, &namespace, Some(&nats), &stop).await;
     a_store.write(SCOPE, vec![contact("seed")]).await.expect("seed");
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -153,7 +153,7 @@ async fn main() {
     println!("| path | writes | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|");
     for (label, reader, path) in [
         ("single", &a_server, "one instance: write and live client on instance A (in-process wakeup)"),
-        ("nats", &b_server, "two instances: write through A, live client on B (NOTIFY → A → NATS → B)"),
+        ("nats", &b_server, "two instances: write through A, live client on B (heads poll on A → NATS → B)"),
     ] {
         let s = latency(&a_store, reader, writes, label).await;
         println!(

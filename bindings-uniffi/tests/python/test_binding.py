@@ -1,4 +1,5 @@
-"""What only the uniffi binding has: a foreign listener that throws, typed SQL values, handles after close."""
+"""What only the uniffi binding has: a foreign listener that throws, typed SQL values, handles after close, the
+event loop free during a sync."""
 
 import asyncio
 
@@ -20,7 +21,7 @@ def test_a_listener_that_throws_is_dropped_and_the_sync_ends_exact(world):
         assert len(listener.events) == 1, "not called again after it threw"
         assert report.rows == sum(world.expected.values())
         assert (await engine.stats()).counts == world.expected
-        await engine.close()
+        await engine.shutdown()
 
     asyncio.run(run())
 
@@ -36,7 +37,7 @@ def test_typed_values_filter_and_bind(world):
         assert all(g.values["is_group"] == V.BOOL(True) for g in groups)
         nothing = await engine.query("SELECT ? IS NULL, ?", [V.NULL(), V.REAL(1.5)])
         assert nothing.rows == [[V.INTEGER(1), V.REAL(1.5)]]
-        await engine.close()
+        await engine.shutdown()
 
     asyncio.run(run())
 
@@ -46,10 +47,36 @@ def test_handles_of_a_closed_engine_are_cancelled(world):
         engine = await open_engine(world, "handles.db")
         before = engine.cancel_handle()
         assert not before.is_cancelled()
-        await engine.close()
-        await engine.close()  # idempotent
+        await engine.shutdown()
+        await engine.shutdown()  # idempotent
         assert before.is_cancelled()
         assert engine.cancel_handle().is_cancelled()
         assert engine.is_closed()
+
+    asyncio.run(run())
+
+
+def test_a_sync_leaves_the_event_loop_free(world):
+    """The sync runs on the binding's runtime: other asyncio tasks keep running while it is awaited."""
+
+    async def run():
+        engine = await open_engine(world, "loop.db", page_sizes={"messages": 100})
+        ticks = []
+
+        async def ticker():
+            while True:
+                await asyncio.sleep(0.005)
+                ticks.append(asyncio.get_running_loop().time())
+
+        ticking = asyncio.create_task(ticker())
+        await asyncio.sleep(0.02)
+        started = asyncio.get_running_loop().time()
+        report = await engine.sync_all()
+        ended = asyncio.get_running_loop().time()
+        ticking.cancel()
+        await engine.shutdown()
+        assert report.rows == sum(world.expected.values())
+        during = [t for t in ticks if started < t < ended]
+        assert len(during) >= 5, f"{len(during)} ticks in a {ended - started:.2f} s sync: the event loop was blocked"
 
     asyncio.run(run())

@@ -1,6 +1,6 @@
 """follow(): the replica follows the real server-example live (the twin of bindings-node/__test__/live.test.mjs).
 Another process writes the server's file (a seed run); the change reaches the ChangeListener on a binding thread;
-cancelling (a CancelHandle, or close()) makes follow() return."""
+cancelling (a CancelHandle, or shutdown()) makes follow() return."""
 
 import asyncio
 import tempfile
@@ -127,7 +127,7 @@ async def test_a_write_by_another_process_reaches_the_listener_and_cancel_return
         cancel.cancel()
     assert await asyncio.wait_for(following, 10) is None, "cancelling returns from follow()"
     assert not engine.is_closed()
-    await engine.close()
+    await engine.shutdown()
 
 
 @live_test
@@ -138,8 +138,8 @@ async def test_a_throwing_listener_is_called_again_and_close_ends_follow(directo
     following = await follow_until_synced(engine, listener, server, wait_ms=1000)
     assert len({c.collection for c in listener.snapshot()}) >= 3
     assert (await engine.stats()).counts == counts(server.status(TOKEN, INTEGRATION))
-    await engine.close()
-    assert await asyncio.wait_for(following, 10) is None, "close() returns from follow()"
+    await engine.shutdown()
+    assert await asyncio.wait_for(following, 10) is None, "shutdown() returns from follow()"
     with pytest.raises(seqsync.SeqsyncError.Closed):
         await engine.follow()
 
@@ -149,7 +149,7 @@ async def test_a_rejected_token_fails_follow(directory, _, server):
     engine = await open_live(directory, server, "rejected.db", token="wrong")
     with pytest.raises(seqsync.SeqsyncError.Unauthorized):
         await asyncio.wait_for(engine.follow(), 10)
-    await engine.close()
+    await engine.shutdown()
 
 
 @live_test
@@ -168,4 +168,4 @@ async def test_cancelling_the_awaiting_task_stops_the_loop(directory, db, server
     await asyncio.sleep(1.5)
     assert len(listener.snapshot()) == before, "no change delivered after the task was cancelled"
     assert {c.collection: c.last_seq for c in await engine.sync_state()}["messages"] == cursor
-    await engine.close()
+    await engine.shutdown()

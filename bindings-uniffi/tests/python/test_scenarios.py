@@ -53,7 +53,7 @@ async def full_sync(world, scenario):
     assert await cursors(engine) == {name: c["latest_seq"] for name, c in status["collections"].items()}
     again = await engine.sync_all()
     assert again.rows == 0, "a second sync has nothing to do"
-    await engine.close()
+    await engine.shutdown()
 
 
 async def progress_in_order(world, scenario):
@@ -79,7 +79,7 @@ async def progress_in_order(world, scenario):
         assert e.total == world.expected[collection]
         assert e.cursor == e.target_seq
     assert len([e for e in events if e.collection == "messages"]) >= 2, "the messages bar moves before it is done"
-    await engine.close()
+    await engine.shutdown()
 
 
 async def reads(world, scenario):
@@ -107,7 +107,7 @@ async def reads(world, scenario):
                                  "GROUP BY message_type ORDER BY n DESC", [V.TEXT(world.integration)])
     assert grouped.columns == ["message_type", "n"]
     assert sum(row[1].value for row in grouped.rows) == world.expected["messages"]
-    await engine.close()
+    await engine.shutdown()
 
 
 async def reset(world, scenario):
@@ -120,7 +120,7 @@ async def reset(world, scenario):
     assert (await engine.stats()).counts["contacts"] == 0
     await engine.sync_all()
     assert (await engine.stats()).counts == world.expected
-    await engine.close()
+    await engine.shutdown()
     assert engine.is_closed()
 
 
@@ -151,14 +151,14 @@ async def cancel_resume(world, scenario):
     cancelled.cancel()
     with pytest.raises(seqsync.SeqsyncError.Cancelled):
         await engine.sync_all(cancel=cancelled)
-    await engine.close()
+    await engine.shutdown()
 
 
 async def close_cancels(world, scenario):
     engine = await open_engine(world, "close.db", **scenario["setup"])
     running = asyncio.ensure_future(engine.sync_all())
     await asyncio.sleep(0.02)
-    await engine.close()
+    await engine.shutdown()
     with pytest.raises(seqsync.SeqsyncError) as caught:
         await running
     assert code_of(caught.value) == "cancelled"
@@ -188,7 +188,7 @@ async def error(world, scenario):
         if setup.get("synced"):
             await engine.sync_all()
         if setup.get("closed"):
-            await engine.close()
+            await engine.shutdown()
         try:
             if scenario["at"] == "sync":
                 await engine.sync_all()
@@ -202,7 +202,7 @@ async def error(world, scenario):
         finally:
             if not setup.get("closed"):
                 after = await engine.stats()
-                await engine.close()
+                await engine.shutdown()
                 check_after(after)
 
     def check_after(stats):

@@ -25,7 +25,7 @@ use serde::de::{Error as _, MapAccess, Visitor};
 use sync_core::{ServerStore, Value};
 use tokio::sync::mpsc;
 
-use super::whatsapp_export::unix_ms;
+use super::dates::unix_ms;
 use super::{Batch, stable_id};
 use crate::generate::Totals;
 

@@ -1,13 +1,15 @@
 //! One WhatsApp export file as rows: a conversation, contacts for its senders, participants, messages and media
 //! records for the placeholders.
 //!
-//! - The conversation's id hashes the integration and the file name; it is named after the file
-//!   (`WhatsApp Chat with Ana.txt` → `Ana`) and is a group when it has more than two senders or system lines
+//! - The conversation and its messages have ids derived from their content ([`super::identity`]): the same chat
+//!   imported again, or exported again later and longer, under any file name, finds its rows again. Rows stored
+//!   with the same values are not written again, so an unchanged re-import writes nothing and a longer export
+//!   writes only its new messages (and the conversation's new last-message time).
+//! - The conversation is named by `--chat-name`, else after the file (`WhatsApp Chat with Ana.txt` → `Ana`), else,
+//!   for a chat of two people, after the other one. It is a group when it has more than two senders or system lines
 //!   about a group (created, added, removed, left, subject changed).
 //! - A sender's jid is synthesized from the name alone (`ana-silva-1a2b3c4d@s.whatsapp.net`; a sender shown as
 //!   a phone number gets that number), so the same person is one contact across files.
-//! - A message's id hashes the integration, the file name and the header's line number: re-importing a file
-//!   (or a longer export of the same chat) updates the rows it wrote before.
 //! - The sender named by `--me` gets `from_me` and, as in the generated data, no `sender_jid`, contact or
 //!   participant row.
 
@@ -15,35 +17,65 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::Context as _;
+use encoding_rs::Encoding;
 use sync_core::{ServerStore, Value};
 
-use super::whatsapp_export::{ExportMessage, Kind, is_group_event, parse};
+use super::dates::DateOrder;
+use super::decode::decode;
+use super::identity::{chat_ids, message_ids};
+use super::whatsapp_export::{ExportMessage, Kind, is_group_event, parse_with};
 use super::{Batch, stable_id};
 use crate::generate::Totals;
 
-/// Reads and imports one export file into `scope`; `me` is the user's name as the export shows it.
+/// How to read and file an export (the `import` command's options).
+#[derive(Clone, Debug, Default)]
+pub struct ExportOptions {
+    /// The user's name as the export shows it: those messages get `from_me`.
+    pub me: Option<String>,
+    /// A name for the chat: names the conversation and is part of its identity.
+    pub chat_name: Option<String>,
+    /// The order of the dates' fields; decided from the file when `None`.
+    pub date_order: Option<DateOrder>,
+    /// The file's encoding when it has no byte-order mark; UTF-8 when `None`.
+    pub encoding: Option<&'static Encoding>,
+}
+
+/// What importing one export did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Imported {
+    /// Rows written, per collection.
+    pub totals: Totals,
+    /// Rows already stored with the same values, not written again.
+    pub unchanged: u64,
+    /// What the reader should check (an ambiguous date order, a truncated last line).
+    pub warnings: Vec<String>,
+}
+
+/// Reads and imports one export file into `scope`.
 pub async fn import_file(
     store: &dyn ServerStore,
     scope: &str,
     path: &Path,
-    me: Option<&str>,
-) -> anyhow::Result<Totals> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    options: &ExportOptions,
+) -> anyhow::Result<Imported> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = decode(&bytes, options.encoding).with_context(|| path.display().to_string())?;
     let file_name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-    import_text(store, scope, &file_name, &text, me).await
+    import_text(store, scope, &file_name, &text, options).await.with_context(|| path.display().to_string())
 }
 
-/// Imports the export `text` of the file called `file_name` (which names the conversation and seeds its ids).
+/// Imports the export `text` of the file called `file_name` (which may name the conversation).
 pub async fn import_text(
     store: &dyn ServerStore,
     scope: &str,
     file_name: &str,
     text: &str,
-    me: Option<&str>,
-) -> anyhow::Result<Totals> {
+    options: &ExportOptions,
+) -> anyhow::Result<Imported> {
     // Parsed whole before anything is written: a bad file writes nothing.
-    let messages = parse(text).with_context(|| file_name.to_owned())?;
-    let conversation_id = stable_id(&[scope, "whatsapp-export", file_name]);
+    let export = parse_with(text, options.date_order)?;
+    let messages = export.messages;
+    let me = options.me.as_deref();
     let is_me = |name: &str| me == Some(name);
 
     // Senders in order of appearance, with their first and last message times.
@@ -68,14 +100,19 @@ pub async fn import_text(
     let last_at = messages.iter().map(|m| m.sent_at).max().unwrap_or_default();
 
     let mut batch = Batch::new(store, scope);
-    let other = senders.iter().find(|(name, ..)| !is_me(name)).map(|(name, ..)| contact_jid(name).0);
+    let conversation_id = conversation_id(&mut batch, options.chat_name.as_deref(), &messages).await?;
+    let other = senders.iter().find(|(name, ..)| !is_me(name)).map(|(name, ..)| *name);
     let jid = match (is_group, other) {
-        (false, Some(jid)) => jid,
-        _ => format!("{}@g.us", stable_id(&[scope, "group", file_name]).replace('-', "")),
+        (false, Some(name)) => contact_jid(name).0,
+        _ => format!("{}@g.us", conversation_id.replace('-', "")),
     };
+    let name = options.chat_name.clone().or_else(|| conversation_name(file_name)).or_else(|| match is_group {
+        false => other.map(str::to_owned),
+        true => None,
+    });
     let values = vec![
         Value::from(jid),
-        Value::from(conversation_name(file_name)),
+        Value::from(name),
         Value::Bool(is_group),
         Value::Bool(false),
         Value::Bool(false),
@@ -90,6 +127,15 @@ pub async fn import_text(
     let mut jids: HashMap<&str, String> = HashMap::new();
     for &(name, first, last) in senders.iter().filter(|(name, ..)| !is_me(name)) {
         let (jid, phone) = contact_jid(name);
+        let id = stable_id(&[scope, "contact", &jid]);
+        // One contact across chats: last seen at the latest message of any chat imported.
+        let seen = match batch.stored("contacts", &id).await? {
+            Some(stored) => match stored.get(7) {
+                Some(Value::Integer(seen)) => last.max(*seen),
+                _ => last,
+            },
+            None => last,
+        };
         let values = vec![
             Value::from(jid.as_str()),
             Value::from(phone.clone()),
@@ -98,9 +144,9 @@ pub async fn import_text(
             Value::Null,
             Value::Bool(false),
             Value::Null,
-            Value::Integer(last),
+            Value::Integer(seen),
         ];
-        batch.upsert("contacts", stable_id(&[scope, "contact", &jid]), values).await?;
+        batch.upsert("contacts", id, values).await?;
         let role = if creator.as_deref() == Some(name) { "superadmin" } else { "member" };
         let values = vec![
             Value::from(conversation_id.as_str()),
@@ -112,26 +158,41 @@ pub async fn import_text(
         jids.insert(name, jid);
     }
 
-    for m in &messages {
-        message_rows(&mut batch, scope, file_name, &conversation_id, m, &jids, me).await?;
+    for (m, id) in messages.iter().zip(message_ids(&conversation_id, &messages)) {
+        message_rows(&mut batch, &conversation_id, m, id, &jids, me).await?;
     }
     batch.flush().await?;
-    Ok(batch.totals)
+    Ok(Imported { totals: batch.totals, unchanged: batch.unchanged, warnings: export.warnings })
+}
+
+/// The chat's id: the one a shorter export of it was imported under, else its own ([`chat_ids`]).
+async fn conversation_id(
+    batch: &mut Batch<'_>,
+    chat_name: Option<&str>,
+    messages: &[ExportMessage],
+) -> anyhow::Result<String> {
+    let mut ids = chat_ids(batch.scope, chat_name, messages);
+    let own = ids.pop().context("an export has at least one message")?;
+    for id in ids {
+        if batch.stored("conversations", &id).await?.is_some() {
+            return Ok(id);
+        }
+    }
+    Ok(own)
 }
 
 async fn message_rows(
     batch: &mut Batch<'_>,
-    scope: &str,
-    file_name: &str,
     conversation_id: &str,
     m: &ExportMessage,
+    id: String,
     jids: &HashMap<&str, String>,
     me: Option<&str>,
 ) -> anyhow::Result<()> {
-    let id = stable_id(&[scope, file_name, &m.line.to_string()]);
     let from_me = m.sender.is_some() && m.sender.as_deref() == me;
     let sender_jid = m.sender.as_deref().and_then(|name| jids.get(name)).cloned();
-    let metadata = serde_json::json!({ "source": "whatsapp-export", "file": file_name, "line": m.line });
+    // Not the file or line: the same message imported from another file or a longer export is the same row.
+    let metadata = serde_json::json!({ "source": "whatsapp-export" });
     let values = vec![
         Value::from(conversation_id),
         Value::from(format!("EXP{}", id.replace('-', "")[..20].to_ascii_uppercase())),

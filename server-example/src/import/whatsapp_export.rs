@@ -3,15 +3,17 @@
 //! A message starts with a header line, continuation lines belong to the message above:
 //! - Android: `12/31/23, 9:41 PM - Ana: text` or `31.12.2023, 21:41 - Ana: text`;
 //! - iOS: `[31/12/2023, 21:41:05] Ana: text` or `[12/31/23, 9:41:05 PM] Ana: text`, often with a U+200E mark
-//!   before the line or the text and a narrow no-break space (U+202F) before AM/PM.
+//!   before the line or the text and a narrow no-break space (U+202F) before AM/PM;
+//! - year first (Swedish, Lithuanian, Canadian English, Chinese, Japanese, Korean phones): `2023-12-31 21:41 - Ana:
+//!   text`, `[2023/12/31 21:41:05] Ana: text`, `[2023.12.31 下午9:41:05] Ana: text`, `2023. 12. 31. 오후 9:41 - Ana: text`.
 //!
-//! Dates use `/`, `.` or `-` and two- or four-digit years (two digits mean 20yy). Whether the date is day-first is
-//! decided per file: if any first field is above 12 it is day-first, else if any second field is above 12 it is
-//! month-first, else it is month-first for a 12-hour clock (the US style) and day-first for a 24-hour one.
-//! Exports carry no time zone: the clock is read as UTC, so `sent_at` is the wall-clock time in Unix ms.
+//! Dates use `/`, `.` or `-` and two- or four-digit years (two digits mean 20yy); [`super::dates`] decides per file
+//! which field is the day. A 12-hour clock is marked after the time (`PM`, `p.m.`, `p. m.`) or, in Chinese,
+//! Japanese and Korean, before it (`下午`, `午後`, `오후`). Exports carry no time zone: the clock is read as UTC, so `sent_at` is the wall-clock time in Unix ms.
 
 use std::fmt;
 
+use super::dates::{DateOrder, Resolution, Stamp, resolve};
 use super::placeholders::placeholder;
 
 /// What a message is, as the `message_type` column spells it.
@@ -60,7 +62,7 @@ pub struct Media {
 /// One message of an export.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExportMessage {
-    /// 1-based line of the header in the file: with the file name, the message's identity.
+    /// 1-based line of the header in the file.
     pub line: usize,
     /// Wall-clock time read as UTC, Unix milliseconds.
     pub sent_at: i64,
@@ -91,20 +93,38 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
-/// A header line's fields before the day/month order is known.
+/// Where a message starts: its header's stamp and the text after it.
 struct Header<'a> {
-    fields: [u32; 3],
-    clock: [u32; 3],
-    pm: Option<bool>,
+    stamp: Stamp<'a>,
     rest: &'a str,
 }
 
 pub(crate) const MARKS: &[char] = &['\u{200e}', '\u{200f}', '\u{feff}'];
 
-/// Parses a whole export. The first non-empty line must be a message header.
-pub fn parse(text: &str) -> Result<Vec<ExportMessage>, ParseError> {
+/// A parsed export: its messages in file order and what the reader should check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Export {
+    /// The messages.
+    pub messages: Vec<ExportMessage>,
+    /// How the dates were read (and why, when the file alone could not decide).
+    pub dates: Resolution,
+    /// Things that parsed but may not be what the file meant: printed by `import` as warnings.
+    pub warnings: Vec<String>,
+}
+
+/// Parses a whole export, deciding the date order from the file. The first non-empty line must be a header.
+pub fn parse(text: &str) -> Result<Export, ParseError> {
+    parse_with(text, None)
+}
+
+/// [`parse`] with the date order given (`--date-order`) or, with `None`, decided from the file.
+pub fn parse_with(text: &str, date_order: Option<DateOrder>) -> Result<Export, ParseError> {
     let mut raw: Vec<(usize, Header<'_>, String)> = Vec::new();
+    let mut last_line = (0, "");
     for (i, line) in text.lines().enumerate() {
+        if !is_blank(line) {
+            last_line = (i + 1, line);
+        }
         match header(line) {
             Some(h) => {
                 let rest = h.rest.to_owned();
@@ -115,14 +135,13 @@ pub fn parse(text: &str) -> Result<Vec<ExportMessage>, ParseError> {
                     body.push('\n');
                     body.push_str(line);
                 }
-                None if line.trim_matches(|c: char| c.is_whitespace() || MARKS.contains(&c)).is_empty() => {}
+                None if is_blank(line) => {}
                 None => {
                     return Err(ParseError {
                         line: i + 1,
-                        message:
-                            "not a WhatsApp chat export: expected a message line like `31/12/2023, 21:41 - Name: text` \
-                                  or `[31/12/2023, 21:41:05] Name: text`"
-                                .into(),
+                        message: "not a WhatsApp chat export: expected a message line like \
+                                  `31/12/2023, 21:41 - Name: text` or `[2023-12-31, 21:41:05] Name: text`"
+                            .into(),
                     });
                 }
             },
@@ -131,20 +150,48 @@ pub fn parse(text: &str) -> Result<Vec<ExportMessage>, ParseError> {
     if raw.is_empty() {
         return Err(ParseError { line: 1, message: "not a WhatsApp chat export: the file has no messages".into() });
     }
-    let day_first = if raw.iter().any(|(_, h, _)| h.fields[0] > 12) {
-        true
-    } else if raw.iter().any(|(_, h, _)| h.fields[1] > 12) {
-        false
-    } else {
-        raw.iter().all(|(_, h, _)| h.pm.is_none())
-    };
-    raw.into_iter()
+    let stamps: Vec<Stamp<'_>> = raw.iter().map(|(_, h, _)| h.stamp.clone()).collect();
+    let dates = resolve(&stamps, date_order);
+    let mut warnings: Vec<String> = dates.ambiguity.iter().cloned().collect();
+    let (line, last) = last_line;
+    if raw.last().is_some_and(|(l, ..)| *l != line) && looks_cut_off(last) {
+        warnings.push(format!(
+            "line {line} (`{}`) looks like the start of a message cut off: the export may be truncated; \
+             it was kept as the last line of the message above",
+            last.trim()
+        ));
+    }
+    let messages = raw
+        .into_iter()
         .map(|(line, h, text)| {
-            let sent_at = timestamp(&h, day_first).map_err(|message| ParseError { line, message })?;
+            let sent_at = h.stamp.unix_ms(dates.order).map_err(|message| ParseError { line, message })?;
             Ok(message(line, sent_at, &text))
         })
-        .collect()
+        .collect::<Result<_, ParseError>>()?;
+    Ok(Export { messages, dates, warnings })
 }
+
+fn is_blank(line: &str) -> bool {
+    line.trim_matches(|c: char| c.is_whitespace() || MARKS.contains(&c)).is_empty()
+}
+
+/// A line made of nothing but the characters a header starts with, beginning like a date: `[10-02-20`.
+fn looks_cut_off(line: &str) -> bool {
+    let s = line.trim_matches(|c: char| c.is_whitespace() || MARKS.contains(&c));
+    let s = s.strip_prefix('[').unwrap_or(s);
+    let starts_like_a_date =
+        matches!(number(s), Some((_, rest)) if rest.is_empty() || rest.starts_with(['/', '.', '-']));
+    starts_like_a_date
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || "/.-,: []apmAPM".contains(c) || c.is_whitespace() || MARKS.contains(&c))
+}
+
+/// The 12-hour markers written after the time (`PM`, `p.m.`, `p. m.`), longest first.
+const SUFFIXES: [(&str, bool); 6] =
+    [("a. m.", false), ("p. m.", true), ("a.m.", false), ("p.m.", true), ("am", false), ("pm", true)];
+/// The 12-hour markers written before the time: Chinese, Japanese, Korean.
+const PREFIXES: [(&str, bool); 6] =
+    [("上午", false), ("下午", true), ("午前", false), ("午後", true), ("오전", false), ("오후", true)];
 
 /// Reads `[DATE, TIME] rest` or `DATE, TIME - rest`; `None` if the line is not a header.
 fn header(line: &str) -> Option<Header<'_>> {
@@ -153,11 +200,27 @@ fn header(line: &str) -> Option<Header<'_>> {
         Some(s) => (true, s),
         None => (false, s),
     };
-    let (a, s) = number(s)?;
-    let sep = s.chars().next().filter(|c| matches!(c, '/' | '.' | '-'))?;
-    let (b, s) = number(&s[1..])?;
-    let (y, s) = number(s.strip_prefix(sep)?)?;
-    let s = s.strip_prefix(',').unwrap_or(s).trim_start();
+    let (a, after_a) = number(s)?;
+    let separator = after_a.chars().next().filter(|c| matches!(c, '/' | '.' | '-'))?;
+    let (b, after_b) = number(after_a[1..].trim_start_matches(' '))?;
+    let (c, after_c) = number(after_b.strip_prefix(separator)?.trim_start_matches(' '))?;
+    let widths = [
+        s.len() - after_a.len(),
+        digits(after_a[1..].trim_start_matches(' ')),
+        digits(after_b[1..].trim_start_matches(' ')),
+    ];
+    // One field may be a four-digit year, the first or the last; the month is never more than two digits.
+    if widths[1] > 2 || (widths[0] > 2 && widths[2] > 2) {
+        return None;
+    }
+    // Korean and Hungarian dates end with a dot: `2023. 12. 31.`.
+    let after_c = if separator == '.' { after_c.strip_prefix('.').unwrap_or(after_c) } else { after_c };
+    let date = &s[..s.len() - after_c.len()];
+    let s = after_c.strip_prefix(',').unwrap_or(after_c).trim_start();
+    let (mut pm, s) = match PREFIXES.iter().find(|(p, _)| s.starts_with(*p)) {
+        Some((p, is_pm)) => (Some(*is_pm), s[p.len()..].trim_start()),
+        None => (None, s),
+    };
     let (hour, s) = number(s)?;
     let (minute, mut s) = number(s.strip_prefix(':')?)?;
     let mut second = 0;
@@ -165,63 +228,30 @@ fn header(line: &str) -> Option<Header<'_>> {
         (second, s) = number(rest)?;
     }
     let mut s = s.trim_start_matches([' ', '\u{202f}', '\u{a0}']);
-    let mut pm = None;
-    let lower = s.get(..4).unwrap_or(s).to_ascii_lowercase();
-    for (token, is_pm) in [("a.m.", false), ("p.m.", true), ("am", false), ("pm", true)] {
-        if lower.starts_with(token) {
-            pm = Some(is_pm);
+    if pm.is_none() {
+        let found = SUFFIXES.iter().find(|(t, _)| s.get(..t.len()).is_some_and(|p| p.eq_ignore_ascii_case(t)));
+        if let Some((token, is_pm)) = found {
+            pm = Some(*is_pm);
             s = &s[token.len()..];
-            break;
         }
     }
     let rest = if bracket { s.strip_prefix(']')?.strip_prefix(' ')? } else { s.trim_start().strip_prefix("- ")? };
-    let year = if y < 100 { 2000 + y } else { y };
-    Some(Header { fields: [a, b, year], clock: [hour, minute, second], pm, rest })
+    let stamp = Stamp { date, fields: [a, b, c], widths, separator, clock: [hour, minute, second], pm };
+    Some(Header { stamp, rest })
 }
 
 /// A run of 1 to 4 ASCII digits at the start of `s`.
 fn number(s: &str) -> Option<(u32, &str)> {
-    let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let end = digits(s);
     if end == 0 || end > 4 {
         return None;
     }
     Some((s[..end].parse().ok()?, &s[end..]))
 }
 
-fn timestamp(h: &Header<'_>, day_first: bool) -> Result<i64, String> {
-    let [a, b, year] = h.fields;
-    let (day, month) = if day_first { (a, b) } else { (b, a) };
-    let [mut hour, minute, second] = h.clock;
-    if let Some(pm) = h.pm {
-        if !(1..=12).contains(&hour) {
-            return Err(format!("hour {hour} on a 12-hour clock"));
-        }
-        hour = hour % 12 + if pm { 12 } else { 0 };
-    }
-    if hour > 23 || minute > 59 || second > 59 {
-        return Err(format!("time {hour}:{minute:02}:{second:02} does not exist"));
-    }
-    let order = if day_first { "day-first" } else { "month-first" };
-    unix_ms(year as i64, month, day, hour, minute, second)
-        .ok_or_else(|| format!("date {a}/{b}/{year} does not exist when read {order}, as the rest of this file is"))
-}
-
-/// Unix milliseconds of a UTC civil time, `None` for a date that does not exist.
-pub(crate) fn unix_ms(year: i64, month: u32, day: u32, hour: u32, minute: u32, second: u32) -> Option<i64> {
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days_in_month = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    if !(1..=12).contains(&month) || day == 0 || day > days_in_month[month as usize - 1] {
-        return None;
-    }
-    // Days since 1970-01-01 in the proleptic Gregorian calendar (H. Hinnant's days_from_civil).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month as i64 + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days * 24 + hour as i64) * 60 + minute as i64) * 60_000 + second as i64 * 1000)
+/// How many ASCII digits `s` starts with.
+fn digits(s: &str) -> usize {
+    s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len())
 }
 
 fn message(line: usize, sent_at: i64, text: &str) -> ExportMessage {

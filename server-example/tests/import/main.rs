@@ -1,7 +1,8 @@
-//! The importer: WhatsApp export files (parsed exactly, written to a store, re-imported) and the
-//! chitchat-dataset corpus synced to a client.
+//! The importer: WhatsApp export files (every format parsed exactly, written to a store, re-imported, synced to a
+//! client) and the command line. The chitchat-dataset corpus has a test binary of its own (`tests/chitchat.rs`).
 
-mod chitchat;
 mod command;
+mod formats;
+mod reimport;
 mod support;
 mod whatsapp;

@@ -1,6 +1,6 @@
 //! WhatsApp "Export chat" files: every format parsed exactly, and what lands in the store.
 
-use server_example::import::export_rows::import_file;
+use server_example::import::export_rows::{ExportOptions, import_file};
 use server_example::import::whatsapp_export::{ExportMessage, Kind, Media, parse};
 use sync_core::{ChangeFeed, Value};
 
@@ -17,7 +17,7 @@ const FILES: [&str; 5] = [
 const ENCRYPTED: &str = "Messages and calls are end-to-end encrypted. No one outside of this chat, not even WhatsApp, can read or listen to them.";
 
 fn parsed(name: &str) -> Vec<ExportMessage> {
-    parse(&std::fs::read_to_string(fixture(name)).expect("read fixture")).expect("parse fixture")
+    parse(&std::fs::read_to_string(fixture(name)).expect("read fixture")).expect("parse fixture").messages
 }
 
 fn msg(
@@ -87,17 +87,18 @@ fn dots_and_two_digit_years_default_to_day_first_on_a_24h_clock() {
 
 #[test]
 fn month_first_when_a_second_field_exceeds_12_and_by_default_on_a_12h_clock() {
-    let month_first = parse("1/2/24, 09:00 - A: x\n1/13/24, 09:00 - A: y\n").expect("parse");
+    let month_first = parse("1/2/24, 09:00 - A: x\n1/13/24, 09:00 - A: y\n").expect("parse").messages;
     assert_eq!(month_first[0].sent_at, 1_704_186_000_000); // 2024-01-02 09:00 UTC
-    let us = parse("1/2/24, 9:00 AM - A: x\n").expect("parse");
+    let us = parse("1/2/24, 9:00 AM - A: x\n").expect("parse").messages;
     assert_eq!(us[0].sent_at, 1_704_186_000_000);
-    let eu = parse("1/2/24, 09:00 - A: x\n").expect("parse");
+    let eu = parse("1/2/24, 09:00 - A: x\n").expect("parse").messages;
     assert_eq!(eu[0].sent_at, 1_706_778_000_000); // 2024-02-01 09:00 UTC
 }
 
 #[test]
 fn blank_lines_after_a_message_are_dropped_and_windows_line_ends_read() {
-    let messages = parse("\u{feff}1/2/24, 09:00 - A: x\r\n\r\ny\r\n\r\n1/2/24, 09:01 - B: z\n\n  \n").expect("parse");
+    let messages =
+        parse("\u{feff}1/2/24, 09:00 - A: x\r\n\r\ny\r\n\r\n1/2/24, 09:01 - B: z\n\n  \n").expect("parse").messages;
     let bodies: Vec<_> = messages.iter().map(|m| m.body.as_deref()).collect();
     assert_eq!(bodies, [Some("x\n\ny"), Some("z")]);
 }
@@ -152,12 +153,15 @@ fn ios_12h_with_narrow_no_break_space_and_marks() {
 #[tokio::test]
 async fn a_file_that_is_not_an_export_fails_naming_the_line() {
     let (store, _dir) = store();
-    let error = import_file(&store, SCOPE, &fixture("not-an-export.txt"), None).await.expect_err("not an export");
+    let error = import_file(&store, SCOPE, &fixture("not-an-export.txt"), &ExportOptions::default())
+        .await
+        .expect_err("not an export");
     let message = format!("{error:#}");
     assert!(message.contains("line 3: not a WhatsApp chat export"), "{message}");
     assert!(message.contains("not-an-export.txt"), "{message}");
 
-    let error = import_file(&store, SCOPE, &fixture("bad-time.txt"), None).await.expect_err("bad time");
+    let error =
+        import_file(&store, SCOPE, &fixture("bad-time.txt"), &ExportOptions::default()).await.expect_err("bad time");
     assert!(format!("{error:#}").contains("line 3: time 25:10:00 does not exist"), "{error:#}");
     let empty = parse("").expect_err("empty");
     assert_eq!(empty.to_string(), "line 1: not a WhatsApp chat export: the file has no messages");
@@ -165,10 +169,11 @@ async fn a_file_that_is_not_an_export_fails_naming_the_line() {
 }
 
 #[tokio::test]
-async fn import_writes_each_collection_and_reimport_updates_in_place() {
+async fn import_writes_each_collection_and_an_unchanged_reimport_writes_nothing() {
     let (store, _dir) = store();
+    let me = ExportOptions { me: Some("Me".into()), ..Default::default() };
     for file in FILES {
-        import_file(&store, SCOPE, &fixture(file), Some("Me")).await.expect("import");
+        import_file(&store, SCOPE, &fixture(file), &me).await.expect("import");
     }
     let expected: Vec<(String, u64)> = [
         ("contacts", 8),
@@ -234,12 +239,13 @@ async fn import_writes_each_collection_and_reimport_updates_in_place() {
 
     let before = store.status(SCOPE).await.expect("status").latest_seq;
     for file in FILES {
-        import_file(&store, SCOPE, &fixture(file), Some("Me")).await.expect("re-import");
+        let imported = import_file(&store, SCOPE, &fixture(file), &me).await.expect("re-import");
+        assert_eq!(imported.totals.rows(), 0, "{file}: nothing written");
     }
     assert_eq!(counts(&store, SCOPE).await.into_iter().collect::<Vec<_>>(), expected, "no duplicates");
     assert_eq!(
         rows(&store, SCOPE, "messages").await.iter().map(|r| &r.values).collect::<Vec<_>>(),
         messages.iter().map(|r| &r.values).collect::<Vec<_>>()
     );
-    assert!(store.status(SCOPE).await.expect("status").latest_seq > before, "the rows were written again, as updates");
+    assert_eq!(store.status(SCOPE).await.expect("status").latest_seq, before, "an unchanged re-import takes no seq");
 }

@@ -1,5 +1,5 @@
 //! Live updates across server instances: two instances over one PostgreSQL and one NATS. Instance A runs in
-//! this process and holds the `LISTEN` leadership; instance B is a `server-example serve` child process whose
+//! this process and holds the leadership of polling the heads; instance B is a `server-example serve` child process whose
 //! only news of commits is NATS (and its periodic re-check). A live client follows B. A write through A and a
 //! plain SQL write reach it without it polling; killing NATS, then B, loses no change.
 //!
@@ -100,7 +100,7 @@ async fn writes_through_another_instance_and_plain_sql_reach_a_live_client_and_o
     let db = Db::fresh(whatsapp::schema()).await;
     db.store.write(SCOPE, vec![contact("c0")]).await.expect("first write");
 
-    // Instance A: this process, listening first, so it is the LISTEN leader that publishes to NATS.
+    // Instance A: this process, polling first, so it is the polling leader that publishes to NATS.
     let stop = CancellationToken::new();
     db.store.start_live(Some(&format!("nats://127.0.0.1:{nats_port}")), stop.clone()).await.expect("A live");
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -119,7 +119,7 @@ async fn writes_through_another_instance_and_plain_sql_reach_a_live_client_and_o
     let task = tokio::spawn(async move { follower.follow(SCOPE, options).await });
     arrives(&mut events, "c0", Duration::from_secs(20)).await;
 
-    // Faster than B's 2 s re-check: the hint came over NOTIFY (to A) and NATS (to B).
+    // Faster than B's 2 s re-check: the hint came from the poll of the heads (on A) and NATS (to B).
     db.store.write(SCOPE, vec![contact("via-a")]).await.expect("write through A");
     let took = arrives(&mut events, "via-a", Duration::from_secs(10)).await;
     assert!(took < Duration::from_millis(1_500), "a write through A took {took:?} to reach B's client");

@@ -1,11 +1,8 @@
-//! The PostgreSQL server store against a real PostgreSQL (see `support.rs` for where, and what happens when it
-//! is unreachable): the store conformance suite, commit order under concurrent writers (ours and the seed's
-//! naive sequence), plain SQL writes reaching clients, and the resync-required path over HTTP.
+//! The example on a real PostgreSQL (`sync-postgres`; its own tests hold the store conformance suite and commit
+//! order under concurrent writers): plain SQL writes reaching clients, the resync-required path over HTTP, and
+//! live updates across two instances through NATS.
 
-mod batched;
 mod live;
 mod plain_sql;
 mod resync;
-mod seq_order;
-mod suite;
 mod support;

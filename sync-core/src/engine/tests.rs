@@ -26,6 +26,7 @@ mod faults;
 mod progress;
 mod resync;
 mod sync;
+mod writes;
 
 /// The default test configuration: the test schema, so no schema request is needed.
 /// Page-by-page application, so tests can watch every page; group commit has its own test in `sync.rs`.
@@ -55,7 +56,7 @@ impl Fixture {
 
     /// A new engine and transport over an existing server and client (e.g. to inject faults in a later sync).
     fn over(server: Arc<MemoryFeed>, client: Arc<MemoryStore>, config: SyncConfig, faults: Vec<Fault>) -> Self {
-        let transport = Arc::new(FaultyTransport::new(FeedTransport::new(server.clone()), faults));
+        let transport = Arc::new(FaultyTransport::new(FeedTransport::writable(server.clone()), faults));
         let engine = SyncEngine::new(client.clone(), transport.clone(), config);
         Fixture { server, client, transport, engine }
     }

@@ -6,6 +6,8 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 
 use crate::error::StoreError;
+use crate::mutation::{Mutation, MutationOp, MutationResult};
+use crate::outbox::{LocalWrite, PendingWrite, TouchedRow};
 use crate::page::{ApplyOutcome, CursorState, Page, StoreStats, StoredRow};
 use crate::schema::Schema;
 use crate::store::ClientStore;
@@ -50,6 +52,29 @@ impl NotifyingStore {
     /// The wrapped store.
     pub fn inner(&self) -> &Arc<dyn ClientStore> {
         &self.inner
+    }
+
+    /// One event per collection for rows changed outside a page (local writes, rollbacks, settled writes).
+    async fn send_touched(&self, scope: &str, touched: &[TouchedRow]) -> Result<(), StoreError> {
+        let mut collections: Vec<&str> = touched.iter().map(|t| t.collection.as_str()).collect();
+        collections.sort_unstable();
+        collections.dedup();
+        for collection in collections {
+            let mut event =
+                ChangeEvent { scope: scope.to_owned(), collection: Some(collection.to_owned()), ..Default::default() };
+            for row in touched.iter().filter(|t| t.collection == collection) {
+                let keys = if row.exists { &mut event.upserted } else { &mut event.deleted };
+                keys.push(row.id.clone());
+            }
+            event.cursor = self.cursor(scope, collection).await?;
+            let _ = self.events.send(event);
+        }
+        Ok(())
+    }
+
+    async fn cursor(&self, scope: &str, collection: &str) -> Result<i64, StoreError> {
+        let state = self.inner.sync_state(scope).await?;
+        Ok(state.into_iter().find(|c| c.collection == collection).map_or(0, |c| c.last_seq))
     }
 }
 
@@ -117,5 +142,47 @@ impl ClientStore for NotifyingStore {
 
     async fn stats(&self) -> Result<StoreStats, StoreError> {
         self.inner.stats().await
+    }
+
+    async fn saved_schema(&self) -> Result<Option<Schema>, StoreError> {
+        self.inner.saved_schema().await
+    }
+
+    async fn client_id(&self) -> Result<String, StoreError> {
+        self.inner.client_id().await
+    }
+
+    async fn mutate(&self, scope: &str, write: LocalWrite) -> Result<Mutation, StoreError> {
+        let mutation = self.inner.mutate(scope, write).await?;
+        if self.events.receiver_count() > 0 {
+            let exists = mutation.op != MutationOp::Delete;
+            let row = TouchedRow { collection: mutation.collection.clone(), id: mutation.id.clone(), exists };
+            self.send_touched(scope, &[row]).await?;
+        }
+        Ok(mutation)
+    }
+
+    async fn outbox(&self, scope: &str, limit: usize) -> Result<Vec<Mutation>, StoreError> {
+        self.inner.outbox(scope, limit).await
+    }
+
+    async fn acknowledge(&self, scope: &str, results: &[MutationResult]) -> Result<Vec<TouchedRow>, StoreError> {
+        let touched = self.inner.acknowledge(scope, results).await?;
+        if self.events.receiver_count() > 0 {
+            self.send_touched(scope, &touched).await?;
+        }
+        Ok(touched)
+    }
+
+    async fn settle(&self, scope: &str, through: u64) -> Result<Vec<TouchedRow>, StoreError> {
+        let touched = self.inner.settle(scope, through).await?;
+        if self.events.receiver_count() > 0 {
+            self.send_touched(scope, &touched).await?;
+        }
+        Ok(touched)
+    }
+
+    async fn pending_writes(&self, scope: &str) -> Result<Vec<PendingWrite>, StoreError> {
+        self.inner.pending_writes(scope).await
     }
 }

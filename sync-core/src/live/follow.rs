@@ -42,8 +42,10 @@ enum Step {
 }
 
 impl SyncEngine {
-    /// Keeps `scope` following the server until `options.cancel` is cancelled: syncs, long-polls
-    /// ([`crate::Transport::wait_for_change`]) for a seq newer than the one the sync started from, syncs again.
+    /// Keeps `scope` following the server until `options.cancel` is cancelled: syncs (pushing local writes
+    /// first), long-polls ([`crate::Transport::wait_for_change`]) for a seq newer than the one the sync started
+    /// from, syncs again. A local write ([`SyncEngine::mutate`]) during the long-poll is pushed within a few ms;
+    /// its change then comes back through the pull like any other.
     ///
     /// The long-poll is only a wakeup: rows always come by cursor, so a lost hint delays and never loses a
     /// change. Every failure a retry can fix (network, timeout, HTTP 5xx, a server restarting, an integration
@@ -63,6 +65,7 @@ impl SyncEngine {
         let mut backoff = new_backoff();
         let sync_options = SyncOptions { cancel: options.cancel.clone(), ..Default::default() };
         let mut step = Step::Status;
+        let mut local_writes = self.local_writes();
         loop {
             if options.cancel.is_cancelled() {
                 return Ok(());
@@ -90,13 +93,26 @@ impl SyncEngine {
                         None
                     }
                     Err(SyncError::Cancelled) => return Ok(()),
-                    Err(SyncError::Transport { source, .. }) => Some(source),
+                    Err(SyncError::Transport { cause, .. }) => Some(cause),
                     Err(fatal) => return Err(fatal),
                 },
                 Step::Wait(seen) => {
                     let call = transport.wait_for_change(scope, seen, options.wait);
                     let limit = options.wait + config.request_timeout;
-                    let Ok(answer) = bounded(&options.cancel, limit, call).await else { return Ok(()) };
+                    let answer = tokio::select! {
+                        answer = bounded(&options.cancel, limit, call) => answer,
+                        Ok(()) = local_writes.changed() => {
+                            // Let a burst of writes gather into one push, then push and wait again.
+                            tokio::time::sleep(PUSH_DELAY).await;
+                            match self.push(scope, &options.cancel).await {
+                                Ok(_) => Ok(Ok(status_seen(scope, seen))),
+                                Err(SyncError::Cancelled) => return Ok(()),
+                                Err(SyncError::Transport { cause, .. }) => Ok(Err(cause)),
+                                Err(fatal) => return Err(fatal),
+                            }
+                        }
+                    };
+                    let Ok(answer) = answer else { return Ok(()) };
                     match answer {
                         Ok(status) if status.latest_seq > seen => {
                             step = Step::Sync(status.latest_seq);
@@ -112,7 +128,7 @@ impl SyncEngine {
                 continue;
             };
             if matches!(error.code(), "unauthorized" | "forbidden" | "bad_request") {
-                return Err(SyncError::Transport { what: format!("following {scope}"), source: error });
+                return Err(SyncError::Transport { what: format!("following {scope}"), cause: error });
             }
             let delay = backoff.next().unwrap_or(config.max_backoff);
             tracing::warn!(scope, %error, ?delay, "live: the server is unreachable or failing; retrying");
@@ -123,6 +139,14 @@ impl SyncEngine {
             }
         }
     }
+}
+
+/// How long the live loop lets local writes gather before it pushes them.
+const PUSH_DELAY: Duration = Duration::from_millis(5);
+
+/// A status that says nothing new: the loop keeps waiting for `seen`.
+fn status_seen(scope: &str, seen: i64) -> crate::page::ScopeStatus {
+    crate::page::ScopeStatus { integration_id: scope.to_owned(), latest_seq: seen, collections: Default::default() }
 }
 
 /// `call` under `limit`, a timeout as [`TransportError::Timeout`]; `Err(())` when cancelled first.

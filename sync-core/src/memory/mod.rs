@@ -15,3 +15,13 @@ pub(crate) fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn the_memory_store_keeps_the_client_store_contract() {
+        crate::testing::client_store_suite(|| Arc::new(super::MemoryStore::new())).await;
+    }
+}

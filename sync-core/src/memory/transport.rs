@@ -5,28 +5,36 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::error::{FeedError, TransportError};
-use crate::feed::ChangeFeed;
+use crate::feed::{ChangeFeed, ServerStore};
+use crate::mutation::{PushRequest, PushResponse};
 use crate::page::{PageRequest, ScopeStatus};
 use crate::schema::Schema;
 use crate::transport::Transport;
 use crate::wire::encode_page;
 
-/// Serves a client straight from a feed in the same process, through the real page codec.
+/// Serves a client straight from a feed in the same process, through the real page codec; pushes go to the
+/// server store when it was given one ([`FeedTransport::writable`]).
 pub struct FeedTransport {
     feed: Arc<dyn ChangeFeed>,
+    store: Option<Arc<dyn ServerStore>>,
 }
 
 impl FeedTransport {
-    /// A transport reading from `feed`.
+    /// A transport reading from `feed` (pushes are refused, as by a read-only server).
     pub fn new(feed: Arc<dyn ChangeFeed>) -> Self {
-        FeedTransport { feed }
+        FeedTransport { feed, store: None }
+    }
+
+    /// A transport reading from `store` and pushing into it ([`ServerStore::push`]).
+    pub fn writable(store: Arc<dyn ServerStore>) -> Self {
+        FeedTransport { feed: store.clone(), store: Some(store) }
     }
 }
 
 fn status_error(e: FeedError) -> TransportError {
     let (status, code) = match &e {
         FeedError::UnknownScope(_) | FeedError::UnknownCollection(_) => (404, "not_found"),
-        FeedError::InvalidWrite(_) => (400, "bad_request"),
+        FeedError::InvalidWrite(_) | FeedError::InvalidPush { .. } => (400, "bad_request"),
         FeedError::ResyncRequired { .. } => (409, "resync_required"),
         _ => (500, "internal"),
     };
@@ -57,6 +65,16 @@ impl Transport for FeedTransport {
 
     async fn fetch_schema(&self) -> Result<Schema, TransportError> {
         Ok(self.feed.schema().clone())
+    }
+
+    async fn push(&self, scope: &str, request: &PushRequest) -> Result<PushResponse, TransportError> {
+        let Some(store) = &self.store else {
+            return Err(status_error(FeedError::InvalidPush {
+                mutation_id: None,
+                message: "a read-only server".into(),
+            }));
+        };
+        store.push(scope, request.clone()).await.map_err(status_error)
     }
 
     async fn wait_for_change(

@@ -27,6 +27,7 @@ pub async fn client_store_suite(make: impl Fn() -> Arc<dyn ClientStore>) {
     cursor_never_moves_back(make().as_ref()).await;
     scopes_are_independent_and_reset(make().as_ref()).await;
     unknown_collection_is_an_error(make().as_ref()).await;
+    super::client_writes::client_writes_suite(make().as_ref()).await;
 }
 
 async fn prepared(store: &dyn ClientStore) {

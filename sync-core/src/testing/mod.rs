@@ -3,13 +3,14 @@
 //! implementation runs.
 
 mod client_store;
+mod client_writes;
 mod faulty;
 mod push;
 mod push_model;
 mod server_store;
 
 pub use client_store::client_store_suite;
-pub use faulty::{Fault, FaultyTransport};
+pub use faulty::{Fault, FaultyTransport, PushFault};
 pub use push::push_suite;
 pub use push_model::push_model_check;
 pub use server_store::server_store_suite;

@@ -14,10 +14,12 @@ use crate::error::{DbError, Error};
 use crate::sql::{self, ClientSql, Flavor};
 use crate::{connection, migrations, tables};
 
-/// Statements per collection that may be cached (upsert, delete, two row reads, count, reset, any), plus room for
-/// the fixed ones, so that applying pages to every collection never evicts a statement it is about to reuse.
-const STATEMENTS_PER_COLLECTION: usize = 7;
-const FIXED_STATEMENTS: usize = 16;
+mod outbox;
+
+/// Statements per collection that may be cached (upsert, delete, three row reads, count, reset, any), plus room
+/// for the fixed ones (the outbox's among them), so that applying pages to every collection never evicts a statement it is about to reuse.
+const STATEMENTS_PER_COLLECTION: usize = 8;
+const FIXED_STATEMENTS: usize = 32;
 
 /// When a held transaction (`apply_page_held`) commits, besides at the last page and at `flush`.
 #[derive(Clone, Debug)]
@@ -72,6 +74,9 @@ pub(super) struct ClientDb {
     /// The transaction `apply_page_held` left open (it holds whole pages only), if any.
     held: Option<Held>,
     options: SqliteOptions,
+    /// The (scope, collection) pairs that may hold rows with local writes (a superset; `None`: unknown, all may):
+    /// only their pages look each row up in `sync_shadow`.
+    shadowed: Option<HashSet<(String, String)>>,
 }
 
 /// The open transaction pages are applied in, committed at page boundaries only.
@@ -101,7 +106,7 @@ impl ClientDb {
         let saved: Option<String> = conn
             .query_row(sql::LOAD_SCHEMA, [], |row| row.get(0))
             .optional()
-            .map_err(|source| Error::Open { path: path.clone(), source })?;
+            .map_err(|cause| Error::Open { path: path.clone(), cause })?;
         let prepared = saved.and_then(|json| match Schema::from_json(&json) {
             Ok(schema) => Some(Prepared::new(schema)),
             Err(e) => {
@@ -110,12 +115,22 @@ impl ClientDb {
                 None
             }
         });
-        let mut db = ClientDb { conn, path, prepared: None, shared, deferred: HashSet::new(), held: None, options };
+        let mut db = ClientDb {
+            conn,
+            path,
+            prepared: None,
+            shared,
+            deferred: HashSet::new(),
+            held: None,
+            options,
+            shadowed: None,
+        };
+        db.load_shadowed();
         if let Some(prepared) = prepared {
-            // A process that died during an initial sync left a table without its secondary indexes (see
-            // `apply_page`): build them before anyone reads. A no-op when they exist.
-            let create = prepared.sql.values().flat_map(|sql| &sql.create_indexes);
-            run_in_transaction(&mut db.conn, create).map_err(|source| Error::Open { path: db.path.clone(), source })?;
+            // A process that died during an initial sync left a table without its secondary indexes and its
+            // full-text index current (see `apply_page`), and a replica synced by an older build has no full-text
+            // index: build them before anyone reads. A no-op when they exist.
+            repair(&mut db.conn, &prepared).map_err(|cause| Error::Open { path: db.path.clone(), cause })?;
             db.install(prepared);
         }
         Ok(db)
@@ -140,12 +155,19 @@ impl ClientDb {
         let result = (|| -> Result<(), DbError> {
             let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tables::ensure(&tx, &schema, Flavor::Client, previous)?;
+            for c in &schema.collections {
+                match sql::Fts::new(c) {
+                    Some(fts) => _ = fts.ensure(&tx)?,
+                    None => sql::drop_fts(&tx, c)?,
+                }
+            }
             tx.prepare_cached(sql::SAVE_SCHEMA)?.execute(params![schema.to_json(), now_ms()])?;
             tx.commit()?;
             Ok(())
         })();
         result.map_err(|e| e.into_store(&context))?;
-        // `tables::ensure` created every index that was missing, deferred ones included.
+        // `tables::ensure` created every index that was missing and `Fts::ensure` rebuilt every full-text index
+        // that was not current, deferred ones included.
         self.deferred.clear();
         self.install(Prepared::new(schema));
         Ok(())
@@ -235,7 +257,7 @@ impl ClientDb {
 
     /// Applies a page in the open transaction ([`ClientDb::begin`]); the caller rolls it back on error.
     fn apply(&mut self, scope: &str, page: &Page) -> Result<ApplyOutcome, StoreError> {
-        let ClientDb { conn, path, prepared, deferred, held, .. } = self;
+        let ClientDb { conn, path, prepared, deferred, held, shadowed, .. } = self;
         let held = held.as_mut().expect("apply runs in an open transaction");
         let prepared = prepared.as_ref().ok_or_else(|| unprepared(&page.collection))?;
         let (collection, sql) = prepared.collection(&page.collection)?;
@@ -262,16 +284,22 @@ impl ClientDb {
         let defer_now = !was_deferred && cursor == 0 && page.has_more && is_empty(tx, sql).map_err(fail)?;
         if defer_now {
             run_all(tx, &sql.drop_indexes).map_err(fail)?;
+            sql.fts.iter().try_for_each(|fts| fts.drop_triggers(tx)).map_err(fail)?;
             tracing::debug!(collection = %page.collection, "initial sync into an empty table: indexes deferred");
         }
-        let outcome = write_rows(tx, scope, page, (collection, sql), cursor, path)?;
+        let overlay =
+            shadowed.as_ref().is_none_or(|pairs| pairs.contains(&(scope.to_owned(), page.collection.clone())));
+        let outcome = write_rows(tx, scope, page, (collection, sql), cursor, path, overlay)?;
+        if overlay {
+            outbox::settle_by_cursor(tx, scope, (collection, sql), outcome.cursor).map_err(fail)?;
+        }
         let build_now = (was_deferred || defer_now) && !page.has_more;
         if build_now {
             let started = std::time::Instant::now();
             // The sort of CREATE INDEX holds up to `cache_size` in memory on top of the cache: bound it.
             let cache = |kib: i64| tx.pragma_update(None, "cache_size", -kib);
             cache(INDEX_SORT_KIB).map_err(fail)?;
-            let built = run_all(tx, &sql.create_indexes);
+            let built = run_all(tx, &sql.create_indexes).and_then(|()| sql.fts.iter().try_for_each(|f| f.build(tx)));
             cache(connection::WRITER_CACHE_KIB).map_err(fail)?;
             built.map_err(fail)?;
             let ms = started.elapsed().as_secs_f64() * 1e3;
@@ -299,6 +327,10 @@ impl ClientDb {
             let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             for statement in statements.chain([sql::DELETE_CURSORS]) {
                 tx.prepare_cached(statement)?.execute([scope])?;
+            }
+            // Local writes survive a reset, shown on "no server version" until pages bring the rows again.
+            if let Some(prepared) = &self.prepared {
+                outbox::reset(&tx, scope, prepared)?;
             }
             tx.commit()
         };
@@ -358,6 +390,7 @@ fn write_rows(
     (collection, sql): (&Collection, &ClientSql),
     cursor: i64,
     path: &Path,
+    overlay: bool,
 ) -> Result<ApplyOutcome, StoreError> {
     let fail = |e| StoreError::backend(format!("applying a page of `{}` in {}", page.collection, path.display()), e);
     let mut outcome = ApplyOutcome::default();
@@ -368,7 +401,13 @@ fn write_rows(
             outcome.skipped += 1;
             continue;
         }
+        let diverted = overlay && outbox::apply_server_row(tx, scope, (collection, sql), row).map_err(fail)?;
         let result = match &row.change {
+            _ if diverted => {
+                let count = if row.is_delete() { &mut outcome.deleted } else { &mut outcome.upserted };
+                *count += 1;
+                Ok(0)
+            }
             Change::Upsert(values) => {
                 outcome.upserted += 1;
                 upsert
@@ -401,11 +440,15 @@ fn run_all<'a>(conn: &Connection, statements: impl IntoIterator<Item = &'a Strin
     statements.into_iter().try_for_each(|statement| conn.execute_batch(statement))
 }
 
-fn run_in_transaction<'a>(
-    conn: &mut Connection,
-    statements: impl IntoIterator<Item = &'a String>,
-) -> rusqlite::Result<()> {
+/// Builds, in one transaction, every secondary index and full-text index of the prepared schema that is missing
+/// or not current.
+fn repair(conn: &mut Connection, prepared: &Prepared) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    run_all(&tx, statements)?;
+    run_all(&tx, prepared.sql.values().flat_map(|sql| &sql.create_indexes))?;
+    for (name, fts) in prepared.sql.iter().filter_map(|(name, sql)| Some((name, sql.fts.as_ref()?))) {
+        if fts.ensure(&tx)? {
+            tracing::info!(collection = %name, "full-text index rebuilt");
+        }
+    }
     tx.commit()
 }

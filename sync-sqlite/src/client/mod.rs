@@ -2,11 +2,16 @@
 
 mod db;
 mod read;
+mod search;
 
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use sync_core::{ApplyOutcome, ClientStore, CursorState, Page, Schema, StoreError, StoreStats, StoredRow, Value};
+use sync_core::outbox::{LocalWrite, PendingWrite, TouchedRow};
+use sync_core::{
+    ApplyOutcome, ClientStore, CursorState, Mutation, MutationResult, Page, Schema, StoreError, StoreStats, StoredRow,
+    Value,
+};
 
 use crate::error::Error;
 use crate::writer::Worker;
@@ -14,6 +19,7 @@ use db::ClientDb;
 pub use db::SqliteOptions;
 use read::{ClientReader, SharedSchema};
 pub use read::{ListRows, QueryResult};
+pub use search::{Highlight, SearchHit, SearchMode, SearchOptions};
 
 /// A client replica in an SQLite file (WAL mode), implementing [`ClientStore`].
 ///
@@ -22,8 +28,9 @@ pub use read::{ListRows, QueryResult};
 /// their own connections to [`SqliteStore::path`]: under WAL they read while pages are written.
 ///
 /// Each collection of the prepared schema is a table `<name>(id, integration_id, seq, <declared columns>)` keyed
-/// by `(integration_id, id)`, indexed by `(integration_id, seq)` and by the schema's indexes. Full-text columns
-/// (`Collection::full_text`) are not indexed yet: no FTS5 table is created for them.
+/// by `(integration_id, id)`, indexed by `(integration_id, seq)` and by the schema's indexes. A collection with
+/// full-text columns (`Collection::full_text`) also has an FTS5 index `<name>_fts` over them, kept current in
+/// every transaction that writes the table, which [`SqliteStore::search`] queries.
 ///
 /// Reads for an app's UI ([`SqliteStore::list_rows`], [`SqliteStore::query`]) run on a second thread with its
 /// own `query_only` connection: under WAL they see the last committed page and never wait for the writer.
@@ -85,6 +92,17 @@ impl SqliteStore {
     pub async fn query(&self, sql: &str, params: Vec<Value>) -> Result<QueryResult, StoreError> {
         let sql = sql.to_owned();
         self.reader.run(move |reader| reader.query(&sql, &params)).await?
+    }
+
+    /// The rows of `scope` whose full-text columns match `query`, best first, each with a snippet of its text
+    /// (see [`SearchOptions`]: collections, filters such as one conversation, paging, how the query is read and
+    /// how matches are marked). Any text is a valid query in the default [`SearchMode::Plain`]; a bad
+    /// [`SearchMode::Advanced`] query, an unknown or unsearchable collection or filter column is
+    /// [`StoreError::InvalidQuery`] (or [`StoreError::UnknownCollection`]). Runs on the reader thread; a
+    /// collection an initial sync is loading for the first time is searchable once its last page is applied.
+    pub async fn search(&self, scope: &str, query: &str, options: SearchOptions) -> Result<Vec<SearchHit>, StoreError> {
+        let (scope, query) = (scope.to_owned(), query.to_owned());
+        self.reader.run(move |reader| reader.search(&scope, &query, &options)).await?
     }
 
     /// The database file.
@@ -156,5 +174,39 @@ impl ClientStore for SqliteStore {
 
     async fn stats(&self) -> Result<StoreStats, StoreError> {
         self.run(ClientDb::stats).await
+    }
+
+    async fn saved_schema(&self) -> Result<Option<Schema>, StoreError> {
+        Ok(self.schema().map(|schema| (*schema).clone()))
+    }
+
+    async fn client_id(&self) -> Result<String, StoreError> {
+        self.run(ClientDb::client_id).await
+    }
+
+    /// One `BEGIN IMMEDIATE` transaction: the visible row, the kept server version and the outbox entry.
+    async fn mutate(&self, scope: &str, write: LocalWrite) -> Result<Mutation, StoreError> {
+        let scope = scope.to_owned();
+        self.run(move |db| db.mutate(&scope, write)).await
+    }
+
+    async fn outbox(&self, scope: &str, limit: usize) -> Result<Vec<Mutation>, StoreError> {
+        let scope = scope.to_owned();
+        self.run(move |db| db.outbox(&scope, limit)).await
+    }
+
+    async fn acknowledge(&self, scope: &str, results: &[MutationResult]) -> Result<Vec<TouchedRow>, StoreError> {
+        let (scope, results) = (scope.to_owned(), results.to_vec());
+        self.run(move |db| db.acknowledge(&scope, &results)).await
+    }
+
+    async fn settle(&self, scope: &str, through: u64) -> Result<Vec<TouchedRow>, StoreError> {
+        let scope = scope.to_owned();
+        self.run(move |db| db.settle(&scope, through)).await
+    }
+
+    async fn pending_writes(&self, scope: &str) -> Result<Vec<PendingWrite>, StoreError> {
+        let scope = scope.to_owned();
+        self.run(move |db| db.pending_writes(&scope)).await
     }
 }

@@ -13,6 +13,7 @@ use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, params_from_iter};
 use sync_core::{Column, ColumnType, Schema, StoreError, StoredRow, Value};
 
+use super::search::{SearchHit, SearchOptions};
 use crate::convert::{self, Bind};
 use crate::error::Error;
 use crate::{connection, sql};
@@ -69,7 +70,7 @@ impl ClientReader {
     pub(super) fn open(path: PathBuf, schema: SharedSchema) -> Result<Self, Error> {
         let conn = connection::open_reader(&path)?;
         // ATTACH counts as a read for SQLite (it changes no file), but it would let a query read any other file.
-        conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0).map_err(|source| Error::Open { path: path.clone(), source })?;
+        conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0).map_err(|cause| Error::Open { path: path.clone(), cause })?;
         Ok(ClientReader { conn, path, schema })
     }
 
@@ -133,6 +134,17 @@ impl ClientReader {
             Ok(out)
         };
         read().map_err(|e| self.backend(format_args!("listing rows of `{collection}`"), e))
+    }
+
+    pub(super) fn search(
+        &mut self,
+        scope: &str,
+        text: &str,
+        options: &SearchOptions,
+    ) -> Result<Vec<SearchHit>, StoreError> {
+        let schema = self.schema.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let Some(schema) = schema else { return Ok(Vec::new()) };
+        super::search::search(&self.conn, &self.path, &schema, (scope, text), options)
     }
 
     pub(super) fn query(&mut self, text: &str, params: &[Value]) -> Result<QueryResult, StoreError> {

@@ -15,6 +15,8 @@ pub(crate) struct ClientSql {
     pub(crate) delete: String,
     /// Live rows by id.
     pub(crate) rows: RowsById,
+    /// Binds integration_id, id: `SELECT seq, <declared…>` of one row.
+    pub(crate) get: String,
     /// No binds: rows of all scopes.
     pub(crate) count: String,
     /// Binds integration_id: deletes the scope's rows.
@@ -25,6 +27,8 @@ pub(crate) struct ClientSql {
     pub(crate) drop_indexes: Vec<String>,
     /// `CREATE INDEX IF NOT EXISTS` for the secondary indexes.
     pub(crate) create_indexes: Vec<String>,
+    /// The full-text index, when the collection declares `full_text` columns.
+    pub(crate) fts: Option<Fts>,
 }
 
 impl ClientSql {
@@ -48,6 +52,9 @@ impl ClientSql {
             .and_where(Expr::col("seq").lt(param()))
             .build(SqliteQueryBuilder)
             .0;
+        let mut get = Query::select();
+        get.column("seq").columns(declared(c)).from(table.clone());
+        get.and_where(Expr::col("integration_id").eq(param())).and_where(Expr::col("id").eq(param()));
         let count = Query::select().expr(Expr::cust("COUNT(*)")).from(table.clone()).build(SqliteQueryBuilder).0;
         let reset = Query::delete()
             .from_table(table.clone())
@@ -59,11 +66,13 @@ impl ClientSql {
             upsert: upsert.build(SqliteQueryBuilder).0,
             delete,
             rows: RowsById::new(c, Flavor::Client),
+            get: get.build(SqliteQueryBuilder).0,
             count,
             reset,
             any,
             drop_indexes: drop_indexes(c, Flavor::Client),
             create_indexes: create_indexes(c, Flavor::Client),
+            fts: Fts::new(c),
         }
     }
 }
@@ -84,6 +93,57 @@ pub(crate) const LOAD_SCHEMA: &str = "SELECT schema_json FROM sync_schema WHERE 
 /// Binds the schema's JSON, updated_at.
 pub(crate) const SAVE_SCHEMA: &str = "INSERT INTO sync_schema (id, schema_json, updated_at) VALUES (1, ?1, ?2) \
      ON CONFLICT (id) DO UPDATE SET schema_json = excluded.schema_json, updated_at = excluded.updated_at";
+
+/// This replica's client id.
+pub(crate) const CLIENT_ID: &str = "SELECT client_id FROM sync_client WHERE id = 1";
+/// Takes the next mutation id.
+pub(crate) const NEXT_MUTATION_ID: &str =
+    "UPDATE sync_client SET last_mutation_id = last_mutation_id + 1 WHERE id = 1 RETURNING last_mutation_id";
+/// Binds mutation_id, integration_id, collection, id, op, fields, base_seq, created_at.
+pub(crate) const INSERT_OUTBOX: &str = "INSERT INTO sync_outbox \
+     (mutation_id, integration_id, collection, id, op, fields, base_seq, created_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+/// An outbox read: the columns in [`Mutation`](sync_core::Mutation) order, then `ack_seq`.
+macro_rules! outbox_select {
+    ($where:literal) => {
+        concat!("SELECT mutation_id, collection, id, op, fields, base_seq, ack_seq FROM sync_outbox ", $where)
+    };
+}
+/// Binds integration_id, limit: the mutations not acknowledged yet.
+pub(crate) const OUTBOX_PENDING: &str =
+    outbox_select!("WHERE integration_id = ?1 AND ack_seq IS NULL ORDER BY mutation_id LIMIT ?2");
+/// Binds integration_id: every entry.
+pub(crate) const OUTBOX_ALL: &str = outbox_select!("WHERE integration_id = ?1 ORDER BY mutation_id");
+/// Binds integration_id, collection, id: the row's entries.
+pub(crate) const OUTBOX_OF_ROW: &str =
+    outbox_select!("WHERE integration_id = ?1 AND collection = ?2 AND id = ?3 ORDER BY mutation_id");
+/// Binds ack_seq, mutation_id, integration_id.
+pub(crate) const ACK_OUTBOX: &str =
+    "UPDATE sync_outbox SET ack_seq = ?1 WHERE mutation_id = ?2 AND integration_id = ?3 RETURNING collection, id";
+/// Binds mutation_id, integration_id.
+pub(crate) const DROP_OUTBOX: &str =
+    "DELETE FROM sync_outbox WHERE mutation_id = ?1 AND integration_id = ?2 RETURNING collection, id";
+/// Binds integration_id, through: acknowledged entries up to a mutation id.
+pub(crate) const SETTLE_OUTBOX: &str = "DELETE FROM sync_outbox \
+     WHERE integration_id = ?1 AND ack_seq IS NOT NULL AND mutation_id <= ?2 RETURNING collection, id";
+/// Binds integration_id, collection, cursor: acknowledged entries the collection's cursor has reached.
+pub(crate) const SETTLE_BY_CURSOR: &str = "DELETE FROM sync_outbox \
+     WHERE integration_id = ?1 AND collection = ?2 AND ack_seq <= ?3 RETURNING id";
+/// Binds integration_id, collection, id: the kept server version (seq, row JSON or NULL).
+pub(crate) const SHADOW: &str =
+    "SELECT seq, row FROM sync_shadow WHERE integration_id = ?1 AND collection = ?2 AND id = ?3";
+/// Binds integration_id, collection, id, seq, row: keeps a server version (a newer one replaces it).
+pub(crate) const SAVE_SHADOW: &str = "INSERT INTO sync_shadow (integration_id, collection, id, seq, row) \
+     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (integration_id, collection, id) \
+     DO UPDATE SET seq = excluded.seq, row = excluded.row WHERE excluded.seq > sync_shadow.seq";
+/// Binds integration_id, collection, id.
+pub(crate) const DROP_SHADOW: &str =
+    "DELETE FROM sync_shadow WHERE integration_id = ?1 AND collection = ?2 AND id = ?3";
+/// The (integration, collection) pairs holding kept server versions.
+pub(crate) const SHADOWED: &str = "SELECT DISTINCT integration_id, collection FROM sync_shadow";
+/// Binds integration_id: after a reset, every kept server version of the scope is "no row" until pulled again.
+pub(crate) const RESET_SHADOWS: &str =
+    "UPDATE sync_shadow SET seq = 0, row = NULL WHERE integration_id = ?1 RETURNING collection, id";
 
 /// A page of live rows of a client table for a UI: `SELECT id, seq, <declared…> FROM t WHERE integration_id = ?
 /// [AND <col> = ? | AND <col> IS NULL]… ORDER BY [<col> ASC|DESC,] id LIMIT ? OFFSET ?`. Binds integration_id,

@@ -154,9 +154,11 @@ fn rows_by_id(c: &Collection, flavor: Flavor, after: bool) -> String {
 }
 
 mod client;
+mod fts;
 mod server;
 
 pub(crate) use client::*;
+pub(crate) use fts::{Fts, drop_index as drop_fts, search as fts_search};
 pub(crate) use server::*;
 
 #[cfg(test)]

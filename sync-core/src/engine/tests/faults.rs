@@ -65,7 +65,7 @@ async fn unauthorized_fails_at_once_without_retry() {
     let started = Instant::now();
     let err = f.sync("s").await.expect_err("401 is final");
     assert_eq!(err.code(), "unauthorized");
-    assert!(matches!(&err, SyncError::Transport { source, .. } if *source == unauthorized), "{err:?}");
+    assert!(matches!(&err, SyncError::Transport { cause, .. } if *cause == unauthorized), "{err:?}");
     assert!(err.to_string().contains("token"), "the message helps: {err}");
     assert_eq!(f.page_calls(), 1, "no retry");
     assert_eq!(started.elapsed(), Duration::ZERO, "no backoff either");
@@ -90,7 +90,7 @@ async fn exhausted_retries_give_the_last_error() {
     populate(&f, "s", 7, 10).await;
     let err = f.sync("s").await.expect_err("three attempts fail");
     assert!(
-        matches!(&err, SyncError::Transport { source: TransportError::Status { status: 502, .. }, .. }),
+        matches!(&err, SyncError::Transport { cause: TransportError::Status { status: 502, .. }, .. }),
         "the last failure is reported: {err:?}"
     );
     assert_eq!((err.code(), f.page_calls()), ("server", 3), "one attempt and two retries");
@@ -118,7 +118,7 @@ async fn a_hanging_request_times_out_and_is_retried() {
     let err = g.sync("s").await.expect_err("every attempt hangs");
     assert_eq!(err.code(), "timeout");
     let five = Duration::from_secs(5);
-    assert!(matches!(&err, SyncError::Transport { source: TransportError::Timeout(t), .. } if *t == five), "{err:?}");
+    assert!(matches!(&err, SyncError::Transport { cause: TransportError::Timeout(t), .. } if *t == five), "{err:?}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -128,7 +128,7 @@ async fn a_hostile_first_page_applies_nothing() {
     let err = f.sync("s").await.expect_err("bad page");
     assert_eq!(err.code(), "bad_page");
     assert!(
-        matches!(&err, SyncError::BadPage { collection, since_seq: 0, source: PageError::Malformed(_) }
+        matches!(&err, SyncError::BadPage { collection, since_seq: 0, cause: PageError::Malformed(_) }
             if collection == "threads"),
         "{err:?}"
     );
@@ -147,7 +147,7 @@ async fn a_hostile_page_keeps_the_pages_before_it() {
     let hostile = br#"{"threads": [], "latest_seq": 3, "has_more": true, "total_count": 7}"#.to_vec();
     let f = setup.again(config(), vec![Fault::Body(good), Fault::Body(hostile)]);
     let err = f.sync("s").await.expect_err("bad page");
-    assert!(matches!(&err, SyncError::BadPage { since_seq: 3, source: PageError::EmptyWithMore, .. }), "{err:?}");
+    assert!(matches!(&err, SyncError::BadPage { since_seq: 3, cause: PageError::EmptyWithMore, .. }), "{err:?}");
     let threads = f.client.rows("s", "threads");
     assert_eq!(threads.keys().collect::<Vec<_>>(), ["t0", "t1", "t2"], "the first page stays");
     assert_eq!(f.cursors("s").await, vec![("threads".to_owned(), 3)]);
@@ -173,7 +173,7 @@ async fn a_hostile_page_in_an_incremental_sync_leaves_the_client_as_it_was() {
     let f = setup.again(config(), vec![Fault::Body(hostile.to_vec())]);
     let err = f.sync("s").await.expect_err("bad page");
     assert_eq!(err.code(), "bad_page");
-    let bad_row = matches!(&err, SyncError::BadPage { since_seq: 7, source: PageError::BadRow { row: 1, .. }, .. });
+    let bad_row = matches!(&err, SyncError::BadPage { since_seq: 7, cause: PageError::BadRow { row: 1, .. }, .. });
     assert!(bad_row, "{err:?}");
     assert_eq!(f.snapshot("s").await, before, "rows and cursors exactly as before");
     f.sync("s").await.expect("a clean sync");
@@ -185,7 +185,7 @@ async fn an_oversized_page_is_a_bad_page() {
     let f = Fixture::new(config().with_max_page_bytes(100), vec![]);
     populate(&f, "s", 7, 10).await;
     let err = f.sync("s").await.expect_err("pages are larger than 100 bytes");
-    assert!(matches!(&err, SyncError::BadPage { source: PageError::TooLarge(_), .. }), "{err:?}");
+    assert!(matches!(&err, SyncError::BadPage { cause: PageError::TooLarge(_), .. }), "{err:?}");
     assert_eq!(err.code(), "bad_page");
     assert!(f.cursors("s").await.is_empty());
 }

@@ -9,11 +9,16 @@ use tokio_postgres::Transaction;
 
 /// The store's own migrations, in order; `sync_migrations` records which ran.
 const MIGRATIONS: &[(i32, &str)] = &[
-    (1, include_str!("../../migrations/postgres/001_seq_triggers.sql")),
-    (2, include_str!("../../migrations/postgres/002_notify.sql")),
-    (3, include_str!("../../migrations/postgres/003_fast_triggers.sql")),
-    (4, include_str!("../../migrations/postgres/004_drop_next_seq.sql")),
+    (1, include_str!("../migrations/001_seq_triggers.sql")),
+    (2, include_str!("../migrations/002_notify.sql")),
+    (3, include_str!("../migrations/003_fast_triggers.sql")),
+    (4, include_str!("../migrations/004_drop_next_seq.sql")),
+    (5, include_str!("../migrations/005_poll_heads.sql")),
 ];
+
+/// In a migration, the store's schema (quoted): functions that name their tables with it need neither dynamic SQL
+/// nor a `SET search_path`, whatever the search_path of the session whose write fires them.
+const SCHEMA_PLACEHOLDER: &str = "{{schema}}";
 
 /// The implicit column the triggers stamp with the time of a row's last write (prune's age test).
 pub(super) const CHANGED_AT: &str = "sync_changed_at";
@@ -108,11 +113,14 @@ pub(super) async fn migrate(tx: &Transaction<'_>, schema: &Schema) -> anyhow::Re
     .context("creating sync_migrations")?;
     let done: Vec<i32> =
         tx.query("SELECT version FROM sync_migrations", &[]).await?.iter().map(|row| row.get(0)).collect();
+    let quoted: String = tx.query_one("SELECT quote_ident(current_schema())", &[]).await?.get(0);
     for (version, sql) in MIGRATIONS {
         if done.contains(version) {
             continue;
         }
-        tx.batch_execute(sql).await.with_context(|| format!("running migration {version:03}"))?;
+        tx.batch_execute(&sql.replace(SCHEMA_PLACEHOLDER, &quoted))
+            .await
+            .with_context(|| format!("running migration {version:03}"))?;
         tx.execute("INSERT INTO sync_migrations (version) VALUES ($1)", &[version]).await?;
     }
     for c in &schema.collections {

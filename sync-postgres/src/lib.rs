@@ -1,5 +1,6 @@
-//! [`PostgresStore`]: the server's source of truth in PostgreSQL, as in the seed, implementing
-//! [`ServerStore`] and so [`ChangeFeed`] for any [`Schema`].
+//! [`PostgresStore`]: the sync engine's server store in PostgreSQL, implementing [`ServerStore`] and so
+//! [`ChangeFeed`] for any [`Schema`]: the backend a Rust service links to serve its own tables (with
+//! `sync_http::router`), and that `server-example serve --database-url` runs.
 //!
 //! # Seq scheme: a per-integration counter row, taken by triggers
 //! Every data table has a `BEFORE INSERT OR UPDATE` row trigger that sets `seq` to the next value of the
@@ -46,18 +47,24 @@
 //! on its own connection to force an interleaving.
 //!
 //! # Layout
-//! - `mod.rs`: [`PostgresStore`], connecting, the trait impls.
-//! - `schema.rs`: migrations (`migrations/postgres/*.sql`), data tables, indexes and triggers from the schema.
+//! - `lib.rs`: [`PostgresStore`], connecting, the trait impls.
+//! - `schema.rs`: migrations (`migrations/*.sql`), data tables, indexes and triggers from the schema.
 //! - `sql.rs`: every statement, generated with sea-query once per collection.
 //! - `feed.rs`: pages, status, rows; `write.rs`: write batches with cascading deletes, and prune.
-//! - `notify.rs`: live updates: the `LISTEN` task (one leader per database when NATS fans out) and the re-check.
+//! - `poll.rs`: live updates: the task polling the integrations' heads (one leader per database when NATS fans
+//!   out) and the re-check.
+//! - `fanout.rs`: [`fanout::Fanout`], commit hints between instances over NATS core pub/sub.
 //! - `convert.rs`: [`Value`] to and from PostgreSQL types.
+//! - `testing.rs` (feature `testing`): a store in a throwaway PostgreSQL schema.
 
 mod convert;
+pub mod fanout;
 mod feed;
-mod notify;
+mod poll;
 mod schema;
 mod sql;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod write;
 
 use std::collections::HashMap;
@@ -72,6 +79,7 @@ use sync_core::{
 };
 use tokio_postgres::NoTls;
 
+pub use poll::{HintFn, POLL, RECHECK};
 pub use write::PruneReport;
 
 use sql::CollectionSql;
@@ -85,9 +93,9 @@ pub struct PostgresStore {
     namespace: String,
     schema: Schema,
     sql: Arc<HashMap<String, CollectionSql>>,
-    /// Where to open the `LISTEN` connection (`notify.rs`).
+    /// Where to open the polling connection (`poll.rs`).
     config: tokio_postgres::Config,
-    /// Wakes live waiters: on this store's own writes, and on hints from `LISTEN` or NATS.
+    /// Wakes live waiters: on this store's own writes, and on hints from the heads poll or NATS.
     live: Arc<SeqWatch>,
 }
 
@@ -192,10 +200,10 @@ impl ChangeFeed for PostgresStore {
         self.read_status(scope).await
     }
 
-    /// Woken by this store's own writes and by [`PostgresStore::hints`] (fed by `LISTEN` and NATS, see
-    /// `notify.rs`); re-reads the status every [`notify::RECHECK`] in case a hint was lost.
+    /// Woken by this store's own writes and by [`PostgresStore::hints`] (fed by the heads poll and NATS,
+    /// see `poll.rs`); re-reads the status every [`RECHECK`] in case a hint was lost.
     async fn wait_for_seq(&self, scope: &str, after_seq: i64, timeout: std::time::Duration) -> Result<i64, FeedError> {
-        self.live.wait(scope, after_seq, timeout, notify::RECHECK, || latest_seq(self, scope)).await
+        self.live.wait(scope, after_seq, timeout, RECHECK, || latest_seq(self, scope)).await
     }
 }
 

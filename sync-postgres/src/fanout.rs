@@ -2,7 +2,7 @@
 //!
 //! One subject per integration, `<prefix>.<integration>` (characters NATS subjects cannot hold are escaped as
 //! `~xx`), payload `<seq> <integration>`. Every instance subscribes to `<prefix>.>` and wakes its own waiters;
-//! the instance that holds the PostgreSQL `LISTEN` leadership publishes each commit it learns of. NATS core
+//! the instance that holds the leadership of polling PostgreSQL's heads publishes each commit it learns of. NATS core
 //! pub/sub keeps nothing: a hint published while an instance is disconnected is lost, so after each
 //! reconnect every waiter re-reads the store, and waiters re-read it periodically anyway.
 

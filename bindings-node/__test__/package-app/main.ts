@@ -1,0 +1,20 @@
+// A user's TypeScript program over the installed package (type-checked with `tsc --strict`, then run): the
+// documented API end to end. Prints the report and the stats as JSON. Arguments: url token integration db.
+import { SyncEngine, type SyncProgress } from '@seqsync/node'
+
+async function main(): Promise<void> {
+  const [serverUrl, token, integrationId, dbPath] = process.argv.slice(2)
+  const engine = await SyncEngine.open({ dbPath, serverUrl, token, integrationId })
+  const stages: string[] = []
+  const report = await engine.syncAll({ onProgress: (p: SyncProgress) => stages.push(p.stage) })
+  const stats = await engine.stats()
+  const chats = await engine.listRows('conversations', { orderBy: 'last_message_at', descending: true, limit: 5 })
+  const { rows } = await engine.query('SELECT COUNT(*) FROM messages WHERE conversation_id = ?', [String(chats[0].id)])
+  await engine.close()
+  console.log(JSON.stringify({ rows: report.rows, counts: stats.counts, stages, firstChatMessages: rows[0][0] }))
+}
+
+main().catch((error: Error & { code?: string }) => {
+  console.error(error.code, error.message)
+  process.exit(1)
+})

@@ -1,0 +1,161 @@
+//! The full-text index of a collection in the client replica: an FTS5 table over the collection's declared
+//! `full_text` columns, kept current by triggers on the data table.
+//!
+//! The FTS5 table is an *external content* table (`content=<table>`): it stores the index only, and reads the
+//! text of a snippet from the data table by `rowid`, so the text is not stored twice. Triggers on the data table
+//! apply every insert, delete and change of an indexed column to the index in the writing statement's own
+//! transaction: a page, a held transaction of an initial sync, a local write or a plain SQL statement of the app
+//! all keep it current without calling anything. An initial sync into an empty table drops the triggers at its
+//! first page and rebuilds the index at its last (like the secondary indexes), and [`Fts::ensure`] rebuilds
+//! it whenever the triggers are missing (a crash in between, or a replica synced before the index existed).
+//!
+//! `VACUUM` may renumber the rowids of a table without an `INTEGER PRIMARY KEY`; the engine never runs it, and
+//! an app that does must run `INSERT INTO <table>_fts(<table>_fts) VALUES ('rebuild')` after it.
+
+use rusqlite::{Connection, OptionalExtension};
+use sync_core::Collection;
+
+/// Tokens: Unicode letters and digits, case folded, diacritics removed (`cafe` finds `café`, `Ærø` finds
+/// `aero`), as the search query is tokenized too.
+const TOKENIZER: &str = "unicode61 remove_diacritics 2";
+
+/// The suffixes of the triggers' names: on insert, on delete, on update of an indexed column.
+const TRIGGERS: [&str; 3] = ["insert", "delete", "update"];
+
+/// The full-text statements of one collection that declares `full_text` columns.
+#[derive(Debug, Clone)]
+pub(crate) struct Fts {
+    /// The FTS5 table's name: `<table>_fts`.
+    pub(crate) table: String,
+    /// `CREATE VIRTUAL TABLE`, exactly as `sqlite_master` keeps it (compared to find an index of other columns).
+    create: String,
+    /// The three triggers (insert, delete, update of an indexed column), as `sqlite_master` keeps them.
+    triggers: [(String, String); 3],
+}
+
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+impl Fts {
+    /// The index of `c`, or `None` when it declares no full-text column.
+    pub(crate) fn new(c: &Collection) -> Option<Fts> {
+        if c.full_text.is_empty() {
+            return None;
+        }
+        let data = quoted(&c.name);
+        let table = format!("{}_fts", c.name);
+        let fts = quoted(&table);
+        let columns: Vec<String> = c.full_text.iter().map(|name| quoted(name)).collect();
+        let list = columns.join(", ");
+        let new = columns.iter().map(|col| format!("new.{col}")).collect::<Vec<_>>().join(", ");
+        let old = columns.iter().map(|col| format!("old.{col}")).collect::<Vec<_>>().join(", ");
+        let create = format!(
+            "CREATE VIRTUAL TABLE {fts} USING fts5({list}, content={data}, content_rowid='rowid', \
+             tokenize='{TOKENIZER}')"
+        );
+        let insert = format!("INSERT INTO {fts}(rowid, {list}) VALUES (new.rowid, {new});");
+        let delete = format!("INSERT INTO {fts}({fts}, rowid, {list}) VALUES ('delete', old.rowid, {old});");
+        let changed = c.full_text.iter().map(|name| format!("old.{0} IS NOT new.{0}", quoted(name)));
+        let changed = changed.collect::<Vec<_>>().join(" OR ");
+        let trigger = |suffix: &str, body: String| {
+            let name = trigger_name(&table, suffix);
+            let sql = format!("CREATE TRIGGER {} {body}", quoted(&name));
+            (name, sql)
+        };
+        let triggers = [
+            trigger(TRIGGERS[0], format!("AFTER INSERT ON {data} BEGIN {insert} END")),
+            trigger(TRIGGERS[1], format!("AFTER DELETE ON {data} BEGIN {delete} END")),
+            trigger(
+                TRIGGERS[2],
+                format!("AFTER UPDATE OF {list} ON {data} WHEN {changed} BEGIN {delete} {insert} END"),
+            ),
+        ];
+        Some(Fts { table, create, triggers })
+    }
+
+    /// Stops keeping the index current (an initial sync into the empty table is about to load it);
+    /// [`Fts::build`] makes it whole again.
+    pub(crate) fn drop_triggers(&self, conn: &Connection) -> rusqlite::Result<()> {
+        drop_triggers(conn, &self.table)
+    }
+
+    /// Indexes every row of the data table again and installs the triggers, in the caller's transaction.
+    /// (Another connection that opened the file mid-load may have installed them already: they are made again.)
+    pub(crate) fn build(&self, conn: &Connection) -> rusqlite::Result<()> {
+        let fts = quoted(&self.table);
+        self.drop_triggers(conn)?;
+        conn.execute_batch(&format!("INSERT INTO {fts}({fts}) VALUES ('rebuild')"))?;
+        self.triggers.iter().try_for_each(|(_, sql)| conn.execute_batch(sql))
+    }
+
+    /// Whether the index is complete and kept current: the table and its triggers exist as this build makes them.
+    pub(crate) fn is_current(&self, conn: &Connection) -> rusqlite::Result<bool> {
+        let stored = |name: &str| -> rusqlite::Result<Option<String>> {
+            conn.query_row("SELECT sql FROM sqlite_master WHERE name = ?1", [name], |row| row.get(0)).optional()
+        };
+        if stored(&self.table)?.as_deref() != Some(self.create.as_str()) {
+            return Ok(false);
+        }
+        for (name, sql) in &self.triggers {
+            if stored(name)?.as_deref() != Some(sql.as_str()) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Makes the index complete and current, in the caller's transaction: nothing when it is
+    /// ([`Fts::is_current`]), else the table is made again (its columns may have changed) and rebuilt. Returns
+    /// whether it rebuilt.
+    pub(crate) fn ensure(&self, conn: &Connection) -> rusqlite::Result<bool> {
+        if self.is_current(conn)? {
+            return Ok(false);
+        }
+        conn.execute_batch(&format!("DROP TABLE IF EXISTS {}", quoted(&self.table)))?;
+        conn.execute_batch(&self.create)?;
+        self.build(conn)?;
+        Ok(true)
+    }
+}
+
+/// Drops the full-text index of a collection that no longer declares full-text columns, if it has one.
+pub(crate) fn drop_index(conn: &Connection, c: &Collection) -> rusqlite::Result<()> {
+    let table = format!("{}_fts", c.name);
+    drop_triggers(conn, &table)?;
+    conn.execute_batch(&format!("DROP TABLE IF EXISTS {}", quoted(&table)))
+}
+
+fn trigger_name(table: &str, suffix: &str) -> String {
+    format!("{table}_{suffix}")
+}
+
+fn drop_triggers(conn: &Connection, table: &str) -> rusqlite::Result<()> {
+    TRIGGERS.iter().try_for_each(|suffix| {
+        conn.execute_batch(&format!("DROP TRIGGER IF EXISTS {}", quoted(&trigger_name(table, suffix))))
+    })
+}
+
+/// The best matches of a full-text query among a scope's rows of collection `c`: `id`, a snippet and the bm25
+/// rank (lower is better), best first. Binds `?1` the FTS5 query, `?2` integration_id, `?3` and `?4` the markers
+/// around a match, `?5` the ellipsis, `?6` the snippet's most tokens, `?7` limit, then the non-null filter values
+/// in order. Filter columns must have been checked against the schema.
+pub(crate) fn search(c: &Collection, filter: &[(&str, bool)]) -> String {
+    let fts = quoted(&format!("{}_fts", c.name));
+    let mut sql = format!(
+        "SELECT t.\"id\", snippet({fts}, -1, ?3, ?4, ?5, ?6), {fts}.rank FROM {fts} \
+         JOIN {} AS t ON t.rowid = {fts}.rowid WHERE {fts} MATCH ?1 AND t.\"integration_id\" = ?2",
+        quoted(&c.name)
+    );
+    let mut next = 8;
+    for (column, is_null) in filter {
+        if *is_null {
+            sql.push_str(&format!(" AND t.{} IS NULL", quoted(column)));
+        } else {
+            sql.push_str(&format!(" AND t.{} = ?{next}", quoted(column)));
+            next += 1;
+        }
+    }
+    sql.push_str(&format!(" ORDER BY {fts}.rank LIMIT ?7"));
+    sql
+}
