@@ -1,5 +1,6 @@
 //! The chitchat-dataset corpus (installed with `pip install chitchat-dataset`): imported into the embedded
-//! server store, synced over loopback HTTP into an SQLite client, verified row for row.
+//! server store, synced over loopback HTTP into an SQLite client, verified row for row; then full-text search of
+//! the replica compared with an oracle on generated queries, and edits and deletes synced into its results.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -8,9 +9,10 @@ use server_example::import::chitchat;
 use server_example::serve::{access, start};
 use server_example::whatsapp;
 use sync_cli::{Client, ClientOptions};
-use sync_core::{SyncOptions, verify_scope};
+use sync_core::{ClientStore, ServerStore, SyncOptions, Value, Write, verify_scope};
 use sync_http::ServerConfig;
-use sync_sqlite::SqliteServerStore;
+use sync_sqlite::{SearchOptions, SqliteServerStore, SqliteStore};
+use sync_testing::search_oracle::{Oracle, tokens};
 
 use crate::support::counts;
 
@@ -71,5 +73,43 @@ async fn chitchat_dataset_imports_and_syncs_exact() {
         verify_scope(&whatsapp::schema(), SCOPE, client.store.as_ref(), server.as_ref()).await.expect("verify");
     assert!(verification.is_exact(), "{:?}", verification.differences);
     assert_eq!(verification.rows(), totals.rows());
+
+    let started = Instant::now();
+    let oracle = Oracle::load(&client.store, SCOPE).await.expect("read the messages");
+    assert_eq!(oracle.len(), 258_145);
+    let checked = oracle.check(&client.store, SCOPE, &oracle.queries(300, 15)).await.expect("search equals the oracle");
+    eprintln!("chitchat search: {checked:?} in {:.1} s", started.elapsed().as_secs_f64());
+    assert!(checked.exact >= 150 && checked.hits >= 5_000, "too few results compared: {checked:?}");
+
+    edits_and_deletes_change_the_results_at_once(&client, server.as_ref()).await;
     running.stop().await.expect("stop");
+}
+
+/// The ids a plain search of the replica finds.
+async fn search(store: &SqliteStore, query: &str) -> Vec<String> {
+    let hits = store.search(SCOPE, query, SearchOptions::default()).await.expect("search");
+    hits.into_iter().map(|h| h.id).collect()
+}
+
+async fn edits_and_deletes_change_the_results_at_once(client: &Client, server: &SqliteServerStore) {
+    let body = whatsapp::schema().collection("messages").and_then(|c| c.column_index("body")).expect("body");
+    let rows = client.store.read_rows(SCOPE, "messages", None, 3).await.expect("rows");
+    let (edited, deleted) = (&rows[0], &rows[1]);
+    let mut values = edited.values.clone();
+    values[body] = Value::from("Zyzzyva and the quokka café");
+    let deleted_word = match &deleted.values[body] {
+        Value::Text(text) => tokens(text).into_iter().next().expect("a word"),
+        other => panic!("{other:?}"),
+    };
+    assert!(search(&client.store, &deleted_word).await.contains(&deleted.id));
+    let writes = vec![
+        Write::Upsert { collection: "messages".into(), id: edited.id.clone(), values },
+        Write::Delete { collection: "messages".into(), id: deleted.id.clone() },
+    ];
+    server.write(SCOPE, writes).await.expect("write");
+    client.engine.sync(SCOPE, SyncOptions::default()).await.expect("incremental sync");
+    assert_eq!(search(&client.store, "ZYZZYVA cafe").await, [edited.id.clone()]);
+    assert!(!search(&client.store, &deleted_word).await.contains(&deleted.id));
+    let oracle = Oracle::load(&client.store, SCOPE).await.expect("read the messages");
+    oracle.check(&client.store, SCOPE, &oracle.queries(40, 16)).await.expect("search equals the oracle after the sync");
 }
