@@ -94,6 +94,8 @@ fn covered(page: &PageError, transport: &TransportError, store: &StoreError, fee
         | StoreError::Schema(_)
         | StoreError::Closed
         | StoreError::InvalidQuery(_)
+        | StoreError::InvalidWrite(_)
+        | StoreError::WritesUnsupported
         | StoreError::Backend { .. } => {}
     }
     match feed {
@@ -133,12 +135,14 @@ fn every_error_names_each_cause_once_in_plain_words() {
         StoreError::Schema("column `body` is missing".into()),
         StoreError::Closed,
         StoreError::InvalidQuery("only SELECT".into()),
+        StoreError::InvalidWrite("`posts` is not writable".into()),
+        StoreError::WritesUnsupported,
         StoreError::backend("committing a page", Io),
     ];
     for e in &stores {
         check(e, "");
     }
-    check(&stores[5], "committing a page: disk I/O error");
+    check(&stores[7], "committing a page: disk I/O error");
     let feeds = [
         FeedError::UnknownScope("wa-1".into()),
         FeedError::UnknownCollection("notes".into()),
