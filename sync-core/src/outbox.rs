@@ -168,14 +168,23 @@ mod tests {
     #[test]
     fn the_policy_on_one_row() {
         let c = notes();
-        let inserted = apply_mutation(&c, None, MutationOp::Insert, &fields(&[("body", json!("hi"))])).unwrap();
+        let inserted = apply_mutation(&c, None, MutationOp::Insert, &fields(&[("body", json!("hi"))]))
+            .expect("the mutation applies");
         assert_eq!(inserted, Some(vec![Value::from("hi"), Value::Null, Value::Null]));
-        let patched = apply_mutation(&c, inserted, MutationOp::Update, &fields(&[("pinned", json!(true))])).unwrap();
+        let patched = apply_mutation(&c, inserted, MutationOp::Update, &fields(&[("pinned", json!(true))]))
+            .expect("the mutation applies");
         assert_eq!(patched, Some(vec![Value::from("hi"), Value::Bool(true), Value::Null]));
-        let reinsert = apply_mutation(&c, patched, MutationOp::Insert, &fields(&[("at", json!(5))])).unwrap();
+        let reinsert = apply_mutation(&c, patched, MutationOp::Insert, &fields(&[("at", json!(5))]))
+            .expect("the mutation applies");
         assert_eq!(reinsert, Some(vec![Value::from("hi"), Value::Bool(true), Value::Integer(5)]), "insert = patch");
-        assert_eq!(apply_mutation(&c, None, MutationOp::Update, &fields(&[("at", json!(1))])).unwrap(), None);
-        assert_eq!(apply_mutation(&c, reinsert, MutationOp::Delete, &BTreeMap::new()).unwrap(), None);
+        assert_eq!(
+            apply_mutation(&c, None, MutationOp::Update, &fields(&[("at", json!(1))])).expect("the mutation applies"),
+            None
+        );
+        assert_eq!(
+            apply_mutation(&c, reinsert, MutationOp::Delete, &BTreeMap::new()).expect("the mutation applies"),
+            None
+        );
         assert!(apply_mutation(&c, None, MutationOp::Insert, &fields(&[("nope", json!(1))])).is_err());
         assert!(apply_mutation(&c, None, MutationOp::Insert, &fields(&[("at", json!("x"))])).is_err());
         assert!(apply_mutation(&c, None, MutationOp::Insert, &fields(&[("body", Json::Null)])).is_err());
@@ -198,6 +207,6 @@ mod tests {
     fn values_round_trip_through_json() {
         let c = notes();
         let values = vec![Value::from("naïve \"q\""), Value::Bool(true), Value::Integer(-3)];
-        assert_eq!(values_from_json(&c, &values_to_json(&c, &values)).unwrap(), values);
+        assert_eq!(values_from_json(&c, &values_to_json(&c, &values)).expect("values round-trip"), values);
     }
 }

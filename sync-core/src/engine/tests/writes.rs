@@ -128,8 +128,14 @@ async fn two_clients_editing_one_row_converge_per_field() {
     a.sync("s").await.expect("a");
     b.sync("s").await.expect("b");
 
-    a.engine.mutate("s", post_write("p0", MutationOp::Update, json!({"body": "from a", "likes": 1}))).await.unwrap();
-    b.engine.mutate("s", post_write("p0", MutationOp::Update, json!({"likes": 2, "score": 9.5}))).await.unwrap();
+    a.engine
+        .mutate("s", post_write("p0", MutationOp::Update, json!({"body": "from a", "likes": 1})))
+        .await
+        .expect("a local write");
+    b.engine
+        .mutate("s", post_write("p0", MutationOp::Update, json!({"likes": 2, "score": 9.5})))
+        .await
+        .expect("a local write");
     a.sync("s").await.expect("a pushes");
     b.sync("s").await.expect("b pushes after a: b's likes win");
     a.sync("s").await.expect("a catches up");
