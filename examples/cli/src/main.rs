@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use sync_cli::{Bars, Client, ClientOptions};
-use sync_core::{ClientStore, SyncOptions};
+use sync_core::ClientStore;
 use sync_sqlite::SqliteStore;
 
 #[derive(Parser)]
@@ -103,6 +103,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 None => None,
             };
             let client = Client::open(ClientOptions {
+                scope: integration.clone(),
                 db,
                 url,
                 token,
@@ -119,12 +120,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     on_ctrl_c.cancel();
                 }
             });
-            let options = SyncOptions {
-                progress: Some(bars.callback()),
-                cancel,
-                collections: (!collections.is_empty()).then_some(collections),
-            };
-            let report = client.engine.sync(&integration, options).await?;
+            let collections = (!collections.is_empty()).then_some(collections);
+            let report = client.sync(collections, Some(bars.callback()), Some(cancel)).await?;
             println!(
                 "synced {}: {} rows, {} pages, {:.1} MB in {:.2?}",
                 integration,
