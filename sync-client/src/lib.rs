@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sync_core::live::NotifyingStore;
-use sync_core::{Schema, SyncConfig, SyncEngine, TransportError};
+use sync_core::outbox::{LocalWrite, PendingWrite};
+use sync_core::{Mutation, Schema, SyncConfig, SyncEngine, SyncError, TransportError};
 use sync_http::HttpTransport;
 use sync_sqlite::{SqliteOptions, SqliteStore};
 
@@ -80,6 +81,17 @@ impl Client {
         let changes = Arc::new(NotifyingStore::new(store.clone(), CHANGE_BACKLOG));
         let engine = SyncEngine::new(changes.clone(), Arc::new(transport), config);
         Ok(Client { engine, store, changes })
+    }
+
+    /// Writes a row locally at once (offline too) and queues it for the next push ([`SyncEngine::mutate`]);
+    /// `sync` and `follow` push it. `invalid_write` when the schema refuses it.
+    pub async fn mutate(&self, scope: &str, write: LocalWrite) -> Result<Mutation, SyncError> {
+        self.engine.mutate(scope, write).await
+    }
+
+    /// The local writes of `scope` not settled yet: pending ("sending…") or acknowledged ("sent").
+    pub async fn pending_writes(&self, scope: &str) -> Result<Vec<PendingWrite>, SyncError> {
+        self.engine.pending_writes(scope).await
     }
 }
 
