@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../fuzz"
 seconds="${1:-20}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(page_decode schema_parse whatsapp_export)
+[ ${#targets[@]} -gt 0 ] || targets=(page_decode push_decode schema_parse whatsapp_export)
 export RUSTC_BOOTSTRAP=1
 triple="$(rustc -vV | sed -n 's/^host: //p')"
 # cargo fuzz when installed; otherwise the same build by hand (the flags `cargo fuzz build -s none` passes), which

@@ -28,9 +28,10 @@ pub use live::ChangeListener;
 pub use rows::NamedRow;
 pub use sync_core::ErrorCode;
 use sync_core::live::NotifyingStore;
+use sync_core::outbox::{LocalWrite, PendingWrite};
 use sync_core::{
-    CancellationToken, ClientStore, CursorState, ProgressFn, Schema, StoreStats, SyncConfig, SyncEngine, SyncOptions,
-    SyncReport, Value,
+    CancellationToken, ClientStore, CursorState, Mutation, ProgressFn, Schema, StoreStats, SyncConfig, SyncEngine,
+    SyncOptions, SyncReport, Value,
 };
 use sync_http::HttpTransport;
 pub use sync_sqlite::{ListRows, QueryResult};
@@ -156,6 +157,17 @@ impl Client {
     pub async fn close(client: Arc<Client>) -> Result<(), Error> {
         client.closed.cancel();
         Ok(tokio::task::spawn_blocking(move || drop(client)).await?)
+    }
+
+    /// Writes a row of the integration locally at once (offline too) and queues it for the next push
+    /// ([`SyncEngine::mutate`]); `sync` and `follow` push it. `invalid_write` when the schema refuses it.
+    pub async fn mutate(&self, write: LocalWrite) -> Result<Mutation, Error> {
+        Ok(self.engine.mutate(&self.scope, write).await?)
+    }
+
+    /// The integration's local writes not settled yet: pending ("sending…") or acknowledged ("sent").
+    pub async fn pending_writes(&self) -> Result<Vec<PendingWrite>, Error> {
+        Ok(self.engine.pending_writes(&self.scope).await?)
     }
 }
 
