@@ -11,7 +11,10 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 export const packageDir = path.resolve(here, '..')
 export const repoDir = path.resolve(packageDir, '..')
 const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(repoDir, 'target')
-export const serverBinary = path.join(targetDir, 'release', 'server-example')
+// SEQSYNC_PROFILE: the cargo profile folder whose binaries the tests run (scripts/test.sh runs them on its debug
+// build, to compile the workspace once; `release` when unset).
+const profile = process.env.SEQSYNC_PROFILE ?? 'release'
+export const serverBinary = path.join(targetDir, profile, 'server-example')
 
 function run(command, args, cwd) {
   const result = spawnSync(command, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'] })
@@ -27,7 +30,7 @@ export function loadPackage() {
 }
 
 function ensureServer() {
-  if (!existsSync(serverBinary)) run('cargo', ['build', '--release', '-p', 'server-example'], repoDir)
+  if (!existsSync(serverBinary)) run('cargo', ['build', ...(profile === 'release' ? ['--release'] : []), '-p', 'server-example'], repoDir)
 }
 
 export function tempDir(prefix = 'seqsync-node-') {

@@ -39,7 +39,8 @@ use sync_core::ServerStore;
 pub async fn open_store(db: &Path, database_url: Option<&str>) -> anyhow::Result<(Arc<dyn ServerStore>, String)> {
     Ok(match database_url {
         Some(url) => {
-            (Arc::new(sync_postgres::PostgresStore::connect(url, whatsapp::schema()).await?), "PostgreSQL".to_owned())
+            let store = sync_postgres::PostgresStore::connect(url, whatsapp::schema()).await?;
+            (Arc::new(store.with_hook(Arc::new(hook::WhatsAppHook))), "PostgreSQL".to_owned())
         }
         None => {
             let store = sync_sqlite::SqliteServerStore::open(db, whatsapp::schema())?;

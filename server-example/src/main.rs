@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::bail;
 use clap::{Parser, Subcommand};
 use server_example::generate::{Sizes, generate};
+use server_example::hook::WhatsAppHook;
 use server_example::serve::{access, parse_token, start, with_read_tokens};
 use server_example::{demo, import, whatsapp};
 use sync_core::ServerStore;
@@ -141,7 +142,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { db, database_url, listen, tokens, read_tokens, max_limit, nats_url } => {
             let (store, name): (Arc<dyn ServerStore>, String) = match database_url {
                 Some(url) => {
-                    let store = PostgresStore::connect(&url, whatsapp::schema()).await?;
+                    let store =
+                        PostgresStore::connect(&url, whatsapp::schema()).await?.with_hook(Arc::new(WhatsAppHook));
                     store.start_live(nats_url.as_deref(), CancellationToken::new()).await?;
                     (Arc::new(store), "PostgreSQL".to_owned())
                 }

@@ -87,23 +87,9 @@ impl PostgresStore {
                     // The cascade reads what the upserts before it wrote.
                     self.queue_run(&tx, &mut run, &mut upserts).await?;
                     last_seq = last_seq.max(pipeline(&tx, &mut upserts).await.map_err(db(context()))?);
-                    // Depth first on an explicit stack; missing and already-deleted rows end the walk (and cycles).
-                    let mut pending = vec![(collection.clone(), id.clone())];
-                    while let Some((collection, id)) = pending.pop() {
-                        let (_, sql) = self.collection(&collection)?;
-                        let tombstone = tx.prepare_cached(&sql.tombstone).await.map_err(db(context()))?;
-                        let Some(row) = tx.query_opt(&tombstone, &[&scope, &id]).await.map_err(db(context()))? else {
-                            continue;
-                        };
-                        last_seq = last_seq.max(row.get::<_, i64>(0));
-                        receipt.deleted += 1;
-                        for (child, select) in &sql.children {
-                            let stmt = tx.prepare_cached(select).await.map_err(db(context()))?;
-                            for row in tx.query(&stmt, &[&scope, &id]).await.map_err(db(context()))? {
-                                pending.push((child.clone(), row.get(0)));
-                            }
-                        }
-                    }
+                    let (seq, deleted) = self.delete_cascading(&tx, scope, collection, id).await?;
+                    last_seq = last_seq.max(seq);
+                    receipt.deleted += deleted;
                 }
             }
         }
@@ -112,6 +98,37 @@ impl PostgresStore {
         tx.commit().await.map_err(db(context()))?;
         receipt.last_seq = last_seq;
         Ok(receipt)
+    }
+
+    /// Marks the live row `id` of `collection` deleted, then its live children along `Column::references`, in
+    /// `tx`; returns the greatest seq the tombstones took (0 if none) and how many rows it deleted.
+    pub(super) async fn delete_cascading(
+        &self,
+        tx: &Transaction<'_>,
+        scope: &str,
+        collection: &str,
+        id: &str,
+    ) -> Result<(i64, u64), FeedError> {
+        let context = || format!("deleting row {id:?} of `{collection}` in integration {scope:?}");
+        let (mut last_seq, mut deleted) = (0, 0);
+        // Depth first on an explicit stack; missing and already-deleted rows end the walk (and cycles).
+        let mut pending = vec![(collection.to_owned(), id.to_owned())];
+        while let Some((collection, id)) = pending.pop() {
+            let (_, sql) = self.collection(&collection)?;
+            let tombstone = tx.prepare_cached(&sql.tombstone).await.map_err(db(context()))?;
+            let Some(row) = tx.query_opt(&tombstone, &[&scope, &id]).await.map_err(db(context()))? else {
+                continue;
+            };
+            last_seq = last_seq.max(row.get::<_, i64>(0));
+            deleted += 1;
+            for (child, select) in &sql.children {
+                let stmt = tx.prepare_cached(select).await.map_err(db(context()))?;
+                for row in tx.query(&stmt, &[&scope, &id]).await.map_err(db(context()))? {
+                    pending.push((child.clone(), row.get(0)));
+                }
+            }
+        }
+        Ok((last_seq, deleted))
     }
 
     /// Queues the rows of `run` (if any) as one upsert statement, and empties it.
