@@ -35,6 +35,9 @@ pub struct Report {
     pub boundary_checks: usize,
     /// Collections caught half-synced by those checks.
     pub partial: usize,
+    /// Checks that found secondary indexes missing (a kill during an initial sync, which defers them) before
+    /// opening the file built them again.
+    pub deferred_indexes: usize,
     /// Row-for-row verifications, all exact (a difference fails the run).
     pub exact: usize,
     /// Rows compared by the boundary checks and verifications.
@@ -56,11 +59,30 @@ async fn verify(client: &Path, server: &dyn ServerStore, report: &mut Report) ->
     Ok(())
 }
 
+/// Secondary indexes (named `idx_…`) in the file, counted by a connection of its own, as an app would see them.
+fn index_count(db: &Path) -> anyhow::Result<usize> {
+    let conn = rusqlite::Connection::open(db)?;
+    let sql = "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%'";
+    Ok(usize::try_from(conn.query_row(sql, [], |r| r.get::<_, i64>(0))?)?)
+}
+
+/// Every secondary index the WhatsApp schema declares, plus the seq index of each collection.
+fn all_indexes() -> usize {
+    whatsapp::schema().collections.iter().map(|c| c.indexes.len() + 1).sum()
+}
+
+/// The one check after a kill: the database is at a page boundary (PROTOCOL.md invariant 4, [`History::check`])
+/// and opening it built every index a kill during an initial sync left dropped.
 async fn check(history: &History, db: &Path, report: &mut Report) -> anyhow::Result<()> {
+    let before = index_count(db)?;
     let boundary = history
         .check(db, &whatsapp::schema(), SCOPE)
         .await
         .with_context(|| format!("after a kill, {}", db.display()))?;
+    let after = index_count(db)?;
+    ensure!(after == all_indexes(), "{}: {after} of {} indexes after opening", db.display(), all_indexes());
+    // A kill before the first commit leaves no tables (no index either): nothing was deferred.
+    report.deferred_indexes += usize::from(before > 0 && before < all_indexes());
     report.boundary_checks += 1;
     report.partial += boundary.partial;
     report.rows_compared += boundary.rows;

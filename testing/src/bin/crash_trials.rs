@@ -37,11 +37,12 @@ struct Args {
 fn print(what: &str, report: &Report, started: Instant) {
     println!(
         "{what}: {} kills mid-sync ({} runs ended before their kill), {} page-boundary checks ({} collections caught \
-         half-synced), {} exact verifications, {} rows compared, {} server write batches, {:.0} s",
+         half-synced, {} with indexes deferred), {} exact verifications, {} rows compared, {} server write batches, {:.0} s",
         report.kills,
         report.missed,
         report.boundary_checks,
         report.partial,
+        report.deferred_indexes,
         report.exact,
         report.rows_compared,
         report.change_batches,
