@@ -35,7 +35,7 @@ export interface FollowOptions {
 export type SyncErrorCode =
   | 'network' | 'timeout' | 'unauthorized' | 'forbidden' | 'not_found' | 'bad_request' | 'rate_limited'
   | 'server' | 'resync_required' | 'protocol' | 'bad_page' | 'store' | 'schema' | 'cancelled'
-  | 'invalid_query' | 'invalid_argument' | 'closed'
+  | 'invalid_query' | 'invalid_write' | 'invalid_argument' | 'closed' | 'internal'
 
 /** Keeps an SQLite replica of one integration in sync with a seqsync server. Work runs off the event loop. */
 export declare class SyncEngine {

@@ -1,13 +1,14 @@
 //! `follow`: the engine's live loop, with each committed change passed to a JavaScript callback.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use napi::bindgen_prelude::PromiseRaw;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
 use napi_derive::napi;
-use sync_core::live::{ChangeEvent, FollowOptions};
-use tokio::sync::broadcast::error::RecvError;
+use sync_client::ChangeListener;
+use sync_core::live::ChangeEvent;
 
 use crate::cancel::CancelToken;
 use crate::engine::NativeEngine;
@@ -56,35 +57,13 @@ impl NativeEngine {
         cancel: Option<&CancelToken>,
         wait_ms: Option<u32>,
     ) -> napi::Result<PromiseRaw<'env, ()>> {
-        let token = cancel.map(|c| c.inner.clone());
-        self.run(
-            env,
-            move |inner| async move {
-                let cancel = token.unwrap_or_else(|| inner.closed.child_token());
-                let mut events = inner.changes.subscribe();
-                let forwarder = tokio::spawn(async move {
-                    loop {
-                        match events.recv().await {
-                            Ok(event) => {
-                                if let Some(callback) = &on_change {
-                                    callback.call(RowChanges::from(event), ThreadsafeFunctionCallMode::NonBlocking);
-                                }
-                            }
-                            // The backlog overflowed: later events still come; a UI re-reads what it shows.
-                            Err(RecvError::Lagged(_)) => {}
-                            Err(RecvError::Closed) => break,
-                        }
-                    }
-                });
-                let mut options = FollowOptions { cancel, ..Default::default() };
-                if let Some(ms) = wait_ms {
-                    options.wait = Duration::from_millis(ms.into());
-                }
-                let result = inner.engine.follow(&inner.scope, options).await;
-                forwarder.abort();
-                Ok(result?)
-            },
-            Ok,
-        )
+        let cancel = cancel.map(|c| c.inner.clone());
+        let listener = on_change.map(|callback| {
+            Arc::new(move |event: ChangeEvent| {
+                callback.call(RowChanges::from(event), ThreadsafeFunctionCallMode::NonBlocking);
+            }) as ChangeListener
+        });
+        let wait = wait_ms.map(|ms| Duration::from_millis(ms.into()));
+        self.run(env, move |client| async move { Ok(client.follow(listener, cancel, wait).await?) }, Ok)
     }
 }

@@ -1,16 +1,15 @@
 //! `sync-cli`: pull an integration from a sync server into an SQLite file, write rows locally and push them, show
 //! its stats, or reset it.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use std::io::Write as _;
 use sync_cli::{Bars, Client, ClientOptions};
-
 use sync_core::outbox::{LocalWrite, WriteState};
-use sync_core::{ClientStore, MutationOp, SyncOptions};
+use sync_core::{ClientStore, MutationOp};
 use sync_sqlite::SqliteStore;
 
 #[derive(Parser)]
@@ -139,6 +138,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 None => None,
             };
             let client = Client::open(ClientOptions {
+                scope: integration.clone(),
                 db,
                 url,
                 token,
@@ -155,12 +155,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     on_ctrl_c.cancel();
                 }
             });
-            let options = SyncOptions {
-                progress: Some(bars.callback()),
-                cancel,
-                collections: (!collections.is_empty()).then_some(collections),
-            };
-            let report = client.engine.sync(&integration, options).await?;
+            let collections = (!collections.is_empty()).then_some(collections);
+            let report = client.sync(collections, Some(bars.callback()), Some(cancel)).await?;
             println!(
                 "synced {}: {} rows, {} pages, {:.1} MB in {:.2?}",
                 integration,
@@ -180,7 +176,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 _ => MutationOp::Delete,
             };
             let Server { db, url, token, integration } = server;
-            let client = Client::open(ClientOptions { db, url, token, ..Default::default() })?;
+            let client =
+                Client::open(ClientOptions { scope: integration.clone(), db, url, token, ..Default::default() })?;
             let ids: Vec<String> = match repeat {
                 None => vec![id],
                 Some(n) => (0..n).map(|i| format!("{id}-{i}")).collect(),
@@ -189,7 +186,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for id in ids {
                 let write =
                     LocalWrite { collection: collection.clone(), id, op, fields: fields.clone().into_iter().collect() };
-                let mutation = client.engine.mutate(&integration, write).await?;
+                let mutation = client.mutate(write).await?;
                 writeln!(out, "wrote {}", mutation.id)?;
                 out.flush()?;
             }

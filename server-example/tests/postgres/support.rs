@@ -21,7 +21,9 @@ pub async fn serve(store: Arc<PostgresStore>) -> RunningServer {
 
 /// An engine over a new SQLite file in `dir`, syncing from `server` over HTTP.
 pub fn client(server: &RunningServer, dir: &Path, name: &str, page_sizes: Vec<(String, usize)>) -> Client {
+    // The tests sync the scopes they name through `client.engine`.
     let options = ClientOptions {
+        scope: name.into(),
         db: dir.join(format!("{name}.db")),
         url: server.url(),
         token: Some(TOKEN.into()),

@@ -1,0 +1,95 @@
+//! [`Client::follow`]: the engine's live loop, with each committed change handed to an optional listener.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sync_core::CancellationToken;
+use sync_core::live::{ChangeEvent, FollowOptions};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::{Client, Error};
+
+/// Called with what each committed local transaction changed, in commit order, on a blocking thread (never one
+/// of the runtime's workers: a slow listener does not hold up the sync). A listener that panics is called
+/// again on the next change: the stream lasts as long as the app, and one bad event must not silence its UI.
+pub type ChangeListener = Arc<dyn Fn(ChangeEvent) + Send + Sync>;
+
+impl Client {
+    /// Keeps the database following the server until `cancel` (default: until [`Client::close`]): syncs,
+    /// long-polls for changes (each long-poll waits at most `wait`, default 25 s), syncs again, reconnecting
+    /// with backoff. Returns `Ok` when cancelled, and an error for what retrying cannot fix
+    /// ([`sync_core::ErrorCode::is_fatal`]).
+    ///
+    /// Without a listener nothing subscribes to the change events: the store then collects no changed keys and
+    /// keeps holding the pages of an initial sync in one transaction.
+    pub async fn follow(
+        &self,
+        listener: Option<ChangeListener>,
+        cancel: Option<CancellationToken>,
+        wait: Option<Duration>,
+    ) -> Result<(), Error> {
+        let forwarder = listener.map(|listener| {
+            let mut events = self.changes.subscribe();
+            tokio::spawn(async move {
+                loop {
+                    match events.recv().await {
+                        Ok(event) => {
+                            let listener = listener.clone();
+                            // A panic of the listener ends its blocking task, not the loop.
+                            let _ = tokio::task::spawn_blocking(move || listener(event)).await;
+                        }
+                        // The backlog overflowed: later events still come; a UI re-reads what it shows.
+                        Err(RecvError::Lagged(_)) => {}
+                        Err(RecvError::Closed) => break,
+                    }
+                }
+            })
+        });
+        let mut options = FollowOptions { cancel: self.cancel_or_close(cancel), ..Default::default() };
+        if let Some(wait) = wait {
+            options.wait = wait;
+        }
+        let result = self.engine.follow(&self.scope, options).await;
+        if let Some(forwarder) = forwarder {
+            forwarder.abort();
+            // Wait for it to end, so the subscription (and its slower page commits) ends with the call.
+            let _ = forwarder.await;
+        }
+        Ok(result?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ClientOptions;
+
+    /// Subscribed receivers make every page commit on its own (see `NotifyingStore`), so `follow` subscribes only
+    /// for a listener.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn follow_subscribes_to_change_events_only_for_a_listener() {
+        let dir = tempfile::tempdir().expect("dir");
+        // Nothing listens on port 9: the loop keeps retrying the status call until cancelled.
+        let options = ClientOptions {
+            scope: "s".into(),
+            db: dir.path().join("c.db"),
+            url: "http://127.0.0.1:9".into(),
+            ..Default::default()
+        };
+        let client = Client::open(options).expect("open");
+        let noop: ChangeListener = Arc::new(|_| {});
+        for (listener, expected) in [(None, 0), (Some(noop), 1)] {
+            let cancel = client.cancel_token();
+            let follow = client.follow(listener, Some(cancel.clone()), None);
+            tokio::pin!(follow);
+            tokio::select! {
+                r = &mut follow => panic!("follow ended before it was cancelled: {r:?}"),
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+            }
+            assert_eq!(client.changes.listeners(), expected);
+            cancel.cancel();
+            follow.await.expect("a cancelled follow returns Ok");
+            assert_eq!(client.changes.listeners(), 0, "the subscription ends with the loop");
+        }
+    }
+}
