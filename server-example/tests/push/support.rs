@@ -80,6 +80,7 @@ impl Harness {
             db: self.dir.path().join(format!("{name}.db")),
             url: self.url(),
             token: Some(TOKEN.into()),
+            scope: SCOPE.into(),
             max_retries: Some(1),
             ..Default::default()
         };
@@ -106,7 +107,7 @@ impl Harness {
                 .await
                 .expect("verify");
         assert!(verification.is_exact(), "{:?}", verification.differences);
-        let pending = client.pending_writes(SCOPE).await.expect("pending");
+        let pending = client.pending_writes().await.expect("pending");
         assert!(pending.is_empty(), "every write settled: {pending:?}");
     }
 

@@ -12,7 +12,7 @@ use server_example::whatsapp;
 use sync_cli::Client;
 use sync_core::outbox::WriteState;
 use sync_core::testing::{FaultyTransport, PushFault};
-use sync_core::{MutationOp, MutationOutcome, SyncConfig, SyncEngine, SyncOptions, Value, WriteEvent};
+use sync_core::{ErrorCode, MutationOp, MutationOutcome, SyncConfig, SyncEngine, SyncOptions, Value, WriteEvent};
 use sync_http::HttpTransport;
 use sync_sqlite::SqliteStore;
 use tokio::sync::broadcast;
@@ -63,7 +63,7 @@ const BODY: usize = 4;
 async fn offline_writes_reach_the_server_on_reconnect(kind: Kind) {
     let Some(mut h) = Harness::new(kind).await else { return };
     let client = h.client("phone");
-    client.mutate(SCOPE, message("m0", "c1", "online")).await.expect("write");
+    client.mutate(message("m0", "c1", "online")).await.expect("write");
     sync(&client).await;
     let addr = h.stop().await;
 
@@ -75,11 +75,11 @@ async fn offline_writes_reach_the_server_on_reconnect(kind: Kind) {
         update("messages", "m1", json!({"body": "edited offline"})),
         delete("messages", "m0"),
     ] {
-        client.mutate(SCOPE, w).await.expect("an offline write succeeds locally");
+        client.mutate(w).await.expect("an offline write succeeds locally");
     }
     let err = client.engine.sync(SCOPE, SyncOptions::default()).await.expect_err("the server is down");
-    assert_eq!(err.code(), "network", "{err}");
-    let pending = client.pending_writes(SCOPE).await.expect("pending");
+    assert_eq!(err.code(), ErrorCode::Network, "{err}");
+    let pending = client.pending_writes().await.expect("pending");
     assert_eq!(pending.len(), 6);
     assert!(pending.iter().all(|w| w.state == WriteState::Pending), "{pending:?}");
 
@@ -159,7 +159,7 @@ async fn burst(client: Arc<Client>, prefix: &str, n: usize) -> BTreeMap<u64, Vec
     });
     let mut answered = Vec::new();
     for i in 0..n {
-        client.mutate(SCOPE, message(&format!("{prefix}{i}"), "c1", &format!("burst {i}"))).await.expect("write");
+        client.mutate(message(&format!("{prefix}{i}"), "c1", &format!("burst {i}"))).await.expect("write");
         if i == n / 2 {
             // The second half is written while pushes of the first are answered.
             let first = tokio::time::timeout(Duration::from_secs(10), events.recv()).await;
@@ -238,22 +238,22 @@ async fn two_clients_writing_500_each_at_once_all_arrive_once(kind: Kind) {
 async fn conflicting_edits_converge_per_the_policy(kind: Kind) {
     let Some(h) = Harness::new(kind).await else { return };
     let (a, b) = (h.client("a"), h.client("b"));
-    a.mutate(SCOPE, message("m1", "c1", "one")).await.expect("write");
-    a.mutate(SCOPE, message("m3", "c1", "three")).await.expect("write");
+    a.mutate(message("m1", "c1", "one")).await.expect("write");
+    a.mutate(message("m3", "c1", "three")).await.expect("write");
     sync(&a).await;
     sync(&b).await;
     let mut b_events = b.engine.write_events();
 
     // Both edit offline: different fields, the same field, and an edit of a row the other deletes.
-    a.mutate(SCOPE, update("conversations", "c1", json!({"archived": true, "unread_count": 5}))).await.expect("a");
-    a.mutate(SCOPE, delete("messages", "m1")).await.expect("a");
-    b.mutate(SCOPE, update("conversations", "c1", json!({"pinned": true, "unread_count": 7}))).await.expect("b");
-    b.mutate(SCOPE, update("messages", "m1", json!({"body": "edited"}))).await.expect("b");
-    b.mutate(SCOPE, update("messages", "m3", json!({"body": "edited"}))).await.expect("b");
+    a.mutate(update("conversations", "c1", json!({"archived": true, "unread_count": 5}))).await.expect("a");
+    a.mutate(delete("messages", "m1")).await.expect("a");
+    b.mutate(update("conversations", "c1", json!({"pinned": true, "unread_count": 7}))).await.expect("b");
+    b.mutate(update("messages", "m1", json!({"body": "edited"}))).await.expect("b");
+    b.mutate(update("messages", "m3", json!({"body": "edited"}))).await.expect("b");
     sync(&a).await;
     sync(&b).await;
     // `a` has not seen b's edit of m3 and deletes it: the delete commits later and wins.
-    a.mutate(SCOPE, delete("messages", "m3")).await.expect("a");
+    a.mutate(delete("messages", "m3")).await.expect("a");
     sync(&a).await;
     sync(&b).await;
 
