@@ -12,8 +12,7 @@ use sync_cli::{Client, ClientOptions};
 use sync_core::outbox::LocalWrite;
 use sync_core::{MutationOp, ServerStore, SyncOptions, Value, Write};
 use sync_http::{Access, ServerConfig};
-use sync_postgres::PostgresStore;
-use sync_postgres::testing::{TestDb, available, url};
+use sync_postgres::testing::{TestDb, available};
 use sync_sqlite::SqliteServerStore;
 use tempfile::TempDir;
 
@@ -48,9 +47,7 @@ pub async fn store(kind: Kind, dir: &Path) -> Option<(Arc<dyn ServerStore>, Opti
                 return None;
             }
             let db = TestDb::fresh(whatsapp::schema()).await;
-            // A second store on the test's schema: `with_hook` takes the store by value.
-            let store = PostgresStore::connect_in(&url(), &db.namespace, whatsapp::schema()).await.expect("connect");
-            (Arc::new(store.with_hook(Arc::new(WhatsAppHook))), Some(db))
+            (db.store_with_hook(Arc::new(WhatsAppHook)).await, Some(db))
         }
     })
 }
