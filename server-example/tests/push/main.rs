@@ -1,9 +1,29 @@
 //! Client pushes over real loopback HTTP against the example server on both stores (the embedded SQLite one and
 //! PostgreSQL, `sync_postgres::testing`: where it is found and what happens when it is unreachable), with
 //! `WhatsAppHook`: hostile pushes refused, and engines writing through `sync-client` (offline writes, lost
-//! answers, bursts, concurrent clients) ending exact.
+//! answers, bursts, concurrent clients, live followers) ending exact.
+
+/// Each scenario as two tests, `<name>::sqlite` and `<name>::postgres`.
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use crate::support::Kind;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(Kind::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(Kind::Postgres).await;
+            }
+        }
+    )*};
+}
 
 pub mod hostile;
+mod live;
 mod support;
 mod writes;
 

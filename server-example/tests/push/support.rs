@@ -31,8 +31,8 @@ pub struct Harness {
     pub store: Arc<dyn ServerStore>,
     pub server: Option<RunningServer>,
     pub dir: TempDir,
-    /// Keeps the PostgreSQL schema until the test ends.
-    _db: Option<TestDb>,
+    /// The PostgreSQL schema (kept until the test ends).
+    pub db: Option<TestDb>,
 }
 
 /// The store of `kind` with `WhatsAppHook`; `None` when PostgreSQL is unreachable (outside CI).
@@ -64,18 +64,23 @@ impl Harness {
         let (store, db) = store(kind, dir.path()).await?;
         store.write(SCOPE, vec![conversation_row("c1")]).await.expect("seed");
         let server = start(store.clone(), config(), "127.0.0.1:0").await.expect("start");
-        Some(Harness { store, server: Some(server), dir, _db: db })
+        Some(Harness { store, server: Some(server), dir, db })
     }
 
     pub fn url(&self) -> String {
         self.server.as_ref().expect("running").url()
     }
 
-    /// A client with its own SQLite file.
+    /// A client of this server with its own SQLite file.
     pub fn client(&self, name: &str) -> Client {
+        self.client_of(&self.url(), name)
+    }
+
+    /// A client of the server at `url` with its own SQLite file.
+    pub fn client_of(&self, url: &str, name: &str) -> Client {
         let options = ClientOptions {
             db: self.dir.path().join(format!("{name}.db")),
-            url: self.url(),
+            url: url.to_owned(),
             token: Some(TOKEN.into()),
             scope: SCOPE.into(),
             max_retries: Some(1),

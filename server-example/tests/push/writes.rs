@@ -19,25 +19,6 @@ use tokio::sync::broadcast;
 
 use crate::support::{Harness, Kind, SCOPE, TOKEN, conversation, message, sync, write};
 
-/// Each scenario as two tests, `<name>::sqlite` and `<name>::postgres`.
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            use super::Kind;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(Kind::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(Kind::Postgres).await;
-            }
-        }
-    )*};
-}
-
 on_both_stores!(
     offline_writes_reach_the_server_on_reconnect,
     a_push_whose_answer_was_lost_applies_once,
