@@ -57,7 +57,7 @@
 //!   out) and the re-check.
 //! - `fanout.rs`: [`fanout::Fanout`], commit hints between instances over NATS core pub/sub.
 //! - `convert.rs`: [`Value`] to and from PostgreSQL types.
-//! - `testing.rs` (feature `testing`): a store in a throwaway PostgreSQL schema.
+//! - `testing.rs` (feature `testing`): a store in a throwaway PostgreSQL schema, and clients syncing from it.
 
 mod convert;
 pub mod fanout;
