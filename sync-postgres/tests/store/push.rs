@@ -127,3 +127,38 @@ async fn concurrent_edits_of_different_fields_of_one_row_all_survive() {
     let row = store.get("s", "posts", "p").await.expect("get").expect("live");
     assert_eq!((row[1].clone(), row[3].clone()), (Value::from("b31"), Value::Integer(31)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_whose_writes_take_other_seqs_than_answered_fails_whole() {
+    if !available().await {
+        return;
+    }
+    let db = Db::fresh(test_schema()).await;
+    let store: Arc<dyn ServerStore> = db.store.clone();
+    seed_thread(store.as_ref()).await;
+    // A service's own trigger that writes another synced row of the integration after each new post: the
+    // statement after it then takes later seqs than the push counted on.
+    let raw = db.raw(true).await;
+    raw.batch_execute(
+        "CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         UPDATE threads SET title = 'touched ' || NEW.id WHERE integration_id = NEW.integration_id AND id = 't1'; \
+         RETURN NEW; END $$; \
+         CREATE TRIGGER audit AFTER INSERT ON posts FOR EACH ROW EXECUTE FUNCTION audit()",
+    )
+    .await
+    .expect("the service's trigger");
+    let before = store.status("s").await.expect("status").latest_seq;
+    let two = vec![
+        post(1, MutationOp::Insert, "p1", json!({"thread_id": "t1"})),
+        // The same row again: a statement of its own.
+        post(2, MutationOp::Update, "p1", json!({"likes": 5})),
+    ];
+    let err = store.push("s", PushRequest { client_id: "c".into(), mutations: two }).await.expect_err("refused");
+    assert!(err.to_string().contains("did not take the seqs"), "{err}");
+    assert_eq!(store.status("s").await.expect("status").latest_seq, before, "nothing applied");
+    assert_eq!(store.get("s", "posts", "p1").await.expect("get"), None);
+    // A push of one write is answered right: its seq is the first the push took.
+    let one = vec![post(1, MutationOp::Insert, "p1", json!({"thread_id": "t1"}))];
+    let response = store.push("s", PushRequest { client_id: "c".into(), mutations: one }).await.expect("one");
+    assert_eq!(response.results[0].outcome, MutationOutcome::Applied { seq: Some(before + 1) });
+}
