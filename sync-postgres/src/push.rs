@@ -12,11 +12,13 @@
 //! reference fields name (what a hook checks), and kept up to date by the push itself. And since every write
 //! takes the next value of the counter (the triggers), `put` can answer a write's seq before sending it: writes
 //! are queued and sent as multi-row upserts, pipelined (`write::Upserts`, as `ServerStore::write` does), before a
-//! read the cache cannot answer, a delete (its cascade reads) and the save of the last id; the seqs PostgreSQL
-//! returns are checked against the answers, and a difference fails the push (rolled back). 10,000 offline
-//! message inserts (each checked by WhatsAppHook against its conversation) pushed in 13.4 s with a read and a
-//! write round trip per mutation, 3.3 s with the reads fetched up front, 2.0 s batched (the embedded store:
-//! 0.5 s; debug build, shared 2-core machine).
+//! read the cache cannot answer, a delete (its cascade reads) and the save of the last id. The seqs PostgreSQL
+//! returns are checked against the answers; on a difference (a trigger of the service's own writing synced rows
+//! mid-push) the push is rolled back and run again with each write sent alone, answered with the seq it took,
+//! and each row read afresh.
+//! 10,000 offline message inserts (each checked by WhatsAppHook against its conversation) pushed in 13.4 s with
+//! a read and a write round trip per mutation, 3.3 s with the reads fetched up front, 2.0 s batched (the
+//! embedded store: 0.5 s; debug build, shared 2-core machine).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -44,10 +46,14 @@ struct PgPush<'a> {
     rows: HashMap<(String, String), RowState>,
     /// Writes not sent yet: each takes the next seq (the triggers' counter), so `put` can answer its seq first.
     upserts: Upserts,
+    /// Whether writes are queued (else each is sent at once and answered with the seq PostgreSQL returned).
+    batched: bool,
     /// The last seq taken, or that a queued write will take.
     seq: i64,
     /// The last seq PostgreSQL confirmed.
     confirmed: i64,
+    /// Set when the writes took other seqs than the push answered: the push must run again, unbatched.
+    seqs_moved: bool,
 }
 
 /// The rows `mutations` touch or reference, by collection.
@@ -110,7 +116,8 @@ impl PgPush<'_> {
         Ok(())
     }
 
-    fn mismatch(&self) -> FeedError {
+    fn mismatch(&mut self) -> FeedError {
+        self.seqs_moved = true;
         let why = "the writes did not take the seqs the push answered with (a trigger takes seqs differently?)";
         FeedError::backend(self.context("writing"), std::io::Error::other(why))
     }
@@ -137,7 +144,9 @@ impl PgPush<'_> {
 
 impl PostgresStore {
     /// Applies checked mutations of `client_id` to `scope` in one transaction and commits it; returns the answer
-    /// and the greatest seq the push took (0 if none).
+    /// and the greatest seq the push took (0 if none). Writes are batched; if they took other seqs than the push
+    /// answered (a trigger of the service's own writing synced rows), it is rolled back and run again with each
+    /// write sent on its own.
     pub(super) async fn push_checked(
         &self,
         scope: &str,
@@ -145,25 +154,11 @@ impl PostgresStore {
         mutations: Vec<CheckedMutation>,
         hook: Option<&dyn PushHook>,
     ) -> Result<(PushResponse, i64), FeedError> {
-        let context = || format!("pushing to integration {scope:?}");
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db(context()))?;
-        let wanted = wanted(&self.schema, &mutations);
-        let mut push = PgPush {
-            store: self,
-            tx,
-            scope,
-            locked: false,
-            wanted,
-            rows: HashMap::new(),
-            upserts: Upserts::default(),
-            seq: 0,
-            confirmed: 0,
-        };
-        // On an error the transaction is dropped, which rolls it back: writes and last id together.
-        let response = apply_push(&mut push, &self.schema, hook, (scope, client_id), mutations).await?;
-        push.flush().await?;
-        push.tx.commit().await.map_err(db(context()))?;
+        let (mut result, seqs_moved) = self.push_once((scope, client_id), mutations.clone(), hook, true).await;
+        if seqs_moved {
+            result = self.push_once((scope, client_id), mutations, hook, false).await.0;
+        }
+        let response = result?;
         let last_seq = response
             .results
             .iter()
@@ -175,6 +170,52 @@ impl PostgresStore {
             .unwrap_or(0);
         Ok((response, last_seq))
     }
+
+    /// One try of [`PostgresStore::push_checked`]; also tells whether the writes took other seqs than answered.
+    async fn push_once(
+        &self,
+        (scope, client_id): (&str, &str),
+        mutations: Vec<CheckedMutation>,
+        hook: Option<&dyn PushHook>,
+        batched: bool,
+    ) -> (Result<PushResponse, FeedError>, bool) {
+        let context = || format!("pushing to integration {scope:?}");
+        let mut client = match self.client().await {
+            Ok(client) => client,
+            Err(e) => return (Err(e), false),
+        };
+        let tx = match client.transaction().await {
+            Ok(tx) => tx,
+            Err(e) => return (Err(db(context())(e)), false),
+        };
+        let wanted = wanted(&self.schema, &mutations);
+        let mut push = PgPush {
+            store: self,
+            tx,
+            scope,
+            locked: false,
+            wanted,
+            rows: HashMap::new(),
+            upserts: Upserts::default(),
+            batched,
+            seq: 0,
+            confirmed: 0,
+            seqs_moved: false,
+        };
+        // On an error the transaction is dropped, which rolls it back: writes and last id together.
+        let result = async {
+            let response = apply_push(&mut push, &self.schema, hook, (scope, client_id), mutations).await?;
+            push.flush().await?;
+            Ok(response)
+        }
+        .await;
+        let seqs_moved = push.seqs_moved;
+        let result = match result {
+            Ok(response) => push.tx.commit().await.map(|()| response).map_err(db(context())),
+            Err(e) => Err(e),
+        };
+        (result, seqs_moved)
+    }
 }
 
 #[async_trait]
@@ -182,7 +223,8 @@ impl RowReader for PgPush<'_> {
     async fn row(&mut self, collection: &str, id: &str) -> Result<RowState, FeedError> {
         self.lock_scope().await?;
         let key = (collection.to_owned(), id.to_owned());
-        if !self.rows.contains_key(&key) {
+        // Unbatched means a trigger of the service's writes rows too: what is held here may be stale.
+        if !self.batched || !self.rows.contains_key(&key) {
             self.flush().await?;
             self.fetch(collection, std::slice::from_ref(&key.1)).await?;
         }
@@ -205,7 +247,13 @@ impl PushTx for PgPush<'_> {
         self.lock_scope().await?;
         let sent = self.upserts.add((self.store, &self.tx, self.scope), collection, id, &values).await?;
         self.confirm(sent)?;
-        self.seq += 1;
+        if self.batched {
+            self.seq += 1;
+        } else {
+            let sent = self.upserts.flush((self.store, &self.tx, self.scope)).await?;
+            let seq = sent.first().copied().ok_or_else(|| self.mismatch())?;
+            (self.seq, self.confirmed) = (seq, seq);
+        }
         self.rows.insert((collection.to_owned(), id.to_owned()), RowState::Live(values));
         Ok(self.seq)
     }
