@@ -13,6 +13,7 @@ use crate::cancel::CancelToken;
 use crate::error::{Failure, promise};
 use crate::types::{CollectionState, DatabaseStats, ListRowsOptions, OpenOptions, QueryRows, SyncProgress, SyncResult};
 use crate::values;
+use crate::writes::{WriteCallback, write_listener};
 
 /// The progress callback: called with one event, its result ignored, never with an error first.
 type ProgressCallback = ThreadsafeFunction<SyncProgress, (), SyncProgress, Status, false>;
@@ -80,8 +81,10 @@ impl NativeEngine {
         collections: Option<Vec<String>>,
         on_progress: Option<ProgressCallback>,
         cancel: Option<&CancelToken>,
+        on_write: Option<WriteCallback>,
     ) -> napi::Result<PromiseRaw<'env, SyncResult>> {
         let cancel = cancel.map(|c| c.inner.clone());
+        let writes = write_listener(on_write);
         let progress = on_progress.map(|callback| {
             Arc::new(move |p: &sync_core::Progress| {
                 // Non-blocking: a slow listener never stalls the sync (the queue is unbounded, and events are
@@ -91,7 +94,9 @@ impl NativeEngine {
         });
         self.run(
             env,
-            move |client| async move { Ok(client.sync(collections, progress, cancel).await?) },
+            move |client| async move {
+                Ok(client.with_write_events(writes, client.sync(collections, progress, cancel)).await?)
+            },
             |report| Ok(SyncResult::from(report)),
         )
     }
@@ -113,7 +118,8 @@ impl NativeEngine {
         Ok(CancelToken { inner })
     }
 
-    /// Syncs every collection of the schema, in order, until each is up to date.
+    /// Pushes the local writes, then syncs every collection of the schema, in order, until each is up to date;
+    /// `onWrite` hears the outcome of each write pushed meanwhile.
     #[napi(ts_return_type = "Promise<SyncResult>")]
     pub fn sync_all<'env>(
         &self,
@@ -122,8 +128,9 @@ impl NativeEngine {
             ProgressCallback,
         >,
         cancel: Option<&CancelToken>,
+        #[napi(ts_arg_type = "((outcome: WriteOutcome) => void) | undefined | null")] on_write: Option<WriteCallback>,
     ) -> napi::Result<PromiseRaw<'env, SyncResult>> {
-        self.sync(env, None, on_progress, cancel)
+        self.sync(env, None, on_progress, cancel, on_write)
     }
 
     /// Syncs one collection until it is up to date.
@@ -136,8 +143,9 @@ impl NativeEngine {
             ProgressCallback,
         >,
         cancel: Option<&CancelToken>,
+        #[napi(ts_arg_type = "((outcome: WriteOutcome) => void) | undefined | null")] on_write: Option<WriteCallback>,
     ) -> napi::Result<PromiseRaw<'env, SyncResult>> {
-        self.sync(env, Some(vec![collection]), on_progress, cancel)
+        self.sync(env, Some(vec![collection]), on_progress, cancel, on_write)
     }
 
     /// Row counts per collection, file size and path.

@@ -16,9 +16,14 @@ pub(crate) struct Failure {
 }
 
 impl Failure {
+    /// A failure with its code.
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Failure { code, message: message.into() }
+    }
+
     /// A bad argument from JavaScript.
     pub(crate) fn argument(message: impl Into<String>) -> Self {
-        Failure { code: ErrorCode::InvalidArgument, message: message.into() }
+        Failure::new(ErrorCode::InvalidArgument, message)
     }
 
     /// An `Error` object whose `code` property is the failure's code.

@@ -12,6 +12,7 @@
 //! # Layout
 //! - `engine.rs`: [`NativeEngine`], the class wrapping `Option<Arc<Client>>` with `close()`.
 //! - `live.rs`: `follow`, the live loop, with a callback per committed change ([`live::RowChanges`]).
+//! - `writes.rs`: `mutate`, `pendingWrites`, and [`WriteOutcome`]s for the `onWrite` callbacks.
 //! - `cancel.rs`: [`CancelToken`], what an `AbortSignal` cancels.
 //! - `types.rs`: the `#[napi(object)]` options and results, and their conversions from the core's types.
 //! - `values.rs`: JSON values of JavaScript to and from [`sync_core::Value`].
@@ -27,7 +28,9 @@ mod error;
 mod live;
 mod types;
 mod values;
+mod writes;
 
 pub use cancel::CancelToken;
 pub use engine::NativeEngine;
 pub use live::RowChanges;
+pub use writes::{Mutation, PendingWriteInfo, WriteInput, WriteOutcome};

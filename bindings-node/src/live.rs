@@ -12,6 +12,7 @@ use sync_core::live::ChangeEvent;
 
 use crate::cancel::CancelToken;
 use crate::engine::NativeEngine;
+use crate::writes::{WriteCallback, write_listener};
 
 /// What one committed local transaction changed.
 #[napi(object)]
@@ -47,7 +48,8 @@ type ChangeCallback = ThreadsafeFunction<RowChanges, (), RowChanges, Status, fal
 impl NativeEngine {
     /// Keeps the database following the server until `cancel` (or `close()`): syncs, long-polls for changes,
     /// syncs again, reconnecting with backoff. `onChange` is called (non-blocking, on the event loop) after each
-    /// local transaction that changed rows. Resolves when cancelled; rejects on what retrying cannot fix (a
+    /// local transaction that changed rows (local writes included), and `onWrite` with the outcome of each local
+    /// write it pushes (within a few ms of the write). Resolves when cancelled; rejects on what retrying cannot fix (a
     /// rejected token, a database failure).
     #[napi(ts_return_type = "Promise<void>")]
     pub fn follow<'env>(
@@ -56,7 +58,9 @@ impl NativeEngine {
         #[napi(ts_arg_type = "((change: RowChanges) => void) | undefined | null")] on_change: Option<ChangeCallback>,
         cancel: Option<&CancelToken>,
         wait_ms: Option<u32>,
+        #[napi(ts_arg_type = "((outcome: WriteOutcome) => void) | undefined | null")] on_write: Option<WriteCallback>,
     ) -> napi::Result<PromiseRaw<'env, ()>> {
+        let writes = write_listener(on_write);
         let cancel = cancel.map(|c| c.inner.clone());
         let listener = on_change.map(|callback| {
             Arc::new(move |event: ChangeEvent| {
@@ -64,6 +68,10 @@ impl NativeEngine {
             }) as ChangeListener
         });
         let wait = wait_ms.map(|ms| Duration::from_millis(ms.into()));
-        self.run(env, move |client| async move { Ok(client.follow(listener, cancel, wait).await?) }, Ok)
+        self.run(
+            env,
+            move |client| async move { Ok(client.with_write_events(writes, client.follow(listener, cancel, wait)).await?) },
+            Ok,
+        )
     }
 }

@@ -10,14 +10,18 @@
 //! - `lib.rs`: [`ClientOptions`], [`Client`] (open, sync, stats, cursors, reset, query, close).
 //! - `live.rs`: [`Client::follow`], the live loop with an optional [`ChangeListener`].
 //! - `rows.rs`: [`Client::list_rows`] ([`NamedRow`]s, filter values typed by their column).
+//! - `writes.rs`: [`Client::mutate`], [`Client::pending_writes`], [`Client::with_write_events`].
+//! - `forward.rs`: events of the engine handed to an app's listener (changes, write outcomes).
 //! - `error.rs`: [`OpenError`], [`Error`].
 
 // Every public item is documented: the crates are published, and `cargo doc` is their manual.
 #![deny(missing_docs)]
 
 mod error;
+mod forward;
 mod live;
 mod rows;
+mod writes;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,14 +32,16 @@ pub use live::ChangeListener;
 pub use rows::NamedRow;
 pub use sync_core::ErrorCode;
 use sync_core::live::NotifyingStore;
-use sync_core::outbox::{LocalWrite, PendingWrite};
+pub use sync_core::outbox::{LocalWrite, PendingWrite, WriteState};
 use sync_core::{
-    CancellationToken, ClientStore, CursorState, Mutation, ProgressFn, Schema, StoreStats, SyncConfig, SyncEngine,
-    SyncOptions, SyncReport, Value,
+    CancellationToken, ClientStore, CursorState, ProgressFn, Schema, StoreStats, SyncConfig, SyncEngine, SyncOptions,
+    SyncReport, Value,
 };
+pub use sync_core::{Mutation, MutationOp, MutationOutcome, WriteEvent};
 use sync_http::HttpTransport;
 pub use sync_sqlite::{ListRows, QueryResult};
 use sync_sqlite::{SqliteOptions, SqliteStore};
+pub use writes::WriteListener;
 
 /// Change events kept for a listener that has not read them yet ([`NotifyingStore::subscribe`]).
 pub const CHANGE_BACKLOG: usize = 1024;
@@ -157,17 +163,6 @@ impl Client {
     pub async fn close(client: Arc<Client>) -> Result<(), Error> {
         client.closed.cancel();
         Ok(tokio::task::spawn_blocking(move || drop(client)).await?)
-    }
-
-    /// Writes a row of the integration locally at once (offline too) and queues it for the next push
-    /// ([`SyncEngine::mutate`]); `sync` and `follow` push it. `invalid_write` when the schema refuses it.
-    pub async fn mutate(&self, write: LocalWrite) -> Result<Mutation, Error> {
-        Ok(self.engine.mutate(&self.scope, write).await?)
-    }
-
-    /// The integration's local writes not settled yet: pending ("sending…") or acknowledged ("sent").
-    pub async fn pending_writes(&self) -> Result<Vec<PendingWrite>, Error> {
-        Ok(self.engine.pending_writes(&self.scope).await?)
     }
 }
 

@@ -1,18 +1,17 @@
 //! [`Client::follow`]: the engine's live loop, with each committed change handed to an optional listener.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use sync_core::CancellationToken;
 use sync_core::live::{ChangeEvent, FollowOptions};
-use tokio::sync::broadcast::error::RecvError;
 
+use crate::forward::{Forwarder, Listener};
 use crate::{Client, Error};
 
 /// Called with what each committed local transaction changed, in commit order, on a blocking thread (never one
 /// of the runtime's workers: a slow listener does not hold up the sync). A listener that panics is called
 /// again on the next change: the stream lasts as long as the app, and one bad event must not silence its UI.
-pub type ChangeListener = Arc<dyn Fn(ChangeEvent) + Send + Sync>;
+pub type ChangeListener = Listener<ChangeEvent>;
 
 impl Client {
     /// Keeps the database following the server until `cancel` (default: until [`Client::close`]): syncs,
@@ -28,32 +27,15 @@ impl Client {
         cancel: Option<CancellationToken>,
         wait: Option<Duration>,
     ) -> Result<(), Error> {
-        let forwarder = listener.map(|listener| {
-            let mut events = self.changes.subscribe();
-            tokio::spawn(async move {
-                loop {
-                    match events.recv().await {
-                        Ok(event) => {
-                            let listener = listener.clone();
-                            // A panic of the listener ends its blocking task, not the loop.
-                            let _ = tokio::task::spawn_blocking(move || listener(event)).await;
-                        }
-                        // The backlog overflowed: later events still come; a UI re-reads what it shows.
-                        Err(RecvError::Lagged(_)) => {}
-                        Err(RecvError::Closed) => break,
-                    }
-                }
-            })
-        });
+        let forwarder = listener.map(|listener| Forwarder::start(self.changes.subscribe(), listener));
         let mut options = FollowOptions { cancel: self.cancel_or_close(cancel), ..Default::default() };
         if let Some(wait) = wait {
             options.wait = wait;
         }
         let result = self.engine.follow(&self.scope, options).await;
         if let Some(forwarder) = forwarder {
-            forwarder.abort();
             // Wait for it to end, so the subscription (and its slower page commits) ends with the call.
-            let _ = forwarder.await;
+            forwarder.finish().await;
         }
         Ok(result?)
     }
@@ -61,6 +43,8 @@ impl Client {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::ClientOptions;
 
