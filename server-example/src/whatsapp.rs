@@ -1,4 +1,4 @@
-//! The WhatsApp schema of the seed (DESIGN.md), declared once for server and clients. Clients may write
+//! The WhatsApp schema of the seed's app, declared once for server and clients. Clients may write
 //! conversations (archive, pin, mute, mark read) and messages (send, edit, delete); contacts, media records and
 //! participants come from the service only.
 

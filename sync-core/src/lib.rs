@@ -13,7 +13,7 @@
 //! - `push/`: client writes on the server: [`check_push`], the conflict policy [`apply_push`] over a store's
 //!   [`PushTx`], and the [`PushHook`] a service plugs in.
 //! - `outbox.rs`: local writes in a client store: [`outbox::LocalWrite`], the overlay of pending mutations.
-//! - `wire.rs`: the page codec of wire protocol v1 and the checks of DESIGN.md invariant 7.
+//! - `wire.rs`: the page codec of wire protocol v1 and the checks of PROTOCOL.md invariant 7.
 //! - `transport.rs`, `store.rs`, `feed.rs`: the [`Transport`], [`ClientStore`], [`ChangeFeed`] and
 //!   [`ServerStore`] traits and their contracts.
 //! - `engine.rs`: [`SyncEngine`]; `config.rs`: [`SyncConfig`]; `progress.rs`: [`Progress`], [`SyncReport`].

@@ -1,6 +1,9 @@
 //! Wire protocol v1 over HTTP: the client [`HttpTransport`] (reqwest) and the server [`router`] (axum) over any
 //! [`sync_core::ChangeFeed`].
 //!
+//! `PROTOCOL.md` at the repository's root is the protocol's reference (formats, cursor semantics, errors, the
+//! numbered invariants); this page is its summary.
+//!
 //! # Endpoints
 //! - `GET /sync/{collection}/{integration_id}?since_seq=X&limit=N` → `{"<collection>": [rows], "latest_seq": S,
 //!   "has_more": bool, "total_count": T}`, rows in `seq` order, tombstones as `{"id", "integration_id", "seq",

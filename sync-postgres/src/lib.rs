@@ -7,7 +7,7 @@
 //! integration's counter in `sync_scopes`. The first write of a transaction to an integration locks that counter
 //! row (`SELECT … FOR UPDATE`, creating it on first use) until the transaction ends, so a second transaction
 //! writing the same integration waits at its first write, then reads the counter its predecessor saved, takes
-//! greater seqs, and commits later: **commit order equals seq order within an integration** (DESIGN.md invariant
+//! greater seqs, and commits later: **commit order equals seq order within an integration** (PROTOCOL.md invariant
 //! 2). A reader that sees seq `S` committed also sees every smaller seq of the integration, so a cursor can never
 //! move past a row that commits later, the seed's BIGSERIAL bug. Within the transaction the counter lives in a
 //! transaction-local setting and a deferred constraint trigger saves it once at commit: updating the counter row
@@ -57,7 +57,7 @@
 //!   out) and the re-check.
 //! - `fanout.rs`: [`fanout::Fanout`], commit hints between instances over NATS core pub/sub.
 //! - `convert.rs`: [`Value`] to and from PostgreSQL types.
-//! - `testing.rs` (feature `testing`): a store in a throwaway PostgreSQL schema.
+//! - `testing.rs` (feature `testing`): a store in a throwaway PostgreSQL schema, and clients syncing from it.
 
 mod convert;
 pub mod fanout;

@@ -9,6 +9,8 @@
 //! - `procs.rs`: the programs the trials start and kill (`sync-cli`, a Node script over the addon,
 //!   `server-example serve`) and a fresh PostgreSQL database.
 //! - `crash.rs`: [`crash::client_kills`] and [`crash::server_kills`], the crash trials.
+//! - `write_crash.rs`: [`write_crash::write_kills`], crash trials of client writes (none lost, none applied
+//!   twice).
 //! - `load.rs`: [`load::run`], concurrent full syncs and a mixed load of writers and pullers on PostgreSQL.
 //! - `bin/crash_trials.rs`: the `crash-trials` command; `bin/load.rs`: the `load` command.
 
@@ -17,6 +19,7 @@ pub mod fault_proxy;
 pub mod history;
 pub mod load;
 pub mod procs;
+pub mod write_crash;
 
 pub use fault_proxy::{Fault, FaultProxy, Plan, Stats};
 pub use history::History;

@@ -11,8 +11,6 @@ use sync_core::{
     CheckedMutation, FeedError, Mutation, MutationOp, MutationOutcome, PushHook, PushRequest, RowReader, ServerStore,
     Value, Verdict, Write,
 };
-use sync_postgres::PostgresStore;
-use sync_postgres::testing::url;
 
 use crate::support::{Db, available};
 
@@ -20,10 +18,7 @@ use crate::support::{Db, available};
 async fn fresh(dbs: &Mutex<Vec<Db>>, hook: Option<Arc<dyn PushHook>>) -> Arc<dyn ServerStore> {
     let db = Db::fresh(test_schema()).await;
     let store: Arc<dyn ServerStore> = match hook {
-        // A second store on the same schema, since `with_hook` takes the store by value.
-        Some(hook) => Arc::new(
-            PostgresStore::connect_in(&url(), &db.namespace, test_schema()).await.expect("connect").with_hook(hook),
-        ),
+        Some(hook) => db.store_with_hook(hook).await,
         None => db.store.clone(),
     };
     dbs.lock().expect("lock").push(db);

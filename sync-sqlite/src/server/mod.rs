@@ -50,7 +50,7 @@ impl Shared {
 ///
 /// Seqs: every write batch runs in one `BEGIN IMMEDIATE` transaction on the writer thread, which reads the scope's
 /// counter in `scopes`, hands out the next seqs and stores the counter back before committing. The write lock is
-/// held from the counter read to the commit, so commit order equals seq order within a scope (DESIGN.md
+/// held from the counter read to the commit, so commit order equals seq order within a scope (PROTOCOL.md
 /// invariant 2), even with other processes writing the same file. Live counts and latest seqs per collection are
 /// kept in `collection_counts` in the same transaction, so `status` and `total_count` never count rows.
 ///

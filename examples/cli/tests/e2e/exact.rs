@@ -1,4 +1,4 @@
-//! DESIGN.md invariants 1, 3 and 5 over real HTTP into a real SQLite file, and tenant isolation.
+//! PROTOCOL.md invariants 1, 3, 5 and 6 (tenant isolation) over real HTTP into a real SQLite file.
 
 use server_example::changes::{ChangeSet, apply_changes};
 use server_example::generate::Sizes;

@@ -1,4 +1,4 @@
-//! DESIGN.md invariant 7 over real HTTP into a real SQLite file: every kind of hostile page is rejected with a
+//! PROTOCOL.md invariant 7 over real HTTP into a real SQLite file: every kind of hostile page is rejected with a
 //! clear error and leaves rows and cursor exactly as they were, even when part of the page is valid.
 
 use std::collections::HashMap;
