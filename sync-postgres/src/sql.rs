@@ -33,8 +33,9 @@ pub(super) struct CollectionSql {
     pub(super) rows_after: String,
     /// Binds integration_id, id: the declared columns of a live row.
     pub(super) get: String,
-    /// Binds integration_id, id: `deleted, declared…` of the row, live or not (a push's view of it).
-    pub(super) state: String,
+    /// Binds integration_id, an array of ids: `id, deleted, declared…` of those rows, live or not (what a push
+    /// reads).
+    pub(super) states: String,
     /// For every (child collection, reference column) pointing here: binds integration_id, the parent's id;
     /// selects the ids of the live children.
     pub(super) children: Vec<(String, String)>,
@@ -112,14 +113,10 @@ impl CollectionSql {
             .and_where(live())
             .build(PostgresQueryBuilder)
             .0;
-        let state = Query::select()
-            .column("deleted")
-            .columns(declared(c))
-            .from(table.clone())
-            .and_where(Expr::col("integration_id").eq(param()))
-            .and_where(Expr::col("id").eq(param()))
-            .build(PostgresQueryBuilder)
-            .0;
+        let states = format!(
+            "SELECT \"id\", \"deleted\"{} FROM \"{table}\" WHERE \"integration_id\" = $1 AND \"id\" = ANY($2)",
+            declared(c).map(|name| format!(", \"{name}\"")).collect::<String>()
+        );
         let latest_seq = Query::select()
             .expr(Expr::cust("COALESCE(MAX(\"seq\"), 0)"))
             .from(table.clone())
@@ -149,7 +146,7 @@ impl CollectionSql {
             rows_first: rows_by_id(c, false),
             rows_after: rows_by_id(c, true),
             get,
-            state,
+            states,
             children,
             latest_seq,
         }

@@ -127,3 +127,45 @@ async fn concurrent_edits_of_different_fields_of_one_row_all_survive() {
     let row = store.get("s", "posts", "p").await.expect("get").expect("live");
     assert_eq!((row[1].clone(), row[3].clone()), (Value::from("b31"), Value::Integer(31)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_trigger_writing_rows_mid_push_is_seen_and_answered_right() {
+    if !available().await {
+        return;
+    }
+    let db = Db::fresh(test_schema()).await;
+    let store: Arc<dyn ServerStore> = db.store.clone();
+    seed_thread(store.as_ref()).await;
+    let p0 = Write::Upsert { collection: "posts".into(), id: "p0".into(), values: sync_core::testing::post("t1", "") };
+    store.write("s", vec![p0]).await.expect("p0");
+    // A service's own trigger: each new post adds a like to p0. Its writes take seqs between the push's
+    // statements, and change a row the push may have read before.
+    let raw = db.raw(true).await;
+    raw.batch_execute(
+        "CREATE FUNCTION like_p0() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         UPDATE posts SET likes = likes + 1 WHERE integration_id = NEW.integration_id AND id = 'p0'; \
+         RETURN NEW; END $$; \
+         CREATE TRIGGER like_p0 AFTER INSERT ON posts FOR EACH ROW EXECUTE FUNCTION like_p0()",
+    )
+    .await
+    .expect("the service's trigger");
+    let before = store.status("s").await.expect("status").latest_seq;
+    let mutations = vec![
+        post(1, MutationOp::Insert, "p1", json!({"thread_id": "t1"})),
+        // The same row again: a statement of its own, after the trigger's write.
+        post(2, MutationOp::Update, "p1", json!({"likes": 5})),
+        post(3, MutationOp::Insert, "p2", json!({"thread_id": "t1"})),
+        // p0 as the trigger left it, plus this edit.
+        post(4, MutationOp::Update, "p0", json!({"body": "edited"})),
+    ];
+    let response = store.push("s", PushRequest { client_id: "c".into(), mutations }).await.expect("push");
+    let seqs: Vec<_> = response.results.iter().map(|r| r.outcome.clone()).collect();
+    let applied = |seq| MutationOutcome::Applied { seq: Some(seq) };
+    let want = [applied(before + 1), applied(before + 3), applied(before + 4), applied(before + 6)];
+    assert_eq!(seqs, want, "the trigger's writes took before + 2 and + 5");
+    let page = store.page("s", "posts", before, 10).await.expect("page");
+    let got: Vec<_> = page.rows.iter().map(|r| (r.id.as_str(), r.seq)).collect();
+    assert_eq!(got, [("p1", before + 3), ("p2", before + 4), ("p0", before + 6)], "as answered, each once");
+    let p0 = store.get("s", "posts", "p0").await.expect("get").expect("live");
+    assert_eq!((&p0[1], &p0[3]), (&Value::from("edited"), &Value::Integer(5)), "both likes and the edit kept");
+}
