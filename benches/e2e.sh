@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm ci --no-audit --no-fund
 # Every release binary it runs and the Node addon, in one cargo invocation (see the script).
-bash scripts/build-release.sh
+bash scripts/build-binaries.sh release
 case " $* " in
   *" --no-pouch "*) ;;
   *) [ -d benches/js/node_modules ] || npm ci --prefix benches/js --no-audit --no-fund ;;

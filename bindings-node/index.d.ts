@@ -21,10 +21,13 @@ export declare class CancelToken {
 export declare class NativeEngine {
   /** A token that cancels the syncs it is passed to; `close()` cancels it too. */
   cancelToken(): CancelToken
-  /** Syncs every collection of the schema, in order, until each is up to date. */
-  syncAll(onProgress?: ((progress: SyncProgress) => void) | undefined | null, cancel?: CancelToken | undefined | null): Promise<SyncResult>
+  /**
+   * Pushes the local writes, then syncs every collection of the schema, in order, until each is up to date;
+   * `onWrite` hears the outcome of each write pushed meanwhile.
+   */
+  syncAll(onProgress?: ((progress: SyncProgress) => void) | undefined | null, cancel?: CancelToken | undefined | null, onWrite?: ((outcome: WriteOutcome) => void) | undefined | null): Promise<SyncResult>
   /** Syncs one collection until it is up to date. */
-  syncCollection(collection: string, onProgress?: ((progress: SyncProgress) => void) | undefined | null, cancel?: CancelToken | undefined | null): Promise<SyncResult>
+  syncCollection(collection: string, onProgress?: ((progress: SyncProgress) => void) | undefined | null, cancel?: CancelToken | undefined | null, onWrite?: ((outcome: WriteOutcome) => void) | undefined | null): Promise<SyncResult>
   /** Row counts per collection, file size and path. */
   stats(): Promise<DatabaseStats>
   /** The cursor of every collection of the integration that has one. */
@@ -48,10 +51,18 @@ export declare class NativeEngine {
   /**
    * Keeps the database following the server until `cancel` (or `close()`): syncs, long-polls for changes,
    * syncs again, reconnecting with backoff. `onChange` is called (non-blocking, on the event loop) after each
-   * local transaction that changed rows. Resolves when cancelled; rejects on what retrying cannot fix (a
+   * local transaction that changed rows (local writes included), and `onWrite` with the outcome of each local
+   * write it pushes (within a few ms of the write). Resolves when cancelled; rejects on what retrying cannot fix (a
    * rejected token, a database failure).
    */
-  follow(onChange?: ((change: RowChanges) => void) | undefined | null, cancel?: CancelToken | undefined | null, waitMs?: number | undefined | null): Promise<void>
+  follow(onChange?: ((change: RowChanges) => void) | undefined | null, cancel?: CancelToken | undefined | null, waitMs?: number | undefined | null, onWrite?: ((outcome: WriteOutcome) => void) | undefined | null): Promise<void>
+  /**
+   * Writes a row locally at once (offline too: the replica shows it now) and queues it for the next push
+   * (`syncAll` and `follow` push). Rejects with `invalid_write`, writing nothing, when the schema refuses it.
+   */
+  mutate(write: WriteInput): Promise<Mutation>
+  /** The integration's local writes not settled yet, oldest first. */
+  pendingWrites(): Promise<PendingWriteInfo[]>
 }
 
 /** A collection's cursor (a row of the seed's `sync_state`). */
@@ -108,6 +119,22 @@ export interface ListRowsOptions {
   offset?: number
 }
 
+/** A local write as recorded in the outbox and pushed. */
+export interface Mutation {
+  /** Its id: per replica file, only growing. */
+  mutationId: number
+  /** The collection. */
+  collection: string
+  /** The row's key. */
+  id: string
+  /** `insert`, `update` or `delete`. */
+  op: 'insert' | 'update' | 'delete'
+  /** The fields written. */
+  fields: Record<string, any>
+  /** The row's seq in the replica when it was written; absent for a row the server has not sent. */
+  baseSeq?: number
+}
+
 /** Opens the database file (on a blocking thread: it may migrate) and prepares the engine; nothing is fetched. */
 export declare function openEngine(options: OpenOptions): Promise<NativeEngine>
 
@@ -136,6 +163,16 @@ export interface OpenOptions {
    * readers of the file (a UI) see rows sooner; higher: a faster load. Default: 400,000.
    */
   commitRows?: number
+}
+
+/** A local write not settled yet. */
+export interface PendingWriteInfo {
+  /** The mutation. */
+  mutation: Mutation
+  /** `pending` (not acknowledged: "sending…") or `acknowledged` (the server applied it: "sent"). */
+  state: 'pending' | 'acknowledged'
+  /** For an acknowledged write, the seq its change took on the server (an upper bound after a retried push). */
+  seq?: number
 }
 
 /** The result of `query`. */
@@ -198,4 +235,42 @@ export interface SyncResult {
   elapsedMs: number
   /** One entry per collection visited, in sync order. */
   collections: Array<CollectionSyncReport>
+}
+
+/** A local write as the app asks for it. */
+export interface WriteInput {
+  /** A collection the schema marks writable. */
+  collection: string
+  /** The row's key. */
+  id: string
+  /** `insert` (the row with these fields, the others null), `update` (only these fields change) or `delete`. */
+  op: 'insert' | 'update' | 'delete'
+  /** Column → value, as `listRows` returns them (timestamps as Unix ms); none for a delete. */
+  fields?: Record<string, any>
+}
+
+/** What became of one pushed local write. */
+export interface WriteOutcome {
+  /** The integration. */
+  integrationId: string
+  /** The mutation. */
+  mutationId: number
+  /** Its collection. */
+  collection: string
+  /** Its row. */
+  id: string
+  /**
+   * `applied` (now), `already_applied` (by an earlier push whose answer was lost) or `rejected` (rolled back:
+   * the row shows the server's version again).
+   */
+  status: 'applied' | 'already_applied' | 'rejected'
+  /** The seq the change took on the server; absent when it changed nothing or was rejected. */
+  seq?: number
+  /**
+   * Why it was rejected: a stable code (`not_found`, `deleted`, or the server's own, such as
+   * `conversation_missing`).
+   */
+  code?: string
+  /** Why it was rejected, for a person. */
+  message?: string
 }

@@ -2,14 +2,21 @@ import type {
   CollectionState,
   DatabaseStats,
   ListRowsOptions,
+  Mutation,
   OpenOptions,
+  PendingWriteInfo,
   QueryRows,
   RowChanges,
   SyncProgress,
   SyncResult,
+  WriteInput,
+  WriteOutcome,
 } from './index'
 
-export type { CollectionState, DatabaseStats, ListRowsOptions, OpenOptions, QueryRows, RowChanges, SyncProgress, SyncResult }
+export type {
+  CollectionState, DatabaseStats, ListRowsOptions, Mutation, OpenOptions, PendingWriteInfo, QueryRows, RowChanges,
+  SyncProgress, SyncResult, WriteInput, WriteOutcome,
+}
 
 /** Options of one sync. */
 export interface SyncCallOptions {
@@ -17,12 +24,20 @@ export interface SyncCallOptions {
   onProgress?: (progress: SyncProgress) => void
   /** Aborting it cancels the sync between pages: the promise rejects with code `cancelled`, what was applied stays. */
   signal?: AbortSignal
+  /** Called on the JavaScript thread with the outcome of each local write this sync pushes (it pushes first). */
+  onWrite?: (outcome: WriteOutcome) => void
 }
 
 /** Options of `follow`. */
 export interface FollowOptions {
   /** Called on the JavaScript thread after each local transaction that changed rows; keep it short. */
   onChange?: (change: RowChanges) => void
+  /**
+   * Called on the JavaScript thread with the outcome of each local write `follow` pushes (it pushes a few ms
+   * after each `mutate`, and on reconnect): `applied` with the server's `seq` ("sent"), or `rejected` with `code`
+   * and `message` (the row was rolled back to the server's version).
+   */
+  onWrite?: (outcome: WriteOutcome) => void
   /** Aborting it stops following: the promise resolves. */
   signal?: AbortSignal
   /** How long one long-poll waits for a change before asking again, in ms. Default: 25,000. */
@@ -35,14 +50,14 @@ export interface FollowOptions {
 export type SyncErrorCode =
   | 'network' | 'timeout' | 'unauthorized' | 'forbidden' | 'not_found' | 'bad_request' | 'rate_limited'
   | 'server' | 'resync_required' | 'protocol' | 'bad_page' | 'store' | 'schema' | 'cancelled'
-  | 'invalid_query' | 'invalid_argument' | 'closed'
+  | 'invalid_query' | 'invalid_write' | 'invalid_argument' | 'closed' | 'internal'
 
 /** Keeps an SQLite replica of one integration in sync with a seqsync server. Work runs off the event loop. */
 export declare class SyncEngine {
   private constructor()
   /** Opens (creating if needed) the database file; nothing is fetched until a sync. */
   static open(options: OpenOptions): Promise<SyncEngine>
-  /** Syncs every collection, in schema order, until each is up to date. */
+  /** Pushes the local writes, then syncs every collection, in schema order, until each is up to date. */
   syncAll(options?: SyncCallOptions): Promise<SyncResult>
   /** Syncs one collection until it is up to date. */
   syncCollection(collection: string, options?: SyncCallOptions): Promise<SyncResult>
@@ -62,6 +77,14 @@ export declare class SyncEngine {
   listRows(collection: string, options?: ListRowsOptions): Promise<Array<Record<string, unknown>>>
   /** One read-only SQL statement with `?` parameters; anything but a read rejects with `invalid_query`. */
   query(sql: string, params?: Array<null | boolean | number | string>): Promise<QueryRows>
+  /**
+   * Writes a row locally at once, offline too (the replica and `listRows` show it now), and queues it for the next
+   * push (`syncAll`, `syncCollection` and `follow` push). `update` changes only the given fields. Rejects with
+   * `invalid_write`, writing nothing, for an unknown or read-only collection, an unknown field or a wrong type.
+   */
+  mutate(write: WriteInput): Promise<Mutation>
+  /** Local writes not settled yet, oldest first: `pending` ("sending…") or `acknowledged` ("sent"). */
+  pendingWrites(): Promise<PendingWriteInfo[]>
   /** Cancels running syncs and closes the file. Later calls reject with `closed`. */
   close(): Promise<void>
   readonly closed: boolean

@@ -17,19 +17,20 @@ class SyncEngine {
   }
 
   syncAll(options = {}) {
-    return this.#sync(options, (onProgress, token) => this.#native.syncAll(onProgress, token))
+    return this.#sync(options, (onProgress, token, onWrite) => this.#native.syncAll(onProgress, token, onWrite))
   }
 
   syncCollection(collection, options = {}) {
-    return this.#sync(options, (onProgress, token) => this.#native.syncCollection(collection, onProgress, token))
+    return this.#sync(options, (onProgress, token, onWrite) =>
+      this.#native.syncCollection(collection, onProgress, token, onWrite))
   }
 
-  follow({ onChange, signal, waitMs } = {}) {
-    return this.#native.follow(onChange ?? null, this.#token(signal), waitMs ?? null)
+  follow({ onChange, onWrite, signal, waitMs } = {}) {
+    return this.#native.follow(onChange ?? null, this.#token(signal), waitMs ?? null, onWrite ?? null)
   }
 
-  async #sync({ onProgress, signal } = {}, start) {
-    return start(onProgress ?? null, this.#token(signal))
+  async #sync({ onProgress, onWrite, signal } = {}, start) {
+    return start(onProgress ?? null, this.#token(signal), onWrite ?? null)
   }
 
   #token(signal) {
@@ -46,6 +47,8 @@ class SyncEngine {
   reset() { return this.#native.reset() }
   listRows(collection, options) { return this.#native.listRows(collection, options) }
   query(sql, params = []) { return this.#native.query(sql, params) }
+  mutate(write) { return this.#native.mutate(write) }
+  pendingWrites() { return this.#native.pendingWrites() }
   close() { return this.#native.close() }
   get closed() { return this.#native.closed }
 }

@@ -9,18 +9,19 @@ cd "$(dirname "$0")/../fuzz"
 seconds="${1:-20}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(page_decode schema_parse whatsapp_export)
+[ ${#targets[@]} -gt 0 ] || targets=(page_decode push_decode schema_parse whatsapp_export)
 export RUSTC_BOOTSTRAP=1
 triple="$(rustc -vV | sed -n 's/^host: //p')"
-# cargo fuzz when installed; otherwise the same build by hand (the flags `cargo fuzz build -s none` passes), which
-# spares CI the minutes of `cargo install cargo-fuzz` (NO_CARGO_FUZZ=1 forces it).
+# cargo fuzz when installed; otherwise the same build by hand (the flags `cargo fuzz build -s none` passes, but the
+# profile's parallel code generation instead of one unit per crate: the short runs here lose little speed to it and
+# the build takes minutes less), which spares CI the minutes of `cargo install cargo-fuzz` (NO_CARGO_FUZZ=1 forces it).
 if [ -z "${NO_CARGO_FUZZ:-}" ] && cargo fuzz --version >/dev/null 2>&1; then
   cargo fuzz build -s none
 else
   RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cllvm-args=-simplifycfg-branch-fold-threshold=0 \
--Cllvm-args=-sanitizer-coverage-stack-depth -Cdebug-assertions -Ccodegen-units=1" \
+-Cllvm-args=-sanitizer-coverage-stack-depth -Cdebug-assertions" \
     cargo build --release --target "$triple" --config 'profile.release.debug="line-tables-only"' --bins
 fi
 for target in "${targets[@]}"; do

@@ -10,12 +10,25 @@ shift || true
 version=4.32.5
 
 venv=target/schemathesis-venv
+# CPython before 3.12 breaks hypothesis's descriptions of schemathesis's filters ("SystemError: AST constructor
+# recursion depth mismatch", a run error on some operations): the venv takes the newest python3.1x there is, pyenv's
+# installed versions included, and python3 when none is newer.
+# (PYENV_VERSION lists them all for these two commands only: pyenv's shims run one version otherwise.)
+pythons="$(command -v pyenv >/dev/null && pyenv versions --bare | paste -sd: -)" || pythons=
+newest_python() {
+  for py in python3.14 python3.13 python3.12; do
+    PYENV_VERSION="${pythons:-${PYENV_VERSION:-}}" "$py" -c 'import sys; sys.exit(sys.version_info < (3, 12))' \
+      2>/dev/null && { echo "$py"; return; }
+  done
+  echo python3
+}
 if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$version"; then
-  python3 -m venv "$venv"
+  rm -rf "$venv"
+  PYENV_VERSION="${pythons:-${PYENV_VERSION:-}}" "$(newest_python)" -m venv "$venv"
   "$venv/bin/pip" install --quiet "schemathesis==$version"
 fi
 
-bash scripts/build-release.sh
+bash scripts/build-binaries.sh "${SEQSYNC_PROFILE:-release}"
 work=$(mktemp -d)
 server_pid=
 cleanup() {
@@ -24,7 +37,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-bin=target/release/server-example
+bin="${CARGO_TARGET_DIR:-target}/${SEQSYNC_PROFILE:-release}/server-example"
 "$bin" seed --db "$work/server.db" --integration wa-1 --conversations 30 --messages 600 --contacts 40 >/dev/null
 "$bin" seed --db "$work/server.db" --integration wa-2 --conversations 5 --messages 50 --contacts 5 --seed 7 >/dev/null
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -4,7 +4,7 @@
 # the real server-example. Installs what it needs, cached: kotlinc-jvm and kotlinx-coroutines-core-jvm.jar from the
 # npm package `kotlin-compiler` (into ~/.cache/seqsync), a JDK, JNA and Gson from Debian (apt-get, as root).
 # Without a toolchain it reports the suite skipped, and under CI=true it fails.
-# Environment: SEQSYNC_SERVER (default target/release/server-example), SEQSYNC_LIB_DIR (the directory of
+# Environment: SEQSYNC_SERVER (default target/$SEQSYNC_PROFILE/server-example, release when unset), SEQSYNC_LIB_DIR (the directory of
 # libseqsync.so; default target/debug/deps, where the workspace's test build leaves it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,4 +59,4 @@ fi
 
 java -Djna.library.path="${SEQSYNC_LIB_DIR:-$target/debug/deps}" \
   -cp "$jar:$kotlin_lib/kotlin-stdlib.jar:$classpath" seqsync.tests.MainKt \
-  bindings-tests/scenarios.json "${SEQSYNC_SERVER:-$target/release/server-example}"
+  bindings-tests/scenarios.json "${SEQSYNC_SERVER:-$target/${SEQSYNC_PROFILE:-release}/server-example}"

@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url'
 export const here = path.dirname(fileURLToPath(import.meta.url))
 export const repoDir = path.resolve(here, '..', '..')
 const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(repoDir, 'target')
-export const bin = (name) => path.join(targetDir, 'release', name)
+// SEQSYNC_PROFILE: the cargo profile folder of the binaries (`release` for measurements; scripts/test.sh's smoke run
+// uses its debug build).
+export const bin = (name) => path.join(targetDir, process.env.SEQSYNC_PROFILE ?? 'release', name)
 // better-sqlite3 comes from the root npm workspace (the seed-style client's dependency).
 export const Database = createRequire(path.join(repoDir, 'package.json'))('better-sqlite3')
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
 
-import { cleanup, counts, loadPackage, seed, serverStatus, startServer, tempDir } from './support.mjs'
+import { cleanup, counts, loadPackage, seed, serverStatus, startServer, tempDir, until } from './support.mjs'
 
 const { SyncEngine } = loadPackage()
 const TOKEN = 'secret'
@@ -21,16 +21,6 @@ after(async () => {
   await server?.stop()
   cleanup(dir)
 })
-
-function until(predicate, what, timeoutMs = 20_000) {
-  return new Promise((resolve, reject) => {
-    const started = Date.now()
-    const check = setInterval(() => {
-      if (predicate()) { clearInterval(check); resolve() }
-      else if (Date.now() - started > timeoutMs) { clearInterval(check); reject(new Error(`timed out waiting for ${what}`)) }
-    }, 10)
-  })
-}
 
 // Every collection with rows has reported a change at the server's latest seq: all of them are synced (waiting for
 // one collection alone races the others' pages).

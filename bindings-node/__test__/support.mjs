@@ -11,7 +11,10 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 export const packageDir = path.resolve(here, '..')
 export const repoDir = path.resolve(packageDir, '..')
 const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(repoDir, 'target')
-export const serverBinary = path.join(targetDir, 'release', 'server-example')
+// SEQSYNC_PROFILE: the cargo profile folder whose binaries the tests run (scripts/test.sh runs them on its debug
+// build, to compile the workspace once; `release` when unset).
+const profile = process.env.SEQSYNC_PROFILE ?? 'release'
+export const serverBinary = path.join(targetDir, profile, 'server-example')
 
 function run(command, args, cwd) {
   const result = spawnSync(command, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'] })
@@ -27,7 +30,7 @@ export function loadPackage() {
 }
 
 function ensureServer() {
-  if (!existsSync(serverBinary)) run('cargo', ['build', '--release', '-p', 'server-example'], repoDir)
+  if (!existsSync(serverBinary)) run('cargo', ['build', ...(profile === 'release' ? ['--release'] : []), '-p', 'server-example'], repoDir)
 }
 
 export function tempDir(prefix = 'seqsync-node-') {
@@ -44,12 +47,13 @@ export function seed(db, integration, { conversations, messages, contacts }) {
 }
 
 /**
- * `server-example serve` on 127.0.0.1:0 as a child process; resolves once it prints its URL.
- * tokens: { token: 'integration' }.
+ * `server-example serve` on 127.0.0.1:0 (or `listen`, e.g. the address of a server stopped before, to restart it
+ * where its clients expect it) as a child process; resolves once it prints its URL.
+ * tokens: { token: 'integration' }, tokens that may read and write.
  */
-export async function startServer(db, tokens) {
+export async function startServer(db, tokens, { listen = '127.0.0.1:0' } = {}) {
   ensureServer()
-  const args = ['serve', '--db', db, '--listen', '127.0.0.1:0']
+  const args = ['serve', '--db', db, '--listen', listen]
   for (const [token, integration] of Object.entries(tokens)) args.push('--token', `${token}=${integration}`)
   const child = spawn(serverBinary, args, { stdio: ['ignore', 'pipe', 'inherit'] })
   const url = await new Promise((resolve, reject) => {
@@ -65,9 +69,11 @@ export async function startServer(db, tokens) {
   const exited = new Promise((resolve) => child.on('exit', resolve))
   return {
     url,
+    stopped: false,
     async stop() {
       child.kill('SIGTERM')
       await exited
+      this.stopped = true
     },
   }
 }
@@ -81,6 +87,17 @@ export async function serverStatus(url, token, integration) {
 
 export function counts(status) {
   return Object.fromEntries(Object.entries(status.collections).map(([name, c]) => [name, c.count]))
+}
+
+/** Resolves once `predicate()` holds (checked every 10 ms), rejects after `timeoutMs`. */
+export function until(predicate, what, timeoutMs = 20_000) {
+  return new Promise((resolve, reject) => {
+    const started = Date.now()
+    const check = setInterval(() => {
+      if (predicate()) { clearInterval(check); resolve() }
+      else if (Date.now() - started > timeoutMs) { clearInterval(check); reject(new Error(`timed out waiting for ${what}`)) }
+    }, 10)
+  })
 }
 
 export function cleanup(dir) {

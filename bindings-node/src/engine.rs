@@ -7,15 +7,13 @@ use napi::bindgen_prelude::PromiseRaw;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
 use napi_derive::napi;
-use sync_client::{Client, ClientOptions, OpenError};
-use sync_core::live::NotifyingStore;
-use sync_core::{CancellationToken, ClientStore, SyncEngine, SyncOptions};
-use sync_sqlite::{ListRows, SqliteStore};
+use sync_client::{Client, ClientOptions, ListRows};
 
 use crate::cancel::CancelToken;
 use crate::error::{Failure, promise};
 use crate::types::{CollectionState, DatabaseStats, ListRowsOptions, OpenOptions, QueryRows, SyncProgress, SyncResult};
 use crate::values;
+use crate::writes::{WriteCallback, write_listener};
 
 /// The progress callback: called with one event, its result ignored, never with an error first.
 type ProgressCallback = ThreadsafeFunction<SyncProgress, (), SyncProgress, Status, false>;
@@ -23,35 +21,27 @@ type ProgressCallback = ThreadsafeFunction<SyncProgress, (), SyncProgress, Statu
 /// Rows `listRows` returns when no limit is given.
 const DEFAULT_LIST_LIMIT: u32 = 100;
 
-pub(crate) struct Inner {
-    pub(crate) engine: SyncEngine,
-    store: Arc<SqliteStore>,
-    /// The store as the engine sees it: tells `follow` listeners what each committed transaction changed.
-    pub(crate) changes: Arc<NotifyingStore>,
-    pub(crate) scope: String,
-    /// Cancelled by `close()`; every [`CancelToken`] of this engine is its child.
-    pub(crate) closed: CancellationToken,
-}
-
 /// An engine keeping an SQLite replica of one integration in sync. Open it with `openEngine`.
 #[napi]
 pub struct NativeEngine {
-    inner: Option<Arc<Inner>>,
+    /// `None` once closed.
+    client: Option<Arc<Client>>,
 }
 
 /// The options as the shared client crate takes them.
-fn client_options(options: &OpenOptions) -> ClientOptions {
+fn client_options(options: OpenOptions) -> ClientOptions {
     let ms = |ms: Option<u32>| ms.map(|ms| Duration::from_millis(ms.into()));
     ClientOptions {
-        db: options.db_path.clone().into(),
-        url: options.server_url.clone(),
-        token: options.token.clone(),
+        scope: options.integration_id,
+        db: options.db_path.into(),
+        url: options.server_url,
+        token: options.token,
         // A schema object or its JSON text.
-        schema_json: options.schema.as_ref().map(|schema| match schema {
-            serde_json::Value::String(text) => text.clone(),
+        schema_json: options.schema.map(|schema| match schema {
+            serde_json::Value::String(text) => text,
             other => other.to_string(),
         }),
-        page_sizes: options.page_sizes.iter().flatten().map(|(c, rows)| (c.clone(), *rows as usize)).collect(),
+        page_sizes: options.page_sizes.into_iter().flatten().map(|(c, rows)| (c, rows as usize)).collect(),
         max_retries: options.max_retries.map(|n| n as usize),
         request_timeout: ms(options.request_timeout_ms),
         progress_interval: ms(options.progress_interval_ms),
@@ -62,35 +52,16 @@ fn client_options(options: &OpenOptions) -> ClientOptions {
 /// Opens the database file (on a blocking thread: it may migrate) and prepares the engine; nothing is fetched.
 #[napi(ts_return_type = "Promise<NativeEngine>")]
 pub fn open_engine(env: &Env, options: OpenOptions) -> napi::Result<PromiseRaw<'_, NativeEngine>> {
-    let work = async move {
-        if options.integration_id.is_empty() {
-            return Err(Failure::argument("integrationId must not be empty"));
-        }
-        let client_options = client_options(&options);
-        let client = tokio::task::spawn_blocking(move || Client::open(client_options))
-            .await
-            .map_err(|e| Failure::new("store", e.to_string()))?
-            .map_err(|e| match e {
-                OpenError::Schema(_) => Failure::new("schema", e.to_string()),
-                OpenError::Transport(_) => Failure::argument(e.to_string()),
-                OpenError::Store(_) => Failure::new("store", e.to_string()),
-            })?;
-        let Client { engine, store, changes } = client;
-        Ok(Inner { engine, store, changes, scope: options.integration_id, closed: CancellationToken::new() })
-    };
-    promise(env, work, |inner| Ok(NativeEngine { inner: Some(Arc::new(inner)) }))
+    let work = async move { Ok(Client::open_async(client_options(options)).await?) };
+    promise(env, work, |client| Ok(NativeEngine { client: Some(Arc::new(client)) }))
 }
 
 impl NativeEngine {
-    fn inner(&self) -> Result<Arc<Inner>, Failure> {
-        self.inner.clone().ok_or_else(Failure::closed)
-    }
-
-    /// Runs `work` with the engine, or rejects with `closed`.
+    /// Runs `work` with the client, or rejects with `closed`.
     pub(crate) fn run<'env, T, V, F>(
         &self,
         env: &'env Env,
-        work: impl FnOnce(Arc<Inner>) -> F,
+        work: impl FnOnce(Arc<Client>) -> F,
         to_js: impl FnOnce(T) -> Result<V, Failure> + 'static,
     ) -> napi::Result<PromiseRaw<'env, V>>
     where
@@ -98,9 +69,9 @@ impl NativeEngine {
         T: Send + 'static,
         V: napi::bindgen_prelude::ToNapiValue,
     {
-        match self.inner() {
-            Ok(inner) => promise(env, work(inner), to_js),
-            Err(failure) => promise(env, async move { Err::<T, _>(failure) }, to_js),
+        match self.client.clone() {
+            Some(client) => promise(env, work(client), to_js),
+            None => promise(env, async move { Err::<T, _>(sync_client::Error::Closed.into()) }, to_js),
         }
     }
 
@@ -110,22 +81,21 @@ impl NativeEngine {
         collections: Option<Vec<String>>,
         on_progress: Option<ProgressCallback>,
         cancel: Option<&CancelToken>,
+        on_write: Option<WriteCallback>,
     ) -> napi::Result<PromiseRaw<'env, SyncResult>> {
-        let token = cancel.map(|c| c.inner.clone());
+        let cancel = cancel.map(|c| c.inner.clone());
+        let writes = write_listener(on_write);
+        let progress = on_progress.map(|callback| {
+            Arc::new(move |p: &sync_core::Progress| {
+                // Non-blocking: a slow listener never stalls the sync (the queue is unbounded, and events are
+                // throttled by the engine).
+                callback.call(SyncProgress::from(p), ThreadsafeFunctionCallMode::NonBlocking);
+            }) as sync_core::ProgressFn
+        });
         self.run(
             env,
-            move |inner| async move {
-                let progress = on_progress.map(|callback| {
-                    let callback = Arc::new(callback);
-                    Arc::new(move |p: &sync_core::Progress| {
-                        // Non-blocking: a slow listener never stalls the sync (the queue is unbounded, and events
-                        // are throttled by the engine).
-                        callback.call(SyncProgress::from(p), ThreadsafeFunctionCallMode::NonBlocking);
-                    }) as sync_core::ProgressFn
-                });
-                let cancel = token.unwrap_or_else(|| inner.closed.child_token());
-                let options = SyncOptions { progress, cancel, collections };
-                Ok(inner.engine.sync(&inner.scope, options).await?)
+            move |client| async move {
+                Ok(client.with_write_events(writes, client.sync(collections, progress, cancel)).await?)
             },
             |report| Ok(SyncResult::from(report)),
         )
@@ -137,15 +107,19 @@ impl NativeEngine {
     /// A token that cancels the syncs it is passed to; `close()` cancels it too.
     #[napi]
     pub fn cancel_token(&self) -> napi::Result<CancelToken> {
-        let closed = self.inner.as_ref().map_or_else(CancellationToken::new, |i| i.closed.clone());
-        let inner = closed.child_token();
-        if self.inner.is_none() {
-            inner.cancel();
-        }
+        let inner = match &self.client {
+            Some(client) => client.cancel_token(),
+            None => {
+                let token = sync_core::CancellationToken::new();
+                token.cancel();
+                token
+            }
+        };
         Ok(CancelToken { inner })
     }
 
-    /// Syncs every collection of the schema, in order, until each is up to date.
+    /// Pushes the local writes, then syncs every collection of the schema, in order, until each is up to date;
+    /// `onWrite` hears the outcome of each write pushed meanwhile.
     #[napi(ts_return_type = "Promise<SyncResult>")]
     pub fn sync_all<'env>(
         &self,
@@ -154,8 +128,9 @@ impl NativeEngine {
             ProgressCallback,
         >,
         cancel: Option<&CancelToken>,
+        #[napi(ts_arg_type = "((outcome: WriteOutcome) => void) | undefined | null")] on_write: Option<WriteCallback>,
     ) -> napi::Result<PromiseRaw<'env, SyncResult>> {
-        self.sync(env, None, on_progress, cancel)
+        self.sync(env, None, on_progress, cancel, on_write)
     }
 
     /// Syncs one collection until it is up to date.
@@ -168,14 +143,15 @@ impl NativeEngine {
             ProgressCallback,
         >,
         cancel: Option<&CancelToken>,
+        #[napi(ts_arg_type = "((outcome: WriteOutcome) => void) | undefined | null")] on_write: Option<WriteCallback>,
     ) -> napi::Result<PromiseRaw<'env, SyncResult>> {
-        self.sync(env, Some(vec![collection]), on_progress, cancel)
+        self.sync(env, Some(vec![collection]), on_progress, cancel, on_write)
     }
 
     /// Row counts per collection, file size and path.
     #[napi(ts_return_type = "Promise<DatabaseStats>")]
     pub fn stats<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, DatabaseStats>> {
-        self.run(env, |inner| async move { Ok(inner.store.stats().await?) }, |s| Ok(DatabaseStats::from(s)))
+        self.run(env, |client| async move { Ok(client.stats().await?) }, |s| Ok(DatabaseStats::from(s)))
     }
 
     /// The cursor of every collection of the integration that has one.
@@ -183,7 +159,7 @@ impl NativeEngine {
     pub fn sync_state<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, Vec<CollectionState>>> {
         self.run(
             env,
-            |inner| async move { Ok(inner.store.sync_state(&inner.scope).await?) },
+            |client| async move { Ok(client.sync_state().await?) },
             |state| Ok(state.into_iter().map(CollectionState::from).collect()),
         )
     }
@@ -191,7 +167,7 @@ impl NativeEngine {
     /// Deletes every row and cursor of the integration, so that the next sync starts from scratch.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn reset<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ()>> {
-        self.run(env, |inner| async move { Ok(inner.changes.reset(&inner.scope).await?) }, Ok)
+        self.run(env, |client| async move { Ok(client.reset().await?) }, Ok)
     }
 
     /// A page of the rows of `collection` of the integration, as objects (`id`, `seq`, then the columns), on the
@@ -205,36 +181,20 @@ impl NativeEngine {
     ) -> napi::Result<PromiseRaw<'env, Vec<serde_json::Value>>> {
         self.run(
             env,
-            move |inner| async move {
-                let schema = inner.store.schema().ok_or_else(|| {
-                    Failure::new("schema", "the database has no schema yet: sync once (or open with a schema) first")
-                })?;
-                let c = schema
-                    .collection(&collection)
-                    .ok_or_else(|| Failure::from(sync_core::StoreError::UnknownCollection(collection.clone())))?;
-                let options = options.unwrap_or(ListRowsOptions {
-                    filter: None,
-                    order_by: None,
-                    descending: None,
-                    limit: None,
-                    offset: None,
-                });
-                let filter = options
-                    .filter
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(column, json)| Ok((column.clone(), values::filter_value(c, &column, json)?)))
-                    .collect::<Result<Vec<_>, Failure>>()?;
+            move |client| async move {
+                let options = options.unwrap_or_default();
+                let filter = options.filter.unwrap_or_default().into_iter();
                 let query = ListRows {
-                    filter,
+                    filter: filter
+                        .map(|(column, json)| Ok((column, values::param(json)?)))
+                        .collect::<Result<_, Failure>>()?,
                     order_by: options.order_by.map(|column| (column, options.descending.unwrap_or(false))),
                     limit: options.limit.unwrap_or(DEFAULT_LIST_LIMIT) as usize,
                     offset: options.offset.unwrap_or(0) as usize,
                 };
-                let rows = inner.store.list_rows(&inner.scope, &collection, query).await?;
-                Ok(rows.into_iter().map(|row| values::row_object(c, row)).collect::<Vec<_>>())
+                Ok(client.list_rows(&collection, query).await?)
             },
-            Ok,
+            |rows| Ok(rows.into_iter().map(values::row_object).collect()),
         )
     }
 
@@ -248,10 +208,10 @@ impl NativeEngine {
     ) -> napi::Result<PromiseRaw<'env, QueryRows>> {
         self.run(
             env,
-            move |inner| async move {
+            move |client| async move {
                 let params =
                     params.unwrap_or_default().into_iter().map(values::param).collect::<Result<Vec<_>, _>>()?;
-                Ok(inner.store.query(&sql, params).await?)
+                Ok(client.query(&sql, params).await?)
             },
             |result| {
                 let rows = result.rows.into_iter().map(|row| row.into_iter().map(values::to_json).collect()).collect();
@@ -264,14 +224,10 @@ impl NativeEngine {
     /// is closed (if no other call still holds it). Later calls reject with `closed`. Idempotent.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn close<'env>(&mut self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ()>> {
-        let inner = self.inner.take();
+        let client = self.client.take();
         let work = async move {
-            if let Some(inner) = inner {
-                inner.closed.cancel();
-                // Dropping the last handle joins the store's threads: not on the JavaScript thread.
-                tokio::task::spawn_blocking(move || drop(inner))
-                    .await
-                    .map_err(|e| Failure::new("store", e.to_string()))?;
+            if let Some(client) = client {
+                Client::close(client).await?;
             }
             Ok(())
         };
@@ -281,6 +237,6 @@ impl NativeEngine {
     /// Whether `close()` was called.
     #[napi(getter)]
     pub fn closed(&self) -> bool {
-        self.inner.is_none()
+        self.client.is_none()
     }
 }

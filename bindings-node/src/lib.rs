@@ -1,8 +1,8 @@
 //! The Node-API addon behind the npm package `@seqsync/node`: the sync engine over an SQLite file and an HTTP
 //! server, for Electron's main process and Node.
 //!
-//! A thin layer: every method forwards to [`sync_core::SyncEngine`] or [`sync_sqlite::SqliteStore`] and converts
-//! values; no sync logic lives here. Work runs on the addon's tokio runtime and the store's own threads (the writer,
+//! A thin layer: every method forwards to a [`sync_client::Client`] and converts values and errors; no sync logic
+//! lives here. Work runs on the addon's tokio runtime and the store's own threads (the writer,
 //! and a reader for the UI's reads), never on the JavaScript thread, so the event loop keeps running while a large
 //! sync writes. Every method returns a Promise; failures reject with an `Error` whose `code` is stable (see
 //! `error.rs`) and whose message says what went wrong and what to do.
@@ -10,8 +10,9 @@
 //! The package's `sync.js` wraps this addon in the public class (options objects, `AbortSignal`).
 //!
 //! # Layout
-//! - `engine.rs`: [`NativeEngine`], the class wrapping `Option<Inner>` (engine, store, scope) with `close()`.
+//! - `engine.rs`: [`NativeEngine`], the class wrapping `Option<Arc<Client>>` with `close()`.
 //! - `live.rs`: `follow`, the live loop, with a callback per committed change ([`live::RowChanges`]).
+//! - `writes.rs`: `mutate`, `pendingWrites`, and [`WriteOutcome`]s for the `onWrite` callbacks.
 //! - `cancel.rs`: [`CancelToken`], what an `AbortSignal` cancels.
 //! - `types.rs`: the `#[napi(object)]` options and results, and their conversions from the core's types.
 //! - `values.rs`: JSON values of JavaScript to and from [`sync_core::Value`].
@@ -27,7 +28,9 @@ mod error;
 mod live;
 mod types;
 mod values;
+mod writes;
 
 pub use cancel::CancelToken;
 pub use engine::NativeEngine;
 pub use live::RowChanges;
+pub use writes::{Mutation, PendingWriteInfo, WriteInput, WriteOutcome};

@@ -1,16 +1,18 @@
 //! `follow`: the engine's live loop, with each committed change passed to a JavaScript callback.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use napi::bindgen_prelude::PromiseRaw;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
 use napi_derive::napi;
-use sync_core::live::{ChangeEvent, FollowOptions};
-use tokio::sync::broadcast::error::RecvError;
+use sync_client::ChangeListener;
+use sync_core::live::ChangeEvent;
 
 use crate::cancel::CancelToken;
 use crate::engine::NativeEngine;
+use crate::writes::{WriteCallback, write_listener};
 
 /// What one committed local transaction changed.
 #[napi(object)]
@@ -46,7 +48,8 @@ type ChangeCallback = ThreadsafeFunction<RowChanges, (), RowChanges, Status, fal
 impl NativeEngine {
     /// Keeps the database following the server until `cancel` (or `close()`): syncs, long-polls for changes,
     /// syncs again, reconnecting with backoff. `onChange` is called (non-blocking, on the event loop) after each
-    /// local transaction that changed rows. Resolves when cancelled; rejects on what retrying cannot fix (a
+    /// local transaction that changed rows (local writes included), and `onWrite` with the outcome of each local
+    /// write it pushes (within a few ms of the write). Resolves when cancelled; rejects on what retrying cannot fix (a
     /// rejected token, a database failure).
     #[napi(ts_return_type = "Promise<void>")]
     pub fn follow<'env>(
@@ -55,35 +58,19 @@ impl NativeEngine {
         #[napi(ts_arg_type = "((change: RowChanges) => void) | undefined | null")] on_change: Option<ChangeCallback>,
         cancel: Option<&CancelToken>,
         wait_ms: Option<u32>,
+        #[napi(ts_arg_type = "((outcome: WriteOutcome) => void) | undefined | null")] on_write: Option<WriteCallback>,
     ) -> napi::Result<PromiseRaw<'env, ()>> {
-        let token = cancel.map(|c| c.inner.clone());
+        let writes = write_listener(on_write);
+        let cancel = cancel.map(|c| c.inner.clone());
+        let listener = on_change.map(|callback| {
+            Arc::new(move |event: ChangeEvent| {
+                callback.call(RowChanges::from(event), ThreadsafeFunctionCallMode::NonBlocking);
+            }) as ChangeListener
+        });
+        let wait = wait_ms.map(|ms| Duration::from_millis(ms.into()));
         self.run(
             env,
-            move |inner| async move {
-                let cancel = token.unwrap_or_else(|| inner.closed.child_token());
-                let mut events = inner.changes.subscribe();
-                let forwarder = tokio::spawn(async move {
-                    loop {
-                        match events.recv().await {
-                            Ok(event) => {
-                                if let Some(callback) = &on_change {
-                                    callback.call(RowChanges::from(event), ThreadsafeFunctionCallMode::NonBlocking);
-                                }
-                            }
-                            // The backlog overflowed: later events still come; a UI re-reads what it shows.
-                            Err(RecvError::Lagged(_)) => {}
-                            Err(RecvError::Closed) => break,
-                        }
-                    }
-                });
-                let mut options = FollowOptions { cancel, ..Default::default() };
-                if let Some(ms) = wait_ms {
-                    options.wait = Duration::from_millis(ms.into());
-                }
-                let result = inner.engine.follow(&inner.scope, options).await;
-                forwarder.abort();
-                Ok(result?)
-            },
+            move |client| async move { Ok(client.with_write_events(writes, client.follow(listener, cancel, wait)).await?) },
             Ok,
         )
     }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use napi_derive::napi;
-use sync_core::{CollectionReport, CursorState, Progress, Stage, StoreStats, SyncReport};
+use sync_core::{CollectionReport, CursorState, Progress, StoreStats, SyncReport};
 
 /// How to open an engine.
 #[napi(object)]
@@ -59,15 +59,9 @@ pub struct SyncProgress {
 
 impl From<&Progress> for SyncProgress {
     fn from(p: &Progress) -> Self {
-        let stage = match p.stage {
-            Stage::Started => "started",
-            Stage::Collection => "collection",
-            Stage::CollectionDone => "collection_done",
-            Stage::Finished => "finished",
-        };
         SyncProgress {
             scope: p.scope.clone(),
-            stage: stage.to_owned(),
+            stage: p.stage.as_str().to_owned(),
             collection: p.collection.clone(),
             applied: p.applied as f64,
             total: p.total.map(|t| t as f64),
@@ -181,6 +175,7 @@ impl From<CursorState> for CollectionState {
 
 /// Which rows `listRows` returns.
 #[napi(object)]
+#[derive(Default)]
 pub struct ListRowsOptions {
     /// Equality filters: `{ conversation_id: 'c1' }`; `null` matches NULL.
     #[napi(js_name = "where")]

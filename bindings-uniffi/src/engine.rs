@@ -6,10 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use sync_client::{Client, ClientOptions, OpenError};
-use sync_core::live::NotifyingStore;
-use sync_core::{CancellationToken, ClientStore, SyncOptions};
-use sync_sqlite::{ListRows, SqliteStore};
+use sync_client::{Client, ClientOptions, ListRows};
+use sync_core::CancellationToken;
 
 use crate::error::SeqsyncError;
 use crate::on_runtime;
@@ -45,31 +43,23 @@ impl CancelHandle {
     }
 }
 
-pub(crate) struct Inner {
-    pub(crate) engine: sync_core::SyncEngine,
-    store: Arc<SqliteStore>,
-    /// The store as the engine sees it: tells `follow` listeners what each committed transaction changed.
-    pub(crate) changes: Arc<NotifyingStore>,
-    pub(crate) scope: String,
-    /// Cancelled by `shutdown()`; every [`CancelHandle`] of this engine is its child.
-    pub(crate) closed: CancellationToken,
-}
-
 /// An engine keeping an SQLite replica of one integration in sync. Open it with `open_engine`.
 #[derive(uniffi::Object)]
 pub struct SyncEngine {
-    inner: Mutex<Option<Arc<Inner>>>,
+    /// `None` once closed.
+    client: Mutex<Option<Arc<Client>>>,
 }
 
 /// The options as the shared client crate takes them.
-fn client_options(options: &OpenOptions) -> ClientOptions {
+fn client_options(options: OpenOptions) -> ClientOptions {
     let ms = |ms: Option<u32>| ms.map(|ms| Duration::from_millis(ms.into()));
     ClientOptions {
-        db: options.db_path.clone().into(),
-        url: options.server_url.clone(),
-        token: options.token.clone(),
-        schema_json: options.schema_json.clone(),
-        page_sizes: options.page_sizes.iter().flatten().map(|(c, rows)| (c.clone(), *rows as usize)).collect(),
+        scope: options.integration_id,
+        db: options.db_path.into(),
+        url: options.server_url,
+        token: options.token,
+        schema_json: options.schema_json,
+        page_sizes: options.page_sizes.into_iter().flatten().map(|(c, rows)| (c, rows as usize)).collect(),
         max_retries: options.max_retries.map(|n| n as usize),
         request_timeout: ms(options.request_timeout_ms),
         progress_interval: ms(options.progress_interval_ms),
@@ -81,22 +71,8 @@ fn client_options(options: &OpenOptions) -> ClientOptions {
 #[uniffi::export]
 pub async fn open_engine(options: OpenOptions) -> Result<Arc<SyncEngine>, SeqsyncError> {
     on_runtime(async move {
-        if options.integration_id.is_empty() {
-            return Err(SeqsyncError::InvalidArgument("integration_id must not be empty".to_owned()));
-        }
-        let client_options = client_options(&options);
-        let client = tokio::task::spawn_blocking(move || Client::open(client_options))
-            .await
-            .map_err(|e| SeqsyncError::Store(e.to_string()))?
-            .map_err(|e| match e {
-                OpenError::Schema(_) => SeqsyncError::Schema(e.to_string()),
-                OpenError::Transport(_) => SeqsyncError::InvalidArgument(e.to_string()),
-                OpenError::Store(_) => SeqsyncError::Store(e.to_string()),
-            })?;
-        let Client { engine, store, changes } = client;
-        let closed = CancellationToken::new();
-        let inner = Inner { engine, store, changes, scope: options.integration_id, closed };
-        Ok(Arc::new(SyncEngine { inner: Mutex::new(Some(Arc::new(inner))) }))
+        let client = Client::open_async(client_options(options)).await?;
+        Ok(Arc::new(SyncEngine { client: Mutex::new(Some(Arc::new(client))) }))
     })
     .await
 }
@@ -117,9 +93,10 @@ fn progress_fn(listener: Arc<dyn ProgressListener>) -> sync_core::ProgressFn {
 }
 
 impl SyncEngine {
-    pub(crate) fn inner(&self) -> Result<Arc<Inner>, SeqsyncError> {
+    pub(crate) fn client(&self) -> Result<Arc<Client>, SeqsyncError> {
         // A poisoned lock only means another thread panicked while holding it; the Option is still valid.
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner).clone().ok_or_else(SeqsyncError::closed)
+        let client = self.client.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        Ok(client.ok_or(sync_client::Error::Closed)?)
     }
 
     async fn sync(
@@ -128,13 +105,9 @@ impl SyncEngine {
         listener: Option<Arc<dyn ProgressListener>>,
         cancel: Option<Arc<CancelHandle>>,
     ) -> Result<SyncResult, SeqsyncError> {
-        let inner = self.inner()?;
-        on_runtime(async move {
-            let cancel = cancel.map_or_else(|| inner.closed.child_token(), |c| c.token.clone());
-            let options = SyncOptions { progress: listener.map(progress_fn), cancel, collections };
-            Ok(SyncResult::from(inner.engine.sync(&inner.scope, options).await?))
-        })
-        .await
+        let client = self.client()?;
+        let (progress, cancel) = (listener.map(progress_fn), cancel.map(|c| c.token.clone()));
+        on_runtime(async move { Ok(SyncResult::from(client.sync(collections, progress, cancel).await?)) }).await
     }
 }
 
@@ -142,8 +115,8 @@ impl SyncEngine {
 impl SyncEngine {
     /// A handle that cancels the syncs it is passed to; `shutdown()` cancels it too.
     pub fn cancel_handle(&self) -> Arc<CancelHandle> {
-        let token = match self.inner() {
-            Ok(inner) => inner.closed.child_token(),
+        let token = match self.client() {
+            Ok(client) => client.cancel_token(),
             Err(_) => {
                 let token = CancellationToken::new();
                 token.cancel();
@@ -176,24 +149,20 @@ impl SyncEngine {
 
     /// Row counts per collection, file size and path.
     pub async fn stats(&self) -> Result<DatabaseStats, SeqsyncError> {
-        let inner = self.inner()?;
-        on_runtime(async move { Ok(DatabaseStats::from(inner.store.stats().await?)) }).await
+        let client = self.client()?;
+        on_runtime(async move { Ok(DatabaseStats::from(client.stats().await?)) }).await
     }
 
     /// The cursor of every collection of the integration that has one.
     pub async fn sync_state(&self) -> Result<Vec<CollectionState>, SeqsyncError> {
-        let inner = self.inner()?;
-        on_runtime(async move {
-            let state = inner.store.sync_state(&inner.scope).await?;
-            Ok(state.into_iter().map(CollectionState::from).collect())
-        })
-        .await
+        let client = self.client()?;
+        on_runtime(async move { Ok(client.sync_state().await?.into_iter().map(CollectionState::from).collect()) }).await
     }
 
     /// Deletes every row and cursor of the integration, so that the next sync starts from scratch.
     pub async fn reset(&self) -> Result<(), SeqsyncError> {
-        let inner = self.inner()?;
-        on_runtime(async move { Ok(inner.changes.reset(&inner.scope).await?) }).await
+        let client = self.client()?;
+        on_runtime(async move { Ok(client.reset().await?) }).await
     }
 
     /// A page of the rows of `collection` of the integration, on the reader connection.
@@ -203,14 +172,8 @@ impl SyncEngine {
         collection: String,
         options: Option<ListRowsOptions>,
     ) -> Result<Vec<Row>, SeqsyncError> {
-        let inner = self.inner()?;
+        let client = self.client()?;
         on_runtime(async move {
-            let schema = inner.store.schema().ok_or_else(|| {
-                SeqsyncError::Schema("the database has no schema yet: sync once (or open with a schema) first".into())
-            })?;
-            let c = schema
-                .collection(&collection)
-                .ok_or_else(|| SeqsyncError::from(sync_core::StoreError::UnknownCollection(collection.clone())))?;
             let options = options.unwrap_or_default();
             let query = ListRows {
                 filter: options.filter.unwrap_or_default().into_iter().map(|(k, v)| (k, v.into())).collect(),
@@ -218,20 +181,7 @@ impl SyncEngine {
                 limit: options.limit as usize,
                 offset: options.offset as usize,
             };
-            let rows = inner.store.list_rows(&inner.scope, &collection, query).await?;
-            Ok(rows
-                .into_iter()
-                .map(|row| Row {
-                    id: row.id,
-                    seq: row.seq,
-                    values: c
-                        .columns
-                        .iter()
-                        .map(|col| col.name.clone())
-                        .zip(row.values.into_iter().map(SqlValue::from))
-                        .collect(),
-                })
-                .collect())
+            Ok(client.list_rows(&collection, query).await?.into_iter().map(Row::from).collect())
         })
         .await
     }
@@ -239,9 +189,9 @@ impl SyncEngine {
     /// Runs one read-only SQL statement with positional parameters on the reader connection.
     #[uniffi::method(default(params = []))]
     pub async fn query(&self, sql: String, params: Vec<SqlValue>) -> Result<QueryRows, SeqsyncError> {
-        let inner = self.inner()?;
+        let client = self.client()?;
         on_runtime(async move {
-            let result = inner.store.query(&sql, params.into_iter().map(Into::into).collect()).await?;
+            let result = client.query(&sql, params.into_iter().map(Into::into).collect()).await?;
             let rows = result.rows.into_iter().map(|row| row.into_iter().map(SqlValue::from).collect()).collect();
             Ok(QueryRows { columns: result.columns, rows })
         })
@@ -251,14 +201,10 @@ impl SyncEngine {
     /// Cancels running syncs and closes the database once they have stopped (if no other call still holds it).
     /// Later calls fail with `Closed`. Idempotent.
     pub async fn shutdown(&self) -> Result<(), SeqsyncError> {
-        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let client = self.client.lock().unwrap_or_else(PoisonError::into_inner).take();
         on_runtime(async move {
-            if let Some(inner) = inner {
-                inner.closed.cancel();
-                // Dropping the last handle joins the store's threads: on a blocking thread.
-                tokio::task::spawn_blocking(move || drop(inner))
-                    .await
-                    .map_err(|e| SeqsyncError::Store(e.to_string()))?;
+            if let Some(client) = client {
+                Client::close(client).await?;
             }
             Ok(())
         })
@@ -267,6 +213,6 @@ impl SyncEngine {
 
     /// Whether `shutdown()` was called.
     pub fn is_closed(&self) -> bool {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner).is_none()
+        self.client.lock().unwrap_or_else(PoisonError::into_inner).is_none()
     }
 }

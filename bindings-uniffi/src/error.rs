@@ -1,12 +1,12 @@
-//! [`SeqsyncError`]: one flat error enum; each variant is one of the Node addon's `error.code`s (in snake case:
-//! `NotFound` is `not_found`), and its message is the Rust error's, with its cause and what to do.
+//! [`SeqsyncError`]: one flat error enum with a variant per [`ErrorCode`] (the Node addon's `error.code`, in
+//! CamelCase: `not_found` is `NotFound`); its message is the Rust error's, with its cause and what to do.
 
-use sync_core::{StoreError, SyncError};
+use sync_client::ErrorCode;
 
 /// Why a call failed. Flat: the foreign side sees the variant and the message.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 #[uniffi(flat_error)]
-#[allow(missing_docs)] // Each variant is the code of the same name in `SyncError::code` / `StoreError::code`.
+#[allow(missing_docs)] // Each variant is the `ErrorCode` of the same name, documented there.
 pub enum SeqsyncError {
     #[error("{0}")]
     Network(String),
@@ -39,54 +39,56 @@ pub enum SeqsyncError {
     #[error("{0}")]
     InvalidQuery(String),
     #[error("{0}")]
+    InvalidWrite(String),
+    #[error("{0}")]
     Closed(String),
     #[error("{0}")]
     InvalidArgument(String),
-    /// A bug in the binding or the engine (a caught panic); the Node addon has no such code.
     #[error("{0}")]
     Internal(String),
 }
 
+// A code added to the core fails this build until it has its variant below (the core's enum is
+// `non_exhaustive`, so the match needs a fallback arm, which this check keeps unreachable).
+const _: () = assert!(ErrorCode::ALL.len() == 19, "a new ErrorCode needs its SeqsyncError variant");
+
 impl SeqsyncError {
-    /// The error of a stable `code` (as `SyncError::code` names them) with `message`.
-    pub(crate) fn from_code(code: &str, message: String) -> Self {
+    /// The error of `code` with `message`.
+    fn new(code: ErrorCode, message: String) -> Self {
         match code {
-            "network" => SeqsyncError::Network(message),
-            "timeout" => SeqsyncError::Timeout(message),
-            "unauthorized" => SeqsyncError::Unauthorized(message),
-            "forbidden" => SeqsyncError::Forbidden(message),
-            "not_found" => SeqsyncError::NotFound(message),
-            "bad_request" => SeqsyncError::BadRequest(message),
-            "rate_limited" => SeqsyncError::RateLimited(message),
-            "server" => SeqsyncError::Server(message),
-            "resync_required" => SeqsyncError::ResyncRequired(message),
-            "protocol" => SeqsyncError::Protocol(message),
-            "bad_page" => SeqsyncError::BadPage(message),
-            "store" => SeqsyncError::Store(message),
-            "schema" => SeqsyncError::Schema(message),
-            "cancelled" => SeqsyncError::Cancelled(message),
-            "invalid_query" => SeqsyncError::InvalidQuery(message),
-            "closed" => SeqsyncError::Closed(message),
-            "invalid_argument" => SeqsyncError::InvalidArgument(message),
-            // A code the core added later than this binding: still an error with its message.
+            ErrorCode::Network => SeqsyncError::Network(message),
+            ErrorCode::Timeout => SeqsyncError::Timeout(message),
+            ErrorCode::Unauthorized => SeqsyncError::Unauthorized(message),
+            ErrorCode::Forbidden => SeqsyncError::Forbidden(message),
+            ErrorCode::NotFound => SeqsyncError::NotFound(message),
+            ErrorCode::BadRequest => SeqsyncError::BadRequest(message),
+            ErrorCode::RateLimited => SeqsyncError::RateLimited(message),
+            ErrorCode::Server => SeqsyncError::Server(message),
+            ErrorCode::ResyncRequired => SeqsyncError::ResyncRequired(message),
+            ErrorCode::Protocol => SeqsyncError::Protocol(message),
+            ErrorCode::BadPage => SeqsyncError::BadPage(message),
+            ErrorCode::Store => SeqsyncError::Store(message),
+            ErrorCode::Schema => SeqsyncError::Schema(message),
+            ErrorCode::Cancelled => SeqsyncError::Cancelled(message),
+            ErrorCode::InvalidQuery => SeqsyncError::InvalidQuery(message),
+            ErrorCode::InvalidWrite => SeqsyncError::InvalidWrite(message),
+            ErrorCode::Closed => SeqsyncError::Closed(message),
+            ErrorCode::InvalidArgument => SeqsyncError::InvalidArgument(message),
+            ErrorCode::Internal => SeqsyncError::Internal(message),
             other => SeqsyncError::Internal(format!("{message} (code {other})")),
         }
     }
 
-    pub(crate) fn closed() -> Self {
-        SeqsyncError::Closed("the engine is closed (open a new one)".to_owned())
+    /// The variant's name, as the foreign side sees it.
+    #[cfg(test)]
+    fn name(&self) -> String {
+        format!("{self:?}").split('(').next().unwrap_or_default().to_owned()
     }
 }
 
-impl From<SyncError> for SeqsyncError {
-    fn from(e: SyncError) -> Self {
-        SeqsyncError::from_code(e.code(), e.to_string())
-    }
-}
-
-impl From<StoreError> for SeqsyncError {
-    fn from(e: StoreError) -> Self {
-        SeqsyncError::from_code(e.code(), e.to_string())
+impl From<sync_client::Error> for SeqsyncError {
+    fn from(e: sync_client::Error) -> Self {
+        SeqsyncError::new(e.code(), e.to_string())
     }
 }
 
@@ -95,31 +97,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_core_code_has_its_own_variant() {
-        let codes = [
-            "network",
-            "timeout",
-            "unauthorized",
-            "forbidden",
-            "not_found",
-            "bad_request",
-            "rate_limited",
-            "server",
-            "resync_required",
-            "protocol",
-            "bad_page",
-            "store",
-            "schema",
-            "cancelled",
-            "invalid_query",
-            "closed",
-            "invalid_argument",
-        ];
-        for code in codes {
-            let e = SeqsyncError::from_code(code, "m".into());
-            assert!(!matches!(e, SeqsyncError::Internal(_)), "{code} has no variant");
-            assert_eq!(e.to_string(), "m");
+    fn every_code_has_its_own_variant_documented_in_the_readme() {
+        let readme = include_str!("../README.md");
+        let mut names = std::collections::HashSet::new();
+        for &code in ErrorCode::ALL {
+            let e = SeqsyncError::new(code, "m".into());
+            assert_eq!(e.to_string(), "m", "{code} fell through to the fallback");
+            let name = e.name();
+            assert!(names.insert(name.clone()), "{code} shares the variant {name}");
+            assert!(readme.contains(&format!("`{name}`")), "README.md does not document `{name}`");
         }
-        assert!(matches!(SeqsyncError::from(SyncError::Cancelled), SeqsyncError::Cancelled(_)));
+        assert!(matches!(SeqsyncError::from(sync_client::Error::Closed), SeqsyncError::Closed(_)));
     }
 }

@@ -1,8 +1,8 @@
 //! The uniffi bindings of the sync engine: one cdylib from which `uniffi-bindgen` generates Kotlin (Android),
 //! Swift (iOS) and Python, in library mode.
 //!
-//! A thin layer, the twin of `bindings-node`: every method forwards to [`sync_core::SyncEngine`] or
-//! [`sync_sqlite::SqliteStore`] and converts values; no sync logic lives here. Async methods run on the binding's
+//! A thin layer, the twin of `bindings-node`: every method forwards to a [`sync_client::Client`] and converts
+//! values and errors; no sync logic lives here. Async methods run on the binding's
 //! own tokio runtime (see [`runtime`]), so the foreign side's executor (asyncio, Kotlin coroutines, Swift
 //! concurrency) only awaits a handle and never drives the engine. Failures are one flat [`SeqsyncError`] whose
 //! variants are the Node addon's error codes.
@@ -60,9 +60,5 @@ where
     F: Future<Output = Result<T, SeqsyncError>> + Send + 'static,
     T: Send + 'static,
 {
-    runtime()?.spawn(work).await.map_err(|e| {
-        SeqsyncError::Internal(format!(
-            "the binding failed unexpectedly ({e}); please report it with the steps that led here"
-        ))
-    })?
+    runtime()?.spawn(work).await.map_err(sync_client::Error::from)?
 }

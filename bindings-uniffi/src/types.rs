@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use sync_core::{CollectionReport, CursorState, Progress, Stage, StoreStats, SyncReport, Value};
+use sync_client::NamedRow;
+use sync_core::{CollectionReport, CursorState, Progress, StoreStats, SyncReport, Value};
 
 /// How to open an engine.
 #[derive(uniffi::Record)]
@@ -123,15 +124,9 @@ pub struct SyncProgress {
 
 impl From<&Progress> for SyncProgress {
     fn from(p: &Progress) -> Self {
-        let stage = match p.stage {
-            Stage::Started => "started",
-            Stage::Collection => "collection",
-            Stage::CollectionDone => "collection_done",
-            Stage::Finished => "finished",
-        };
         SyncProgress {
             scope: p.scope.clone(),
-            stage: stage.to_owned(),
+            stage: p.stage.as_str().to_owned(),
             collection: p.collection.clone(),
             applied: p.applied,
             total: p.total,
@@ -274,6 +269,12 @@ pub struct Row {
     pub seq: i64,
     /// The declared columns' values by column name.
     pub values: HashMap<String, SqlValue>,
+}
+
+impl From<NamedRow> for Row {
+    fn from(row: NamedRow) -> Self {
+        Row { id: row.id, seq: row.seq, values: row.values.into_iter().map(|(k, v)| (k, v.into())).collect() }
+    }
 }
 
 /// The result of `query`.

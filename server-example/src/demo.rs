@@ -74,6 +74,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         start(server.clone(), ServerConfig::new(access(&[(TOKEN.into(), vec![SCOPE.into()])])), "127.0.0.1:0").await?;
     println!("2. Server listening on {}; syncing into {}", running.url(), client_db.display());
     let client = Client::open(ClientOptions {
+        scope: SCOPE.into(),
         db: client_db.clone(),
         url: running.url(),
         token: Some(TOKEN.into()),

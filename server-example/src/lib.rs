@@ -7,6 +7,7 @@
 //! - `whatsapp.rs`: [`whatsapp::schema`], the five collections.
 //! - `generate.rs`: [`generate::generate`], a realistic data set from a seed; `text.rs`: bodies, names, ids.
 //! - `changes.rs`: [`changes::apply_changes`], new, edited and deleted messages and a deleted conversation.
+//! - `hook.rs`: [`hook::WhatsAppHook`], which refuses a client's message to a conversation that does not exist.
 //! - `serve.rs`: [`serve::start`], the HTTP server in a background task; token flag parsing.
 //! - `demo.rs`: [`demo::run`], server, seed, sync with progress, changes, incremental sync, verification.
 //! - `import/`: [`import::run`], real chats into an integration of any `ServerStore`:
@@ -22,6 +23,7 @@
 pub mod changes;
 pub mod demo;
 pub mod generate;
+pub mod hook;
 pub mod import;
 pub mod serve;
 mod text;
@@ -32,13 +34,17 @@ use std::sync::Arc;
 
 use sync_core::ServerStore;
 
-/// The server store: PostgreSQL when `database_url` is given, else the embedded SQLite file `db`; with a name
-/// for messages.
+/// The server store: PostgreSQL when `database_url` is given, else the embedded SQLite file `db`, with
+/// [`hook::WhatsAppHook`] reviewing client writes; with a name for messages.
 pub async fn open_store(db: &Path, database_url: Option<&str>) -> anyhow::Result<(Arc<dyn ServerStore>, String)> {
     Ok(match database_url {
         Some(url) => {
-            (Arc::new(sync_postgres::PostgresStore::connect(url, whatsapp::schema()).await?), "PostgreSQL".to_owned())
+            let store = sync_postgres::PostgresStore::connect(url, whatsapp::schema()).await?;
+            (Arc::new(store.with_hook(Arc::new(hook::WhatsAppHook))), "PostgreSQL".to_owned())
         }
-        None => (Arc::new(sync_sqlite::SqliteServerStore::open(db, whatsapp::schema())?), db.display().to_string()),
+        None => {
+            let store = sync_sqlite::SqliteServerStore::open(db, whatsapp::schema())?;
+            (Arc::new(store.with_hook(Arc::new(hook::WhatsAppHook))), db.display().to_string())
+        }
     })
 }

@@ -8,9 +8,10 @@ use std::time::Duration;
 use anyhow::bail;
 use clap::{Parser, Subcommand};
 use server_example::generate::{Sizes, generate};
-use server_example::serve::{access, parse_token, start};
+use server_example::hook::WhatsAppHook;
+use server_example::serve::{access, parse_token, start, with_read_tokens};
 use server_example::{demo, import, whatsapp};
-use sync_core::ChangeFeed;
+use sync_core::ServerStore;
 use sync_http::ServerConfig;
 use sync_postgres::PostgresStore;
 use tokio_util::sync::CancellationToken;
@@ -51,9 +52,13 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
-        /// A bearer token and what it may read: `TOKEN=integration1,integration2` or `TOKEN=*` (repeatable).
-        #[arg(long = "token", value_parser = parse_token, required = true)]
+        /// A bearer token and what it may read and push writes to: `TOKEN=integration1,integration2` or
+        /// `TOKEN=*` (repeatable).
+        #[arg(long = "token", value_parser = parse_token, required_unless_present = "read_tokens")]
         tokens: Vec<(String, Vec<String>)>,
+        /// A read-only bearer token (its pushes are refused with 403), same form as `--token` (repeatable).
+        #[arg(long = "read-token", value_parser = parse_token)]
+        read_tokens: Vec<(String, Vec<String>)>,
         /// Greatest page size served.
         #[arg(long, default_value_t = 10_000)]
         max_limit: usize,
@@ -134,10 +139,11 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { db, database_url, listen, tokens, max_limit, nats_url } => {
-            let (store, name): (Arc<dyn ChangeFeed>, String) = match database_url {
+        Command::Serve { db, database_url, listen, tokens, read_tokens, max_limit, nats_url } => {
+            let (store, name): (Arc<dyn ServerStore>, String) = match database_url {
                 Some(url) => {
-                    let store = PostgresStore::connect(&url, whatsapp::schema()).await?;
+                    let store =
+                        PostgresStore::connect(&url, whatsapp::schema()).await?.with_hook(Arc::new(WhatsAppHook));
                     store.start_live(nats_url.as_deref(), CancellationToken::new()).await?;
                     (Arc::new(store), "PostgreSQL".to_owned())
                 }
@@ -146,7 +152,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     (store, name)
                 }
             };
-            let mut config = ServerConfig::new(access(&tokens));
+            let mut config = ServerConfig::new(with_read_tokens(access(&tokens), &read_tokens));
             config.max_limit = max_limit.max(1);
             let server = start(store, config, &listen).await?;
             println!("serving {name} on {}", server.url());

@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use sync_core::ChangeFeed;
-use sync_http::{Access, ServerConfig, router, serve};
+use sync_core::ServerStore;
+use sync_http::{Access, ServerConfig, serve, writable_router};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -18,15 +18,22 @@ pub fn parse_token(spec: &str) -> Result<(String, Vec<String>), String> {
     Ok((token.to_owned(), scopes.split(',').map(str::to_owned).collect()))
 }
 
-/// Access rules from parsed `--token` flags.
+/// Access rules from parsed `--token` flags: each token may read its integrations and push writes to them.
 pub fn access(tokens: &[(String, Vec<String>)]) -> Access {
-    tokens.iter().fold(Access::new(), |access, (token, scopes)| {
-        if scopes.iter().any(|s| s == "*") {
-            access.grant_all(token)
-        } else {
-            access.grant(token, &scopes.iter().map(String::as_str).collect::<Vec<_>>())
-        }
-    })
+    tokens.iter().fold(Access::new(), grant)
+}
+
+/// `access` with the read-only tokens of parsed `--read-token` flags added (their pushes get 403).
+pub fn with_read_tokens(access: Access, read_tokens: &[(String, Vec<String>)]) -> Access {
+    read_tokens.iter().fold(access, |access, spec| grant(access, spec).read_only(&spec.0))
+}
+
+fn grant(access: Access, (token, scopes): &(String, Vec<String>)) -> Access {
+    if scopes.iter().any(|s| s == "*") {
+        access.grant_all(token)
+    } else {
+        access.grant(token, &scopes.iter().map(String::as_str).collect::<Vec<_>>())
+    }
 }
 
 /// A server running in the background of this process.
@@ -50,12 +57,12 @@ impl RunningServer {
     }
 }
 
-/// Binds `listen` and serves `feed` in a background task.
-pub async fn start(feed: Arc<dyn ChangeFeed>, config: ServerConfig, listen: &str) -> anyhow::Result<RunningServer> {
+/// Binds `listen` and serves `store` (reads and client pushes) in a background task.
+pub async fn start(store: Arc<dyn ServerStore>, config: ServerConfig, listen: &str) -> anyhow::Result<RunningServer> {
     let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     let stop = CancellationToken::new();
     let stopped = stop.clone();
-    let task = tokio::spawn(serve(listener, router(feed, config), async move { stopped.cancelled().await }));
+    let task = tokio::spawn(serve(listener, writable_router(store, config), async move { stopped.cancelled().await }));
     Ok(RunningServer { addr, stop, task })
 }

@@ -1,4 +1,6 @@
-//! The WhatsApp schema of the seed (DESIGN.md), declared once for server and clients.
+//! The WhatsApp schema of the seed's app, declared once for server and clients. Clients may write
+//! conversations (archive, pin, mute, mark read) and messages (send, edit, delete); contacts, media records and
+//! participants come from the service only.
 
 use sync_core::{Collection, Column, ColumnType as T, Schema, Value, Write};
 
@@ -20,7 +22,8 @@ pub fn schema() -> Schema {
         ],
     )
     .index(&["last_message_at"])
-    .page_size(100);
+    .page_size(100)
+    .writable();
     let messages = Collection::new(
         "messages",
         vec![
@@ -39,7 +42,8 @@ pub fn schema() -> Schema {
     )
     .index(&["conversation_id", "sent_at"])
     .full_text(&["body"])
-    .page_size(1500);
+    .page_size(1500)
+    .writable();
     let contacts = Collection::new(
         "contacts",
         vec![

@@ -75,6 +75,7 @@ async fn import_and_sync(path: &Path) {
             .await
             .expect("start");
     let client = Client::open(ClientOptions {
+        scope: SCOPE.into(),
         db: dir.path().join("client.db"),
         url: running.url(),
         token: Some(TOKEN.into()),

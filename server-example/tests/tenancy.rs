@@ -168,7 +168,7 @@ async fn server() -> (serve::RunningServer, BTreeSet<String>, tempfile::TempDir)
     }
     secret.insert(MARKER.to_owned());
     let access = serve::access(&[("token-a".into(), vec!["wa-a".into()]), ("token-b".into(), vec!["wa-b".into()])]);
-    let feed: Arc<dyn ChangeFeed> = Arc::new(store);
+    let feed: Arc<dyn ServerStore> = Arc::new(store);
     let running = serve::start(feed, ServerConfig::new(access), "127.0.0.1:0").await.expect("start server");
     (running, secret, dir)
 }

@@ -1,19 +1,47 @@
 //! A ready client: [`SyncEngine`] over an [`SqliteStore`] replica (wrapped in a [`NotifyingStore`] for change
-//! events) and an [`HttpTransport`], opened from one [`ClientOptions`].
+//! events) and an [`HttpTransport`], opened from one [`ClientOptions`] for one integration.
 //!
 //! Why a crate of its own: `sync-cli`, the Node addon and the uniffi binding all open the same thing from the same
-//! options; here it is written once, and each of them only translates its own types and errors.
+//! options and offer the same calls; here they are written once, with one error type ([`Error`], each failure
+//! with its [`ErrorCode`]), and each binding only translates its own types. A new capability is a method here,
+//! exposed by each binding in a few lines.
+//!
+//! # Layout
+//! - `lib.rs`: [`ClientOptions`], [`Client`] (open, sync, stats, cursors, reset, query, close).
+//! - `live.rs`: [`Client::follow`], the live loop with an optional [`ChangeListener`].
+//! - `rows.rs`: [`Client::list_rows`] ([`NamedRow`]s, filter values typed by their column).
+//! - `writes.rs`: [`Client::mutate`], [`Client::pending_writes`], [`Client::with_write_events`].
+//! - `forward.rs`: events of the engine handed to an app's listener (changes, write outcomes).
+//! - `error.rs`: [`OpenError`], [`Error`].
+
 // Every public item is documented: the crates are published, and `cargo doc` is their manual.
 #![deny(missing_docs)]
+
+mod error;
+mod forward;
+mod live;
+mod rows;
+mod writes;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use error::{Error, OpenError};
+pub use live::ChangeListener;
+pub use rows::NamedRow;
+pub use sync_core::ErrorCode;
 use sync_core::live::NotifyingStore;
-use sync_core::{Schema, SyncConfig, SyncEngine, TransportError};
+pub use sync_core::outbox::{LocalWrite, PendingWrite, WriteState};
+use sync_core::{
+    CancellationToken, ClientStore, CursorState, ProgressFn, Schema, StoreStats, SyncConfig, SyncEngine, SyncOptions,
+    SyncReport, Value,
+};
+pub use sync_core::{Mutation, MutationOp, MutationOutcome, WriteEvent};
 use sync_http::HttpTransport;
+pub use sync_sqlite::{ListRows, QueryResult};
 use sync_sqlite::{SqliteOptions, SqliteStore};
+pub use writes::WriteListener;
 
 /// Change events kept for a listener that has not read them yet ([`NotifyingStore::subscribe`]).
 pub const CHANGE_BACKLOG: usize = 1024;
@@ -21,6 +49,8 @@ pub const CHANGE_BACKLOG: usize = 1024;
 /// Where and how to sync. `Default` gives an empty path and URL: set at least `db` and `url`.
 #[derive(Clone, Debug, Default)]
 pub struct ClientOptions {
+    /// The integration (scope) this client syncs; must not be empty.
+    pub scope: String,
     /// The SQLite file (created if missing).
     pub db: PathBuf,
     /// The server's base URL.
@@ -41,21 +71,7 @@ pub struct ClientOptions {
     pub commit_rows: Option<u64>,
 }
 
-/// Why [`Client::open`] failed; nothing was created but possibly the empty file.
-#[derive(Debug, thiserror::Error)]
-pub enum OpenError {
-    /// The schema JSON does not parse or is not a valid schema.
-    #[error("the schema is not valid: {0}")]
-    Schema(String),
-    /// The server URL or token cannot be used.
-    #[error(transparent)]
-    Transport(#[from] TransportError),
-    /// The database file cannot be opened or migrated.
-    #[error(transparent)]
-    Store(#[from] sync_sqlite::Error),
-}
-
-/// A sync engine writing into an SQLite file.
+/// A sync engine writing into an SQLite file, for one integration.
 pub struct Client {
     /// The engine; it writes through `changes`.
     pub engine: SyncEngine,
@@ -63,13 +79,19 @@ pub struct Client {
     pub store: Arc<SqliteStore>,
     /// The replica as the engine sees it: subscribe to learn what each committed transaction changed.
     pub changes: Arc<NotifyingStore>,
+    scope: String,
+    /// Cancelled by [`Client::close`]; every token of [`Client::cancel_token`] is its child.
+    closed: CancellationToken,
 }
 
 impl Client {
     /// Opens (creating and migrating) the database and prepares the engine; nothing is fetched yet.
     ///
-    /// Blocks while the file is opened: from async code, call it in `spawn_blocking`.
+    /// Blocks while the file is opened: from async code, call [`Client::open_async`].
     pub fn open(options: ClientOptions) -> Result<Client, OpenError> {
+        if options.scope.is_empty() {
+            return Err(OpenError::InvalidArgument("the integration id must not be empty".into()));
+        }
         let config = config(&options)?;
         let transport = HttpTransport::new(&options.url, options.token.as_deref())?;
         let mut store_options = SqliteOptions::default();
@@ -79,7 +101,68 @@ impl Client {
         let store = Arc::new(SqliteStore::open_with(&options.db, store_options)?);
         let changes = Arc::new(NotifyingStore::new(store.clone(), CHANGE_BACKLOG));
         let engine = SyncEngine::new(changes.clone(), Arc::new(transport), config);
-        Ok(Client { engine, store, changes })
+        Ok(Client { engine, store, changes, scope: options.scope, closed: CancellationToken::new() })
+    }
+
+    /// [`Client::open`] on a blocking thread (it may migrate the file).
+    pub async fn open_async(options: ClientOptions) -> Result<Client, Error> {
+        Ok(tokio::task::spawn_blocking(move || Client::open(options)).await??)
+    }
+
+    /// The integration this client syncs.
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+
+    /// A token that cancels the calls it is passed to; [`Client::close`] cancels it too.
+    pub fn cancel_token(&self) -> CancellationToken {
+        self.closed.child_token()
+    }
+
+    /// `cancel`, or a token that [`Client::close`] cancels.
+    fn cancel_or_close(&self, cancel: Option<CancellationToken>) -> CancellationToken {
+        cancel.unwrap_or_else(|| self.cancel_token())
+    }
+
+    /// Syncs `collections` (default: all, in schema order) until each is up to date, calling `progress` with
+    /// throttled events; `cancel` (default: [`Client::close`]) stops it between pages.
+    pub async fn sync(
+        &self,
+        collections: Option<Vec<String>>,
+        progress: Option<ProgressFn>,
+        cancel: Option<CancellationToken>,
+    ) -> Result<SyncReport, Error> {
+        let options = SyncOptions { progress, cancel: self.cancel_or_close(cancel), collections };
+        Ok(self.engine.sync(&self.scope, options).await?)
+    }
+
+    /// Row counts per collection, file size and path.
+    pub async fn stats(&self) -> Result<StoreStats, Error> {
+        Ok(self.store.stats().await?)
+    }
+
+    /// The cursor of every collection of the integration that has one.
+    pub async fn sync_state(&self) -> Result<Vec<CursorState>, Error> {
+        Ok(self.store.sync_state(&self.scope).await?)
+    }
+
+    /// Deletes every row and cursor of the integration, so that the next sync starts from scratch; `follow`
+    /// listeners get a reset event.
+    pub async fn reset(&self) -> Result<(), Error> {
+        Ok(self.changes.reset(&self.scope).await?)
+    }
+
+    /// Runs one read-only SQL statement with positional parameters on the reader connection.
+    pub async fn query(&self, sql: &str, params: Vec<Value>) -> Result<QueryResult, Error> {
+        Ok(self.store.query(sql, params).await?)
+    }
+
+    /// Cancels running syncs and `follow` loops, and closes the database once they have stopped (if no other
+    /// handle still holds it); dropping the last handle joins the store's threads, so it happens on a blocking
+    /// thread.
+    pub async fn close(client: Arc<Client>) -> Result<(), Error> {
+        client.closed.cancel();
+        Ok(tokio::task::spawn_blocking(move || drop(client)).await?)
     }
 }
 
@@ -111,12 +194,17 @@ mod tests {
     fn bad_options_are_refused_with_what_is_wrong() {
         let dir = tempfile::tempdir().expect("dir");
         let db = dir.path().join("client.db");
-        let base = ClientOptions { db: db.clone(), url: "http://127.0.0.1:9".into(), ..Default::default() };
+        let base =
+            ClientOptions { scope: "s".into(), db: db.clone(), url: "http://127.0.0.1:9".into(), ..Default::default() };
 
         let bad_schema = ClientOptions { schema_json: Some("{\"collections\": 7}".into()), ..base.clone() };
-        assert!(matches!(Client::open(bad_schema), Err(OpenError::Schema(_))));
+        let e = Client::open(bad_schema).err().expect("refused");
+        assert!(matches!(e, OpenError::Schema(_)) && e.code() == ErrorCode::Schema, "{e}");
+        let no_scope = ClientOptions { scope: String::new(), ..base.clone() };
+        assert_eq!(Client::open(no_scope).err().map(|e| e.code()), Some(ErrorCode::InvalidArgument));
         let bad_url = ClientOptions { url: "not a url".into(), ..base.clone() };
-        assert!(matches!(Client::open(bad_url), Err(OpenError::Transport(_))));
+        let e = Client::open(bad_url).err().expect("refused");
+        assert!(matches!(e, OpenError::Transport(_)) && e.code() == ErrorCode::InvalidArgument, "{e}");
         assert!(!db.exists(), "nothing is created before the options are checked");
         let bad_file = ClientOptions { db: dir.path().join("missing-dir").join("client.db"), ..base.clone() };
         assert!(matches!(Client::open(bad_file), Err(OpenError::Store(_))));

@@ -8,6 +8,7 @@ use tokio::sync::{OnceCell, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::code::ErrorCode;
 use crate::config::SyncConfig;
 use crate::error::{SyncError, TransportError};
 use crate::page::{Page, PageRequest, ScopeStatus};
@@ -90,7 +91,7 @@ impl SyncEngine {
     async fn pull(&self, scope: &str, options: SyncOptions) -> Result<SyncReport, SyncError> {
         let started = Instant::now();
         match self.sync_once(scope, &options).await {
-            Err(e) if e.code() == "resync_required" => {
+            Err(e) if e.code() == ErrorCode::ResyncRequired => {
                 tracing::warn!(scope, error = %e, "the server asks for a full re-sync; resetting the scope");
                 self.store.reset(scope).await?;
                 let mut report = self.sync_once(scope, &options).await?;

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::code::ErrorCode;
+
 /// A schema that cannot be used.
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 #[non_exhaustive]
@@ -110,21 +112,21 @@ impl TransportError {
         }
     }
 
-    /// A stable, machine-readable code.
-    pub fn code(&self) -> &'static str {
+    /// The stable code of the failure.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            TransportError::Network(_) => "network",
-            TransportError::Timeout(_) => "timeout",
-            TransportError::TooLarge { .. } => "bad_page",
-            TransportError::Protocol(_) => "protocol",
+            TransportError::Network(_) => ErrorCode::Network,
+            TransportError::Timeout(_) => ErrorCode::Timeout,
+            TransportError::TooLarge { .. } => ErrorCode::BadPage,
+            TransportError::Protocol(_) => ErrorCode::Protocol,
             TransportError::Status { status, .. } => match status {
-                400 => "bad_request",
-                401 => "unauthorized",
-                403 => "forbidden",
-                404 => "not_found",
-                409 => "resync_required",
-                429 => "rate_limited",
-                _ => "server",
+                400 => ErrorCode::BadRequest,
+                401 => ErrorCode::Unauthorized,
+                403 => ErrorCode::Forbidden,
+                404 => ErrorCode::NotFound,
+                409 => ErrorCode::ResyncRequired,
+                429 => ErrorCode::RateLimited,
+                _ => ErrorCode::Server,
             },
         }
     }
@@ -175,17 +177,18 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// A stable, machine-readable code for bindings: schema (unknown collection, tables that do not fit),
-    /// invalid_query, invalid_write (a local write that does not fit), closed, store (the database failed, a
-    /// cursor gap, a store without writes).
-    pub fn code(&self) -> &'static str {
+    /// The stable code of the failure: schema (unknown collection, tables that do not fit), invalid_query,
+    /// invalid_write (a local write that does not fit), closed, store (the database failed, a cursor gap, a store
+    /// without writes). The same in a sync ([`SyncError::code`]) as in a read.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            StoreError::UnknownCollection(_) | StoreError::Schema(_) => "schema",
-            StoreError::InvalidWrite(_) => "invalid_write",
-            StoreError::WritesUnsupported => "store",
-            StoreError::InvalidQuery(_) => "invalid_query",
-            StoreError::Closed => "closed",
-            StoreError::CursorGap { .. } | StoreError::Backend { .. } => "store",
+            StoreError::UnknownCollection(_) | StoreError::Schema(_) => ErrorCode::Schema,
+            StoreError::InvalidWrite(_) => ErrorCode::InvalidWrite,
+            StoreError::InvalidQuery(_) => ErrorCode::InvalidQuery,
+            StoreError::Closed => ErrorCode::Closed,
+            StoreError::WritesUnsupported | StoreError::CursorGap { .. } | StoreError::Backend { .. } => {
+                ErrorCode::Store
+            }
         }
     }
 
@@ -287,15 +290,15 @@ impl From<StoreError> for SyncError {
 
 fn hint(e: &TransportError) -> &'static str {
     match e.code() {
-        "network" | "timeout" => {
+        ErrorCode::Network | ErrorCode::Timeout => {
             " (check the server URL and the network; the next sync resumes where this one stopped)"
         }
-        "unauthorized" => " (the token is missing or wrong: check the token you configured)",
-        "forbidden" => " (the token may not read this integration)",
-        "not_found" => " (check the integration id and the server URL)",
-        "rate_limited" => " (the server is busy: retry later)",
-        "server" => " (the server failed: retry later)",
-        "resync_required" => {
+        ErrorCode::Unauthorized => " (the token is missing or wrong: check the token you configured)",
+        ErrorCode::Forbidden => " (the token may not read this integration)",
+        ErrorCode::NotFound => " (check the integration id and the server URL)",
+        ErrorCode::RateLimited => " (the server is busy: retry later)",
+        ErrorCode::Server => " (the server failed: retry later)",
+        ErrorCode::ResyncRequired => {
             " (the server pruned deletes newer than this client's cursor twice in a row: reset the integration and sync again)"
         }
         _ => "",
@@ -303,17 +306,15 @@ fn hint(e: &TransportError) -> &'static str {
 }
 
 impl SyncError {
-    /// A stable, machine-readable code for bindings: network, timeout, unauthorized, forbidden, not_found,
-    /// bad_request, rate_limited, server, resync_required, protocol, bad_page, store, invalid_write (a local write
-    /// that does not fit the schema), schema, cancelled.
-    pub fn code(&self) -> &'static str {
+    /// The stable code of the failure; a store failure has the same code as outside a sync
+    /// ([`StoreError::code`]).
+    pub fn code(&self) -> ErrorCode {
         match self {
             SyncError::Transport { cause, .. } => cause.code(),
-            SyncError::BadPage { .. } => "bad_page",
-            SyncError::Store(StoreError::InvalidWrite(_)) => "invalid_write",
-            SyncError::Store(_) => "store",
-            SyncError::Schema(_) | SyncError::UnknownCollection(_) => "schema",
-            SyncError::Cancelled => "cancelled",
+            SyncError::BadPage { .. } => ErrorCode::BadPage,
+            SyncError::Store(e) => e.code(),
+            SyncError::Schema(_) | SyncError::UnknownCollection(_) => ErrorCode::Schema,
+            SyncError::Cancelled => ErrorCode::Cancelled,
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::value::Value;
 
 /// What a server reads pages from.
 ///
-/// Contract (DESIGN.md invariants 2 and 3): once a page with a row of seq `S` has been returned, no row with a
+/// Contract (PROTOCOL.md invariants 2 and 3): once a page with a row of seq `S` has been returned, no row with a
 /// smaller seq may become visible later; every insert, update and delete takes a new seq; deletes leave
 /// tombstones.
 #[async_trait]

@@ -13,7 +13,7 @@
 //! - `push/`: client writes on the server: [`check_push`], the conflict policy [`apply_push`] over a store's
 //!   [`PushTx`], and the [`PushHook`] a service plugs in.
 //! - `outbox.rs`: local writes in a client store: [`outbox::LocalWrite`], the overlay of pending mutations.
-//! - `wire.rs`: the page codec of wire protocol v1 and the checks of DESIGN.md invariant 7.
+//! - `wire.rs`: the page codec of wire protocol v1 and the checks of PROTOCOL.md invariant 7.
 //! - `transport.rs`, `store.rs`, `feed.rs`: the [`Transport`], [`ClientStore`], [`ChangeFeed`] and
 //!   [`ServerStore`] traits and their contracts.
 //! - `engine.rs`: [`SyncEngine`]; `config.rs`: [`SyncConfig`]; `progress.rs`: [`Progress`], [`SyncReport`].
@@ -22,7 +22,8 @@
 //!   loop), [`live::NotifyingStore`] (a change stream for UIs).
 //! - `memory/`: in-memory store, feed and transport.
 //! - `testing/` (feature `testing`): conformance suites every store runs, and fault-injecting helpers.
-//! - `error.rs`: one error type per concern, each with a stable `code()` where a user sees it.
+//! - `error.rs`: one error type per concern, each with a stable `code()` ([`ErrorCode`], `code.rs`) where a user
+//!   sees it.
 //!
 //! # Example
 //! ```
@@ -45,6 +46,7 @@
 // Every public item is documented: the crates are published, and `cargo doc` is their manual.
 #![deny(missing_docs)]
 
+mod code;
 mod config;
 mod engine;
 mod error;
@@ -65,6 +67,7 @@ mod value;
 mod verify;
 pub mod wire;
 
+pub use code::ErrorCode;
 pub use config::SyncConfig;
 pub use engine::{PUSH_BATCH, PushReport, SyncEngine, SyncOptions, WriteEvent};
 pub use error::{FeedError, PageError, SchemaError, StoreError, SyncError, TransportError};

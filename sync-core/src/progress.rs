@@ -19,6 +19,18 @@ pub enum Stage {
     Finished,
 }
 
+impl Stage {
+    /// The stage's name as the bindings show it: `started`, `collection`, `collection_done`, `finished`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Started => "started",
+            Stage::Collection => "collection",
+            Stage::CollectionDone => "collection_done",
+            Stage::Finished => "finished",
+        }
+    }
+}
+
 /// A progress event. Events of one collection are throttled (see `SyncConfig::with_progress_interval`); the first
 /// page and the end of each collection are always reported.
 #[derive(Clone, Debug, PartialEq, Serialize)]

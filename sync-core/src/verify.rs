@@ -1,4 +1,4 @@
-//! Row-for-row comparison of a client replica with the server's source of truth (DESIGN.md invariant 1).
+//! Row-for-row comparison of a client replica with the server's source of truth (PROTOCOL.md invariant 1).
 
 use crate::feed::ServerStore;
 use crate::page::StoredRow;

@@ -2,7 +2,7 @@
 //!
 //! A page is `{"<collection>": [rows], "latest_seq": S, "has_more": bool, "total_count": T}`. A row is an object
 //! with `id`, `integration_id`, `seq` and the declared columns; a tombstone is `{"id", "integration_id", "seq",
-//! "deleted": true}`. Decoding validates everything a hostile or buggy server could get wrong (DESIGN.md
+//! "deleted": true}`. Decoding validates everything a hostile or buggy server could get wrong (PROTOCOL.md
 //! invariant 7), so a store only ever sees pages it can apply as a whole.
 
 use std::io::Write as _;

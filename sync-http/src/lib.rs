@@ -1,6 +1,9 @@
 //! Wire protocol v1 over HTTP: the client [`HttpTransport`] (reqwest) and the server [`router`] (axum) over any
 //! [`sync_core::ChangeFeed`].
 //!
+//! `PROTOCOL.md` at the repository's root is the protocol's reference (formats, cursor semantics, errors, the
+//! numbered invariants); this page is its summary.
+//!
 //! # Endpoints
 //! - `GET /sync/{collection}/{integration_id}?since_seq=X&limit=N` → `{"<collection>": [rows], "latest_seq": S,
 //!   "has_more": bool, "total_count": T}`, rows in `seq` order, tombstones as `{"id", "integration_id", "seq",
@@ -13,6 +16,10 @@
 //!   status as it is after the timeout. A wakeup is a hint: rows still come by cursor (see `live.rs` for why
 //!   long-poll rather than server-sent events).
 //! - `GET /schema` → the [`sync_core::Schema`] the server serves. `GET /health` → `ok`.
+//! - `POST /sync/push/{integration_id}` with a [`sync_core::PushRequest`] → [`sync_core::PushResponse`]: a
+//!   client's writes, each applied at most once ([`writable_router`] only; [`router`] answers 405). 400
+//!   `invalid_push` (with the `mutation_id` to blame, when one is) refuses the whole push; 403 also answers a
+//!   read-only token ([`Access::read_only`]).
 //! - `GET /openapi.json` → the OpenAPI 3.1 description of all of the above, generated from the handlers.
 //!
 //! `total_count` is the number of live (not deleted) rows of the collection in the integration at the time of
@@ -29,6 +36,7 @@
 //! - `server.rs`: [`router`], [`serve`], [`ServerConfig`], [`openapi`]; the handlers and their `#[utoipa::path]`.
 //! - `access.rs`: [`Access`], bearer tokens and the integrations they may read.
 //! - `openapi.rs`: the fixed parts of the OpenAPI document (security scheme, the page and row schemas).
+//! - `push.rs`: the push handler.
 //! - `live.rs`: the long-poll handlers over [`sync_core::ChangeFeed::wait_for_seq`].
 //! - `error_body.rs`: the JSON error body both sides share.
 // Every public item is documented: the crates are published, and `cargo doc` is their manual.
@@ -39,10 +47,11 @@ mod client;
 mod error_body;
 mod live;
 mod openapi;
+mod push;
 mod server;
 
 pub use access::Access;
 pub use client::HttpTransport;
 pub use error_body::ErrorBody;
 pub use live::{DEFAULT_LIVE_WAIT, MAX_LIVE_WAIT};
-pub use server::{ServerConfig, openapi, router, serve};
+pub use server::{ServerConfig, openapi, router, serve, writable_router};

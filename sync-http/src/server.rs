@@ -5,11 +5,12 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sync_core::{ChangeFeed, FeedError, ScopeStatus, wire};
+use sync_core::{ChangeFeed, FeedError, MAX_PUSH_BYTES, ScopeStatus, ServerStore, wire};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use utoipa::OpenApi as _;
@@ -39,9 +40,11 @@ impl ServerConfig {
     }
 }
 
-struct AppState {
+pub(crate) struct AppState {
     feed: Arc<dyn ChangeFeed>,
-    config: ServerConfig,
+    /// The store pushes go to; `None` for a read-only server.
+    pub(crate) store: Option<Arc<dyn ServerStore>>,
+    pub(crate) config: ServerConfig,
     /// The served `/openapi.json`, rendered once.
     openapi: String,
     /// Status reads shared by woken long-polls.
@@ -56,6 +59,7 @@ fn api() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(schema))
         .routes(routes!(status))
         .routes(routes!(page))
+        .routes(routes!(crate::push::push))
 }
 
 /// The OpenAPI document of [`router`], as served at `GET /openapi.json`.
@@ -63,13 +67,27 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api().split_for_parts().1
 }
 
-/// The protocol's routes over `feed`, with auth, gzip and `GET /openapi.json`.
+/// The protocol's read routes over `feed`, with auth, gzip and `GET /openapi.json`; a push is answered 405
+/// `read_only_server`. [`writable_router`] serves pushes too.
 pub fn router(feed: Arc<dyn ChangeFeed>, config: ServerConfig) -> Router {
+    build(feed, None, config)
+}
+
+/// [`router`] over a store that also takes client writes: `POST /sync/push/{integration_id}` goes to
+/// [`ServerStore::push`].
+pub fn writable_router(store: Arc<dyn ServerStore>, config: ServerConfig) -> Router {
+    build(store.clone(), Some(store), config)
+}
+
+fn build(feed: Arc<dyn ChangeFeed>, store: Option<Arc<dyn ServerStore>>, config: ServerConfig) -> Router {
     let (routes, doc) = api().split_for_parts();
     // Rendering a document of plain data cannot fail; an empty body would show up in the tests.
     let openapi = doc.to_pretty_json().unwrap_or_default();
-    let state = Arc::new(AppState { feed, config, openapi, statuses: live::SharedStatus::default() });
+    let state = Arc::new(AppState { feed, store, config, openapi, statuses: live::SharedStatus::default() });
     routes
+        // A push body over the limit is refused by the handler with the protocol's 400 (axum's own limit, 2 MB,
+        // would answer 413 first); one byte more lets the handler tell "over" from "at" the limit.
+        .layer(DefaultBodyLimit::max(MAX_PUSH_BYTES + 1))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see GET /openapi.json") })
         // The fastest gzip level: most of the size win at a fraction of the CPU (a 650 KB page: 20 ms at the
         // default level on these machines), and the server stays cheap per page.
@@ -90,7 +108,7 @@ pub(crate) fn error(status: StatusCode, code: &str, message: impl Into<String>) 
     (status, axum::Json(ErrorBody::new(code, message))).into_response()
 }
 
-fn feed_error(e: FeedError) -> Response {
+pub(crate) fn feed_error(e: FeedError) -> Response {
     match e {
         FeedError::UnknownScope(_) => error(StatusCode::NOT_FOUND, "not_found", e.to_string()),
         FeedError::UnknownCollection(_) => error(StatusCode::NOT_FOUND, "unknown_collection", e.to_string()),
@@ -104,7 +122,7 @@ fn feed_error(e: FeedError) -> Response {
 }
 
 /// A path or query axum could not decode (e.g. `%FF` in a segment) gets the JSON error body too.
-fn bad_request(why: impl std::fmt::Display) -> Response {
+pub(crate) fn bad_request(why: impl std::fmt::Display) -> Response {
     error(StatusCode::BAD_REQUEST, "bad_request", format!("{why}; check the URL's encoding"))
 }
 

@@ -7,7 +7,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use sync_core::memory::{MemoryFeed, MemoryStore};
 use sync_core::testing::{post, test_schema, thread};
-use sync_core::{PageRequest, ServerStore, SyncConfig, SyncEngine, Transport, TransportError, Write, verify_scope};
+use sync_core::{
+    ErrorCode, PageRequest, ServerStore, SyncConfig, SyncEngine, Transport, TransportError, Write, verify_scope,
+};
 use sync_http::{Access, HttpTransport, ServerConfig, router, serve};
 use tower::ServiceExt;
 
@@ -133,7 +135,7 @@ async fn engine_syncs_exactly_over_loopback_http() {
     assert_eq!(verification.rows(), 18);
 
     let denied = engine.sync("beta", Default::default()).await.expect_err("alpha's token cannot read beta");
-    assert_eq!(denied.code(), "forbidden");
+    assert_eq!(denied.code(), ErrorCode::Forbidden);
     assert!(client.read_rows_is_empty("beta"), "nothing of beta reached the client");
 }
 
@@ -156,7 +158,7 @@ async fn transport_errors_are_classified() {
 
     let anonymous = HttpTransport::new(&url, None).expect("transport");
     let err = anonymous.fetch_page(&request).await.expect_err("no token");
-    assert_eq!((err.code(), err.is_retryable()), ("unauthorized", false));
+    assert_eq!((err.code(), err.is_retryable()), (ErrorCode::Unauthorized, false));
     assert!(err.to_string().contains("Authorization"), "{err}");
 
     let tiny = HttpTransport::new(&url, Some("alpha-token")).expect("transport").with_max_body_bytes(100);
@@ -166,7 +168,7 @@ async fn transport_errors_are_classified() {
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind").local_addr().expect("addr");
     let refused = HttpTransport::new(&format!("http://{closed}"), Some("t")).expect("transport");
     let err = refused.fetch_page(&request).await.expect_err("nobody listens");
-    assert_eq!((err.code(), err.is_retryable()), ("network", true));
+    assert_eq!((err.code(), err.is_retryable()), (ErrorCode::Network, true));
 
     assert!(HttpTransport::new("not a url", None).is_err());
     assert!(HttpTransport::new("ftp://example.org", None).is_err());
@@ -187,7 +189,7 @@ async fn retry_after_is_read_from_429() {
     tokio::spawn(async move { axum::serve(listener, app).await });
     let err = HttpTransport::new(&url, None).expect("t").fetch_status("x").await.expect_err("429");
     assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
-    assert_eq!((err.code(), err.is_retryable()), ("rate_limited", true));
+    assert_eq!((err.code(), err.is_retryable()), (ErrorCode::RateLimited, true));
     assert!(err.to_string().contains("slow down"), "{err}");
 }
 

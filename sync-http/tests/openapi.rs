@@ -7,7 +7,7 @@ use serde_json::{Value as Json, json};
 use sync_core::memory::MemoryFeed;
 use sync_core::testing::{post, test_schema, thread};
 use sync_core::{ServerStore, Write};
-use sync_http::{Access, ServerConfig, router, serve};
+use sync_http::{Access, ServerConfig, serve, writable_router};
 
 async fn spawn_server() -> (String, tokio::sync::oneshot::Sender<()>) {
     let feed = Arc::new(MemoryFeed::new(test_schema()));
@@ -22,18 +22,23 @@ async fn spawn_server() -> (String, tokio::sync::oneshot::Sender<()>) {
     feed.write("beta", vec![Write::Upsert { collection: "threads".into(), id: "b".into(), values: thread("b") }])
         .await
         .expect("seed beta");
-    let config = ServerConfig::new(Access::new().grant("alpha-token", &["alpha"]).grant_all("admin"));
+    let access =
+        Access::new().grant("alpha-token", &["alpha"]).grant_all("admin").grant_all("reader").read_only("reader");
+    let config = ServerConfig::new(access);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve(listener, router(feed, config), async move {
+    tokio::spawn(serve(listener, writable_router(feed, config), async move {
         let _ = stopped.await;
     }));
     (url, stop)
 }
 
 async fn get(url: &str, token: Option<&str>) -> (u16, String, Json) {
-    let mut request = reqwest::Client::new().get(url);
+    send(reqwest::Client::new().get(url), token).await
+}
+
+async fn send(mut request: reqwest::RequestBuilder, token: Option<&str>) -> (u16, String, Json) {
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
@@ -48,7 +53,12 @@ async fn get(url: &str, token: Option<&str>) -> (u16, String, Json) {
 
 /// Checks `body` against the schema the document gives for `path`'s GET answer with `status`.
 fn assert_documented(doc: &Json, path: &str, status: u16, content_type: &str, body: &Json) {
-    let response = &doc["paths"][path]["get"]["responses"][status.to_string()];
+    assert_documented_for(doc, ("get", path), status, content_type, body);
+}
+
+/// Checks `body` against the schema the document gives for `method` `path`'s answer with `status`.
+fn assert_documented_for(doc: &Json, (method, path): (&str, &str), status: u16, content_type: &str, body: &Json) {
+    let response = &doc["paths"][path][method]["responses"][status.to_string()];
     assert!(response.is_object(), "{path}: status {status} is not documented; body {body}");
     let content = response["content"].as_object().expect("documented content");
     let (documented_type, media) = content.iter().next().expect("a content type");
@@ -76,6 +86,7 @@ async fn every_route_is_documented_and_answers_match_the_document() {
         "/health",
         "/openapi.json",
         "/schema",
+        "/sync/push/{integration_id}",
         "/sync/status/{integration_id}",
         "/sync/{collection}/{integration_id}",
     ];
@@ -110,6 +121,34 @@ async fn every_route_is_documented_and_answers_match_the_document() {
         let (status, content_type, body) = get(&format!("{url}{uri}"), token).await;
         assert_eq!(status, expected, "{uri}: {body}");
         assert_documented(&doc, path, status, &content_type, &body);
+    }
+    let push = "/sync/push/{integration_id}";
+    let good = json!({"client_id": "c", "mutations": [
+        {"mutation_id": 1, "collection": "posts", "id": "p2", "op": "insert", "fields": {"thread_id": "t1"}},
+        {"mutation_id": 2, "collection": "posts", "id": "gone", "op": "update", "fields": {"body": "x"}},
+        {"mutation_id": 3, "collection": "posts", "id": "p2", "op": "update", "fields": {"thread_id": "t1"}}]});
+    let retry =
+        json!({"client_id": "c", "mutations": [{"mutation_id": 1, "collection": "posts", "id": "p2", "op": "delete"}]});
+    let pushes: Vec<(String, Json, Option<&str>, u16)> = vec![
+        ("/sync/push/alpha".into(), good, Some("alpha-token"), 200),
+        ("/sync/push/alpha".into(), retry, Some("alpha-token"), 200),
+        (
+            "/sync/push/alpha".into(),
+            json!({"client_id": "c", "mutations": [{"mutation_id": 0}]}),
+            Some("alpha-token"),
+            400,
+        ),
+        ("/sync/push/alpha".into(), json!({"client_id": "", "mutations": []}), Some("alpha-token"), 400),
+        ("/sync/push/alpha".into(), json!({"client_id": "c", "mutations": []}), None, 401),
+        ("/sync/push/beta".into(), json!({"client_id": "c", "mutations": []}), Some("alpha-token"), 403),
+        ("/sync/push/alpha".into(), json!({"client_id": "c", "mutations": []}), Some("reader"), 403),
+        ("/sync/push/%FF".into(), json!({"client_id": "c", "mutations": []}), Some("admin"), 400),
+    ];
+    for (uri, body, token, expected) in pushes {
+        let request = reqwest::Client::new().post(format!("{url}{uri}")).body(body.to_string());
+        let (status, content_type, answer) = send(request, token).await;
+        assert_eq!(status, expected, "{uri} {body}: {answer}");
+        assert_documented_for(&doc, ("post", push), status, &content_type, &answer);
     }
     // The page with the tombstone really carries one, so the row schema met both kinds.
     let (_, _, threads) = get(&format!("{url}/sync/threads/alpha"), Some("admin")).await;

@@ -6,7 +6,7 @@
 -- One seq counter per integration. The first write of a transaction to an integration locks its row (FOR
 -- UPDATE) until the transaction ends: a later writer of the same integration waits there, reads the counter its
 -- predecessor saved at commit, takes greater seqs and commits later. Commit order equals seq order within an
--- integration (DESIGN.md invariant 2).
+-- integration (PROTOCOL.md invariant 2).
 CREATE TABLE sync_scopes (
     integration_id TEXT PRIMARY KEY,
     seq BIGINT NOT NULL DEFAULT 0

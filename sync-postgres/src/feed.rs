@@ -36,7 +36,7 @@ impl PostgresStore {
         };
         let (horizon, live): (i64, i64) = (head.get(0), head.get(1));
         // A cursor below the horizon may have missed pruned deletes, unless it belongs to a sync that started from
-        // scratch (cursor 0) after them.
+        // scratch (cursor 0) after them (PROTOCOL.md invariant 9).
         if !fresh && since_seq > 0 && since_seq < horizon {
             return Err(FeedError::ResyncRequired { since_seq, horizon });
         }

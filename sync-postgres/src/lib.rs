@@ -7,7 +7,7 @@
 //! integration's counter in `sync_scopes`. The first write of a transaction to an integration locks that counter
 //! row (`SELECT … FOR UPDATE`, creating it on first use) until the transaction ends, so a second transaction
 //! writing the same integration waits at its first write, then reads the counter its predecessor saved, takes
-//! greater seqs, and commits later: **commit order equals seq order within an integration** (DESIGN.md invariant
+//! greater seqs, and commits later: **commit order equals seq order within an integration** (PROTOCOL.md invariant
 //! 2). A reader that sees seq `S` committed also sees every smaller seq of the integration, so a cursor can never
 //! move past a row that commits later, the seed's BIGSERIAL bug. Within the transaction the counter lives in a
 //! transaction-local setting and a deferred constraint trigger saves it once at commit: updating the counter row
@@ -51,16 +51,19 @@
 //! - `schema.rs`: migrations (`migrations/*.sql`), data tables, indexes and triggers from the schema.
 //! - `sql.rs`: every statement, generated with sea-query once per collection.
 //! - `feed.rs`: pages, status, rows; `write.rs`: write batches with cascading deletes, and prune.
+//! - `push.rs`: client pushes, [`sync_core::apply_push`] over a transaction (migration 006 keeps each client's
+//!   last mutation id).
 //! - `poll.rs`: live updates: the task polling the integrations' heads (one leader per database when NATS fans
 //!   out) and the re-check.
 //! - `fanout.rs`: [`fanout::Fanout`], commit hints between instances over NATS core pub/sub.
 //! - `convert.rs`: [`Value`] to and from PostgreSQL types.
-//! - `testing.rs` (feature `testing`): a store in a throwaway PostgreSQL schema.
+//! - `testing.rs` (feature `testing`): a store in a throwaway PostgreSQL schema, and clients syncing from it.
 
 mod convert;
 pub mod fanout;
 mod feed;
 mod poll;
+mod push;
 mod schema;
 mod sql;
 #[cfg(feature = "testing")]
@@ -75,7 +78,8 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use sync_core::live::{SeqWatch, latest_seq};
 use sync_core::{
-    ChangeFeed, FeedError, FeedPage, Schema, ScopeStatus, ServerStore, StoredRow, Value, Write, WriteReceipt,
+    ChangeFeed, FeedError, FeedPage, PushHook, PushRequest, PushResponse, Schema, ScopeStatus, ServerStore, StoredRow,
+    Value, Write, WriteReceipt, check_push,
 };
 use tokio_postgres::NoTls;
 
@@ -97,6 +101,8 @@ pub struct PostgresStore {
     config: tokio_postgres::Config,
     /// Wakes live waiters: on this store's own writes, and on hints from the heads poll or NATS.
     live: Arc<SeqWatch>,
+    /// Reviews every pushed mutation, inside the push's transaction.
+    hook: Option<Arc<dyn PushHook>>,
 }
 
 impl PostgresStore {
@@ -138,7 +144,22 @@ impl PostgresStore {
         tx.commit().await.context("committing the migrations")?;
         let namespace: String = client.query_one("SELECT current_schema()", &[]).await?.get(0);
         let sql = schema.collections.iter().map(|c| (c.name.clone(), CollectionSql::new(c, &schema))).collect();
-        Ok(PostgresStore { pool, namespace, schema, sql: Arc::new(sql), config, live: Arc::new(SeqWatch::new()) })
+        Ok(PostgresStore {
+            pool,
+            namespace,
+            schema,
+            sql: Arc::new(sql),
+            config,
+            live: Arc::new(SeqWatch::new()),
+            hook: None,
+        })
+    }
+
+    /// The same store with `hook` reviewing every pushed mutation (inside the push's transaction, on the
+    /// caller's task).
+    pub fn with_hook(mut self, hook: Arc<dyn PushHook>) -> Self {
+        self.hook = Some(hook);
+        self
     }
 
     /// The PostgreSQL schema holding the store's tables.
@@ -231,5 +252,16 @@ impl ServerStore for PostgresStore {
 
     async fn get(&self, scope: &str, collection: &str, id: &str) -> Result<Option<Vec<Value>>, FeedError> {
         self.read_one(scope, collection, id).await
+    }
+
+    /// Checked before the database is touched; then one transaction that locks the client's push record and
+    /// the integration's counter (`push.rs`), writes through the seq triggers and saves the client's last id.
+    async fn push(&self, scope: &str, push: PushRequest) -> Result<PushResponse, FeedError> {
+        let mutations = check_push(&self.schema, &push)?;
+        let (response, last_seq) = self.push_checked(scope, &push.client_id, mutations, self.hook.as_deref()).await?;
+        if last_seq > 0 {
+            self.live.publish(scope, last_seq);
+        }
+        Ok(response)
     }
 }

@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (3, include_str!("../migrations/003_fast_triggers.sql")),
     (4, include_str!("../migrations/004_drop_next_seq.sql")),
     (5, include_str!("../migrations/005_poll_heads.sql")),
+    (6, include_str!("../migrations/006_push_clients.sql")),
 ];
 
 /// In a migration, the store's schema (quoted): functions that name their tables with it need neither dynamic SQL

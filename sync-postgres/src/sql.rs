@@ -33,6 +33,9 @@ pub(super) struct CollectionSql {
     pub(super) rows_after: String,
     /// Binds integration_id, id: the declared columns of a live row.
     pub(super) get: String,
+    /// Binds integration_id, an array of ids: `id, deleted, declared…` of those rows, live or not (what a push
+    /// reads).
+    pub(super) states: String,
     /// For every (child collection, reference column) pointing here: binds integration_id, the parent's id;
     /// selects the ids of the live children.
     pub(super) children: Vec<(String, String)>,
@@ -110,6 +113,10 @@ impl CollectionSql {
             .and_where(live())
             .build(PostgresQueryBuilder)
             .0;
+        let states = format!(
+            "SELECT \"id\", \"deleted\"{} FROM \"{table}\" WHERE \"integration_id\" = $1 AND \"id\" = ANY($2)",
+            declared(c).map(|name| format!(", \"{name}\"")).collect::<String>()
+        );
         let latest_seq = Query::select()
             .expr(Expr::cust("COALESCE(MAX(\"seq\"), 0)"))
             .from(table.clone())
@@ -139,6 +146,7 @@ impl CollectionSql {
             rows_first: rows_by_id(c, false),
             rows_after: rows_by_id(c, true),
             get,
+            states,
             children,
             latest_seq,
         }
@@ -148,6 +156,15 @@ impl CollectionSql {
 /// Creates the integration's counter if missing and locks it for the rest of the transaction, so that the
 /// batch's update-or-insert of each row cannot race another writer of the integration. Binds integration_id.
 pub(super) const LOCK_SCOPE: &str = "SELECT sync_lock_scope($1)";
+/// Binds integration_id, client_id: creates the client's push record if missing and locks it for the rest of the
+/// transaction (a second push of the client waits here); returns its last mutation id and seq bound. The no-op
+/// update is what takes the lock in the same statement, whether the row was there or not.
+pub(super) const LOCK_PUSH_CLIENT: &str = "INSERT INTO sync_push_clients AS p (integration_id, client_id, \
+     last_mutation_id, seq) VALUES ($1, $2, 0, 0) ON CONFLICT (integration_id, client_id) \
+     DO UPDATE SET last_mutation_id = p.last_mutation_id RETURNING last_mutation_id, seq";
+/// Binds integration_id, client_id, last mutation id, seq bound (the row exists: [`LOCK_PUSH_CLIENT`] made it).
+pub(super) const SAVE_PUSH_CLIENT: &str =
+    "UPDATE sync_push_clients SET last_mutation_id = $3, seq = $4 WHERE integration_id = $1 AND client_id = $2";
 /// Binds integration_id, collection: whether the scope exists, the collection's horizon and live count.
 pub(super) const SCOPE_AND_COUNT: &str = "SELECT COALESCE(c.horizon, 0), COALESCE(c.live, 0) FROM sync_scopes s \
      LEFT JOIN sync_counts c ON c.integration_id = s.integration_id AND c.collection = $2 WHERE s.integration_id = $1";

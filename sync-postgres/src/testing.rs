@@ -1,13 +1,17 @@
 //! Test support (feature `testing`): a [`PostgresStore`] in a PostgreSQL schema of its own, dropped with
-//! everything in it afterwards, so that parallel test runs on one PostgreSQL never collide.
+//! everything in it afterwards, so that parallel test runs on one PostgreSQL never collide; and clients syncing
+//! from a store served over HTTP (however the test serves it) into SQLite files, checked against the store.
 //!
 //! PostgreSQL is found at `SEQSYNC_TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/test`). When
 //! it is unreachable, [`available`] prints a notice and returns false (the test then returns early), unless
 //! `CI=true`: then it panics.
 
+use std::path::Path;
 use std::sync::Arc;
 
-use sync_core::Schema;
+use sync_client::ClientOptions;
+use sync_core::{ClientStore, PushHook, Schema, ServerStore, Verification, verify_scope};
+use tempfile::TempDir;
 use tokio_postgres::{Client, NoTls};
 
 use crate::PostgresStore;
@@ -64,6 +68,14 @@ impl TestDb {
         client
     }
 
+    /// Another store on this schema with `hook` reviewing pushes (`with_hook` takes a store by value, and
+    /// [`TestDb::store`] is shared).
+    pub async fn store_with_hook(&self, hook: Arc<dyn PushHook>) -> Arc<PostgresStore> {
+        let schema = self.store.schema.clone();
+        let store = PostgresStore::connect_in(&url(), &self.namespace, schema).await.expect("connect a second store");
+        Arc::new(store.with_hook(hook))
+    }
+
     /// `"namespace"."table"`.
     pub fn table(&self, table: &str) -> String {
         format!("\"{}\".\"{table}\"", self.namespace)
@@ -74,6 +86,34 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         drop_schema(std::mem::take(&mut self.namespace));
     }
+}
+
+/// The token the tests' servers grant every integration.
+pub const TOKEN: &str = "pg-token";
+
+/// A client over a new SQLite file `dir/<name>.db`, syncing the integration `name` from the server at `url` with
+/// [`TOKEN`]; `page_sizes` override the schema's per collection.
+pub fn client(url: &str, dir: &Path, name: &str, page_sizes: Vec<(String, usize)>) -> sync_client::Client {
+    // The tests sync the scopes they name through `client.engine`.
+    let options = ClientOptions {
+        scope: name.into(),
+        db: dir.join(format!("{name}.db")),
+        url: url.to_owned(),
+        token: Some(TOKEN.into()),
+        page_sizes,
+        ..Default::default()
+    };
+    sync_client::Client::open(options).expect("open client")
+}
+
+/// A temporary folder for clients' files.
+pub fn tempdir() -> TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+/// Compares `client`'s rows of `scope` with `server`'s.
+pub async fn verify(schema: &Schema, scope: &str, client: &dyn ClientStore, server: &dyn ServerStore) -> Verification {
+    verify_scope(schema, scope, client, server).await.expect("verify")
 }
 
 fn drop_schema(namespace: String) {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use deadpool_postgres::Transaction;
 use futures::future::try_join_all;
-use sync_core::{FeedError, Write, WriteReceipt, check_write};
+use sync_core::{FeedError, Value, Write, WriteReceipt, check_write};
 use tokio_postgres::Statement;
 
 use super::convert::{Param, refs};
@@ -38,15 +38,78 @@ struct Run {
     params: Vec<Param>,
 }
 
-/// Runs `upserts` pipelined, in order; returns the greatest seq they took.
-async fn pipeline(
-    tx: &Transaction<'_>,
-    upserts: &mut Vec<(Statement, Vec<Param>)>,
-) -> Result<i64, tokio_postgres::Error> {
-    let upserts = std::mem::take(upserts);
-    let params: Vec<_> = upserts.iter().map(|(_, params)| refs(params)).collect();
-    let rows = try_join_all(upserts.iter().zip(&params).map(|((stmt, _), params)| tx.query(stmt, params))).await?;
-    Ok(rows.iter().flatten().map(|row| row.get::<_, i64>(0)).max().unwrap_or(0))
+/// Upserts queued in a transaction: each run of rows becomes one statement, and [`PIPELINE`] statements go out
+/// before the first answer is read. Whoever reads rows must [`Upserts::flush`] first.
+#[derive(Default)]
+pub(super) struct Upserts {
+    run: Run,
+    statements: Vec<(Statement, Vec<Param>)>,
+}
+
+impl Upserts {
+    /// Queues the row `id` of `collection` (values of the declared columns); when the pipeline is full, sends
+    /// it and returns the seqs its rows took, in write order.
+    pub(super) async fn add(
+        &mut self,
+        (store, tx, scope): (&PostgresStore, &Transaction<'_>, &str),
+        collection: &str,
+        id: &str,
+        values: &[Value],
+    ) -> Result<Vec<i64>, FeedError> {
+        let (c, sql) = store.collection(collection)?;
+        let full = self.run.ids.len() >= ROWS_PER_UPSERT.min(u16::MAX as usize / sql.upsert_width);
+        if self.run.collection != collection || self.run.ids.contains(id) || full {
+            self.end_run(store, tx).await?;
+            collection.clone_into(&mut self.run.collection);
+        }
+        self.run.params.extend(c.columns.iter().zip(values).map(|(c, v)| Param::of(c, v)));
+        self.run.params.extend([Param::Text(scope.to_owned()), Param::Text(id.to_owned())]);
+        self.run.ids.insert(id.to_owned());
+        if self.statements.len() < PIPELINE {
+            return Ok(Vec::new());
+        }
+        self.send(tx, scope).await
+    }
+
+    /// Sends every queued row; returns the seqs they took, in write order.
+    pub(super) async fn flush(
+        &mut self,
+        (store, tx, scope): (&PostgresStore, &Transaction<'_>, &str),
+    ) -> Result<Vec<i64>, FeedError> {
+        self.end_run(store, tx).await?;
+        self.send(tx, scope).await
+    }
+
+    /// Queues the rows of the run (if any) as one upsert statement, and empties it.
+    async fn end_run(&mut self, store: &PostgresStore, tx: &Transaction<'_>) -> Result<(), FeedError> {
+        let run = &mut self.run;
+        if run.ids.is_empty() {
+            return Ok(());
+        }
+        let (_, sql) = store.collection(&run.collection)?;
+        let stmt = tx.prepare_cached(&sql.upsert_rows(run.ids.len())).await.map_err(db(format!(
+            "preparing the upsert of {} rows of `{}`",
+            run.ids.len(),
+            run.collection
+        )))?;
+        self.statements.push((stmt, std::mem::take(&mut run.params)));
+        run.ids.clear();
+        Ok(())
+    }
+
+    /// Runs the queued statements pipelined, in order.
+    async fn send(&mut self, tx: &Transaction<'_>, scope: &str) -> Result<Vec<i64>, FeedError> {
+        let statements = std::mem::take(&mut self.statements);
+        let params: Vec<_> = statements.iter().map(|(_, params)| refs(params)).collect();
+        let rows = try_join_all(statements.iter().zip(&params).map(|((stmt, _), params)| tx.query(stmt, params)))
+            .await
+            .map_err(db(format!("writing to integration {scope:?}")))?;
+        Ok(rows.iter().flatten().map(|row| row.get::<_, i64>(0)).collect())
+    }
+}
+
+fn greatest(seqs: Vec<i64>) -> i64 {
+    seqs.into_iter().max().unwrap_or(0)
 }
 
 impl PostgresStore {
@@ -62,77 +125,59 @@ impl PostgresStore {
         tx.execute(&lock, &[&scope]).await.map_err(db(context()))?;
         let mut receipt = WriteReceipt::default();
         let mut last_seq = 0;
-        let mut upserts: Vec<(Statement, Vec<Param>)> = Vec::new();
-        let mut run = Run::default();
+        let mut upserts = Upserts::default();
         for write in writes {
             match write {
                 Write::Upsert { collection, id, values } => {
-                    let (c, sql) = self.collection(collection)?;
-                    let full = run.ids.len() >= ROWS_PER_UPSERT.min(u16::MAX as usize / sql.upsert_width);
-                    if run.collection != *collection || run.ids.contains(id) || full {
-                        self.queue_run(&tx, &mut run, &mut upserts).await?;
-                        run.collection.clone_from(collection);
-                    }
-                    run.params.extend(c.columns.iter().zip(values).map(|(c, v)| Param::of(c, v)));
-                    run.params.push(Param::Text(scope.to_owned()));
-                    run.params.push(Param::Text(id.clone()));
-                    run.ids.insert(id.clone());
+                    let sent = upserts.add((self, &tx, scope), collection, id, values).await?;
+                    last_seq = last_seq.max(greatest(sent));
                     receipt.upserted += 1;
-                    if upserts.len() == PIPELINE {
-                        last_seq = last_seq.max(pipeline(&tx, &mut upserts).await.map_err(db(context()))?);
-                    }
                 }
                 Write::Delete { collection, id } => {
                     self.collection(collection)?;
                     // The cascade reads what the upserts before it wrote.
-                    self.queue_run(&tx, &mut run, &mut upserts).await?;
-                    last_seq = last_seq.max(pipeline(&tx, &mut upserts).await.map_err(db(context()))?);
-                    // Depth first on an explicit stack; missing and already-deleted rows end the walk (and cycles).
-                    let mut pending = vec![(collection.clone(), id.clone())];
-                    while let Some((collection, id)) = pending.pop() {
-                        let (_, sql) = self.collection(&collection)?;
-                        let tombstone = tx.prepare_cached(&sql.tombstone).await.map_err(db(context()))?;
-                        let Some(row) = tx.query_opt(&tombstone, &[&scope, &id]).await.map_err(db(context()))? else {
-                            continue;
-                        };
-                        last_seq = last_seq.max(row.get::<_, i64>(0));
-                        receipt.deleted += 1;
-                        for (child, select) in &sql.children {
-                            let stmt = tx.prepare_cached(select).await.map_err(db(context()))?;
-                            for row in tx.query(&stmt, &[&scope, &id]).await.map_err(db(context()))? {
-                                pending.push((child.clone(), row.get(0)));
-                            }
-                        }
-                    }
+                    last_seq = last_seq.max(greatest(upserts.flush((self, &tx, scope)).await?));
+                    let (seq, deleted) = self.delete_cascading(&tx, scope, collection, id).await?;
+                    last_seq = last_seq.max(seq);
+                    receipt.deleted += deleted;
                 }
             }
         }
-        self.queue_run(&tx, &mut run, &mut upserts).await?;
-        last_seq = last_seq.max(pipeline(&tx, &mut upserts).await.map_err(db(context()))?);
+        last_seq = last_seq.max(greatest(upserts.flush((self, &tx, scope)).await?));
         tx.commit().await.map_err(db(context()))?;
         receipt.last_seq = last_seq;
         Ok(receipt)
     }
 
-    /// Queues the rows of `run` (if any) as one upsert statement, and empties it.
-    async fn queue_run(
+    /// Marks the live row `id` of `collection` deleted, then its live children along `Column::references`, in
+    /// `tx`; returns the greatest seq the tombstones took (0 if none) and how many rows it deleted.
+    pub(super) async fn delete_cascading(
         &self,
         tx: &Transaction<'_>,
-        run: &mut Run,
-        upserts: &mut Vec<(Statement, Vec<Param>)>,
-    ) -> Result<(), FeedError> {
-        if run.ids.is_empty() {
-            return Ok(());
+        scope: &str,
+        collection: &str,
+        id: &str,
+    ) -> Result<(i64, u64), FeedError> {
+        let context = || format!("deleting row {id:?} of `{collection}` in integration {scope:?}");
+        let (mut last_seq, mut deleted) = (0, 0);
+        // Depth first on an explicit stack; missing and already-deleted rows end the walk (and cycles).
+        let mut pending = vec![(collection.to_owned(), id.to_owned())];
+        while let Some((collection, id)) = pending.pop() {
+            let (_, sql) = self.collection(&collection)?;
+            let tombstone = tx.prepare_cached(&sql.tombstone).await.map_err(db(context()))?;
+            let Some(row) = tx.query_opt(&tombstone, &[&scope, &id]).await.map_err(db(context()))? else {
+                continue;
+            };
+            last_seq = last_seq.max(row.get::<_, i64>(0));
+            deleted += 1;
+            for (child, select) in &sql.children {
+                let stmt = tx.prepare_cached(select).await.map_err(db(context()))?;
+                for row in tx.query(&stmt, &[&scope, &id]).await.map_err(db(context()))? {
+                    pending.push((child.clone(), row.get(0)));
+                }
+            }
         }
-        let (_, sql) = self.collection(&run.collection)?;
-        let stmt = tx.prepare_cached(&sql.upsert_rows(run.ids.len())).await.map_err(db(format!(
-            "preparing the upsert of {} rows of `{}`",
-            run.ids.len(),
-            run.collection
-        )))?;
-        upserts.push((stmt, std::mem::take(&mut run.params)));
-        run.ids.clear();
-        Ok(())
+        Ok((last_seq, deleted))
     }
 
     /// Deletes, for real, every tombstone last changed more than `older_than` ago (but the newest of each

@@ -10,8 +10,8 @@ use crate::error::Error;
 /// How long a statement waits for another connection's lock (another process, or a checkpoint) before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Upper bound of the write connection's page cache, KiB. DESIGN.md measured a 1M-row load at 6.6 s with the
-/// default cache and 4.4 s with a large one; SQLite only allocates what it uses, so small stores pay nothing.
+/// Upper bound of the write connection's page cache, KiB. A 1M-row load took 6.6 s with the default cache and
+/// 4.4 s with a large one when the store was designed; SQLite only allocates what it uses, so small stores pay nothing.
 /// 16 MiB, not more: the memory budget is 100 MB for a whole Node process syncing 1M messages, of which
 /// Node itself takes 43 MB. An initial sync into empty tables, which defers its indexes, ran as fast with 16 MiB
 /// as with 64 MiB (the random-keyed primary index does not fit either way); keeping indexes up to date row by
@@ -22,7 +22,7 @@ pub(crate) const WRITER_CACHE_KIB: i64 = 16 * 1024;
 ///
 /// WAL lets readers (the app's UI queries, the server's page reads) run while a page is written. `NORMAL` under
 /// WAL never corrupts the file or splits a transaction; a power cut may lose the last commits, which a sync
-/// fetches again since the cursor is lost with them (DESIGN.md invariant 4). Foreign keys stay off: rows of a
+/// fetches again since the cursor is lost with them (PROTOCOL.md invariant 4). Foreign keys stay off: rows of a
 /// child collection may arrive before their parents, and the server handles deletes itself.
 pub(crate) fn open_writer(path: &Path) -> Result<Connection, Error> {
     let fail = |cause| Error::Open { path: path.to_path_buf(), cause };

@@ -40,7 +40,10 @@ pub(crate) const CLIENT: Migrations = Migrations {
 pub(crate) const SERVER: Migrations = Migrations {
     kind: "sync-sqlite server store",
     application_id: 0x7379_6e73,
-    steps: &[Migration { name: "001_scopes.sql", sql: include_str!("../migrations/server/001_scopes.sql") }],
+    steps: &[
+        Migration { name: "001_scopes.sql", sql: include_str!("../migrations/server/001_scopes.sql") },
+        Migration { name: "002_push_clients.sql", sql: include_str!("../migrations/server/002_push_clients.sql") },
+    ],
 };
 
 impl Migrations {

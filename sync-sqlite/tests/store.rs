@@ -12,6 +12,8 @@ mod deferred;
 mod end_to_end;
 #[path = "store/held.rs"]
 mod held;
+#[path = "store/push.rs"]
+mod push;
 #[path = "store/read.rs"]
 mod read;
 #[path = "store/search.rs"]

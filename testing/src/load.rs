@@ -87,7 +87,7 @@ impl Transport for Timed {
                 .requests
                 .failures
                 .lock()
-                .map(|mut f| *f.entry(e.code().to_owned()).or_default() += 1)
+                .map(|mut f| *f.entry(e.code().as_str().to_owned()).or_default() += 1)
                 .unwrap_or_default(),
         }
         result

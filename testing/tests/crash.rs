@@ -7,6 +7,7 @@
 use server_example::generate::Sizes;
 use sync_testing::crash::{ServerKind, client_kills, server_kills};
 use sync_testing::procs::{Binaries, ClientKind, test_postgres};
+use sync_testing::write_crash::write_kills;
 
 const SIZES: Sizes = Sizes { conversations: 40, messages: 3_000, contacts: 30 };
 
@@ -35,4 +36,12 @@ async fn a_client_survives_its_postgres_server_killed_mid_sync() {
     let bins = Binaries::locate().expect("binaries");
     let report = server_kills(&bins, &ServerKind::Postgres(server), 2, SIZES, 7).await.expect("server kills");
     assert!(report.kills == 2 && report.exact >= 2, "{report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_cli_killed_between_its_writes_and_their_acknowledgement_loses_none_and_applies_none_twice() {
+    let bins = Binaries::locate().expect("binaries");
+    let report = write_kills(&bins, 12, 7).await.expect("write kills");
+    assert_eq!(report.kills, 12);
+    assert!(report.exact >= 1 && report.applied >= report.reported && report.reported > 0, "{report:?}");
 }

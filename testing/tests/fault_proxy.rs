@@ -9,7 +9,7 @@ use server_example::changes::{ChangeSet, apply_changes};
 use server_example::generate::{Sizes, generate};
 use server_example::serve::{RunningServer, access, start};
 use server_example::whatsapp;
-use sync_core::{SyncConfig, SyncEngine, SyncError, SyncOptions, verify_scope};
+use sync_core::{ErrorCode, SyncConfig, SyncEngine, SyncError, SyncOptions, verify_scope};
 use sync_http::{HttpTransport, ServerConfig};
 use sync_sqlite::{SqliteServerStore, SqliteStore};
 use sync_testing::{Fault, FaultProxy, History, Plan};
@@ -115,7 +115,7 @@ async fn incremental_syncs_through_random_faults_stay_at_page_boundaries_and_end
 }
 
 /// A sync through a proxy that always injects `fault` fails with `code`, after exactly `retries` retries.
-async fn fails_after_retries(fault: Fault, code: &str, message: &str) -> Duration {
+async fn fails_after_retries(fault: Fault, code: ErrorCode, message: &str) -> Duration {
     let server = server().await;
     let proxy = FaultProxy::start(server.running.addr, Plan::Always(fault), STALL).await.expect("proxy");
     let retries = 3;
@@ -132,11 +132,11 @@ async fn fails_after_retries(fault: Fault, code: &str, message: &str) -> Duratio
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_permanent_fault_stops_after_the_bounded_retries_with_a_clear_error() {
-    fails_after_retries(Fault::Status(503), "server", "HTTP 503").await;
-    fails_after_retries(Fault::Status(502), "server", "retry later").await;
-    fails_after_retries(Fault::Reset, "network", "check the server URL").await;
-    fails_after_retries(Fault::Truncate, "network", "could not reach the server").await;
-    fails_after_retries(Fault::Stall, "timeout", "did not answer within").await;
-    let waited = fails_after_retries(Fault::RateLimited { seconds: 1 }, "rate_limited", "HTTP 429").await;
+    fails_after_retries(Fault::Status(503), ErrorCode::Server, "HTTP 503").await;
+    fails_after_retries(Fault::Status(502), ErrorCode::Server, "retry later").await;
+    fails_after_retries(Fault::Reset, ErrorCode::Network, "check the server URL").await;
+    fails_after_retries(Fault::Truncate, ErrorCode::Network, "could not reach the server").await;
+    fails_after_retries(Fault::Stall, ErrorCode::Timeout, "did not answer within").await;
+    let waited = fails_after_retries(Fault::RateLimited { seconds: 1 }, ErrorCode::RateLimited, "HTTP 429").await;
     assert!(waited >= Duration::from_secs(3), "Retry-After: 1 was honoured before each of 3 retries ({waited:?})");
 }

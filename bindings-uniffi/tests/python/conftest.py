@@ -15,7 +15,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[3]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
 PACKAGE_DIR = Path(os.environ.get("SEQSYNC_PYTHON_DIR", TARGET / "uniffi" / "python"))
-SERVER = TARGET / "release" / "server-example"
+# SEQSYNC_PROFILE: the cargo profile folder of the server binary (scripts/test.sh: its debug build).
+SERVER = TARGET / os.environ.get("SEQSYNC_PROFILE", "release") / "server-example"
 SCENARIOS = json.loads((REPO / "bindings-tests" / "scenarios.json").read_text())
 
 

@@ -1,12 +1,15 @@
-//! `sync-cli`: pull an integration from a sync server into an SQLite file, show its stats, or reset it.
+//! `sync-cli`: pull an integration from a sync server into an SQLite file, write rows locally and push them, show
+//! its stats, or reset it.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use sync_cli::{Bars, Client, ClientOptions};
-use sync_core::{ClientStore, SyncOptions};
+use sync_core::outbox::{LocalWrite, WriteState};
+use sync_core::{ClientStore, MutationOp};
 use sync_sqlite::SqliteStore;
 
 #[derive(Parser)]
@@ -18,20 +21,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Sync every collection (or some) of an integration, resuming from the stored cursors.
+    /// Push the integration's pending local writes, then sync every collection (or some), resuming from the
+    /// stored cursors.
     Pull {
-        /// The SQLite file to sync into (created if missing).
-        #[arg(long, default_value = "client.db")]
-        db: PathBuf,
-        /// The server's base URL.
-        #[arg(long, env = "SYNC_URL", default_value = "http://127.0.0.1:8080")]
-        url: String,
-        /// Bearer token.
-        #[arg(long, env = "SYNC_TOKEN")]
-        token: Option<String>,
-        /// The integration id.
-        #[arg(long)]
-        integration: String,
+        #[command(flatten)]
+        server: Server,
         /// Only this collection (repeatable).
         #[arg(long = "collection")]
         collections: Vec<String>,
@@ -49,7 +43,30 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
-    /// Row counts, file size, path and cursors.
+    /// Write rows locally (at once, offline too) and push them; the next pull pushes what is still pending.
+    Write {
+        #[command(flatten)]
+        server: Server,
+        /// The collection (writable in the schema).
+        #[arg(long)]
+        collection: String,
+        /// The row's key; with `--repeat N`, rows `<id>-0` .. `<id>-<N-1>`.
+        #[arg(long)]
+        id: String,
+        /// insert, update (only the given fields change) or delete.
+        #[arg(long, value_parser = ["insert", "update", "delete"], default_value = "insert")]
+        op: String,
+        /// The fields as a JSON object (as in a page row: timestamps in Unix ms).
+        #[arg(long, default_value = "{}")]
+        fields: String,
+        /// Write this many rows, one local transaction each, printing `wrote <id>` after each commits.
+        #[arg(long)]
+        repeat: Option<usize>,
+        /// Only write locally; do not push.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Row counts, file size, path, cursors and pending writes.
     Stats {
         /// The SQLite file.
         #[arg(long, default_value = "client.db")]
@@ -67,6 +84,23 @@ enum Command {
         #[arg(long)]
         integration: String,
     },
+}
+
+/// Where the replica is and which server it syncs with.
+#[derive(clap::Args)]
+struct Server {
+    /// The SQLite file (created if missing).
+    #[arg(long, default_value = "client.db")]
+    db: PathBuf,
+    /// The server's base URL.
+    #[arg(long, env = "SYNC_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Bearer token.
+    #[arg(long, env = "SYNC_TOKEN")]
+    token: Option<String>,
+    /// The integration id.
+    #[arg(long)]
+    integration: String,
 }
 
 fn parse_page_size(s: &str) -> Result<(String, usize), String> {
@@ -95,7 +129,8 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Pull { db, url, token, integration, collections, page_sizes, schema, commit_rows, quiet } => {
+        Command::Pull { server, collections, page_sizes, schema, commit_rows, quiet } => {
+            let Server { db, url, token, integration } = server;
             let schema_json = match schema {
                 Some(path) => {
                     Some(std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?)
@@ -103,6 +138,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 None => None,
             };
             let client = Client::open(ClientOptions {
+                scope: integration.clone(),
                 db,
                 url,
                 token,
@@ -119,12 +155,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     on_ctrl_c.cancel();
                 }
             });
-            let options = SyncOptions {
-                progress: Some(bars.callback()),
-                cancel,
-                collections: (!collections.is_empty()).then_some(collections),
-            };
-            let report = client.engine.sync(&integration, options).await?;
+            let collections = (!collections.is_empty()).then_some(collections);
+            let report = client.sync(collections, Some(bars.callback()), Some(cancel)).await?;
             println!(
                 "synced {}: {} rows, {} pages, {:.1} MB in {:.2?}",
                 integration,
@@ -133,6 +165,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.bytes() as f64 / 1e6,
                 report.elapsed
             );
+            Ok(())
+        }
+        Command::Write { server, collection, id, op, fields, repeat, offline } => {
+            let fields: serde_json::Value = serde_json::from_str(&fields).context("--fields is not JSON")?;
+            let serde_json::Value::Object(fields) = fields else { anyhow::bail!("--fields must be a JSON object") };
+            let op = match op.as_str() {
+                "insert" => MutationOp::Insert,
+                "update" => MutationOp::Update,
+                _ => MutationOp::Delete,
+            };
+            let Server { db, url, token, integration } = server;
+            let client =
+                Client::open(ClientOptions { scope: integration.clone(), db, url, token, ..Default::default() })?;
+            let ids: Vec<String> = match repeat {
+                None => vec![id],
+                Some(n) => (0..n).map(|i| format!("{id}-{i}")).collect(),
+            };
+            let mut out = std::io::stdout().lock();
+            for id in ids {
+                let write =
+                    LocalWrite { collection: collection.clone(), id, op, fields: fields.clone().into_iter().collect() };
+                let mutation = client.mutate(write).await?;
+                writeln!(out, "wrote {}", mutation.id)?;
+                out.flush()?;
+            }
+            if !offline {
+                let report = client.engine.push(&integration, &sync_core::CancellationToken::new()).await?;
+                println!("pushed {}: {} applied, {} rejected", report.pushed, report.applied, report.rejected);
+            }
             Ok(())
         }
         Command::Stats { db, integration } => {
@@ -147,6 +208,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 for state in store.sync_state(&integration).await? {
                     println!("  {:<28} {:>10}", state.collection, state.last_seq);
                 }
+                let writes = store.pending_writes(&integration).await?;
+                let sent = writes.iter().filter(|w| w.state != WriteState::Pending).count();
+                println!("pending writes of {integration}: {} ({sent} acknowledged)", writes.len());
             }
             Ok(())
         }

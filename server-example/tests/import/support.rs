@@ -51,6 +51,7 @@ impl Synced {
         let config = ServerConfig::new(access(&[(token.into(), vec![scope.into()])]));
         let running = start(server.clone(), config, "127.0.0.1:0").await.expect("start");
         let options = ClientOptions {
+            scope: scope.into(),
             db: dir.path().join("client.db"),
             url: running.url(),
             token: Some(token.into()),

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::{SyncEngine, SyncOptions};
+use crate::code::ErrorCode;
 use crate::config::SyncConfig;
 use crate::error::SyncError;
 use crate::feed::{ChangeFeed, ServerStore, Write};

@@ -49,6 +49,11 @@ impl NotifyingStore {
         self.events.subscribe()
     }
 
+    /// How many receivers are subscribed now: while there are any, every page commits on its own.
+    pub fn listeners(&self) -> usize {
+        self.events.receiver_count()
+    }
+
     /// The wrapped store.
     pub fn inner(&self) -> &Arc<dyn ClientStore> {
         &self.inner

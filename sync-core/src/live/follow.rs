@@ -127,7 +127,7 @@ impl SyncEngine {
                 backoff = new_backoff();
                 continue;
             };
-            if matches!(error.code(), "unauthorized" | "forbidden" | "bad_request") {
+            if error.code().is_fatal() {
                 return Err(SyncError::Transport { what: format!("following {scope}"), cause: error });
             }
             let delay = backoff.next().unwrap_or(config.max_backoff);

@@ -1,4 +1,5 @@
-//! Live updates: a client follows a server without polling.
+//! Live updates: a client follows a server without polling. Every wakeup here is a hint; rows come by cursor
+//! (PROTOCOL.md invariant 8).
 //!
 //! - `hub.rs`: [`SeqWatch`], the in-process "integration X reached seq S" signal a server's
 //!   [`crate::ChangeFeed::wait_for_seq`] waits on, with a periodic re-check of the store so a lost hint only

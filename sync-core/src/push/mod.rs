@@ -13,6 +13,9 @@
 //! - A mutation that changes no value is applied with `seq: null` and takes no seq.
 //! - The [`PushHook`], when the store has one, may then refuse the mutation or rewrite its fields.
 //! - A rejection is final and counts as processed: the client's last mutation id advances past it.
+//!
+//! Each mutation applies at most once, and a push all or nothing (PROTOCOL.md invariant 10): the store keeps the
+//! client's last mutation id in the push's own transaction.
 
 mod apply;
 mod check;

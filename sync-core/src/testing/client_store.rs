@@ -1,4 +1,4 @@
-//! The conformance suite of [`ClientStore`]: DESIGN.md invariants 4 and 5 as seen from the store.
+//! The conformance suite of [`ClientStore`]: PROTOCOL.md invariants 4 and 5 as seen from the store.
 
 use std::sync::Arc;
 

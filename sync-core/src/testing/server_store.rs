@@ -1,4 +1,4 @@
-//! The conformance suite of [`ServerStore`]: DESIGN.md invariants 2 and 3 as seen from the server's store.
+//! The conformance suite of [`ServerStore`]: PROTOCOL.md invariants 2 and 3 as seen from the server's store.
 
 use std::sync::Arc;
 

@@ -1,5 +1,5 @@
 //! The page codec: what the encoder writes decodes to the same page, and every kind of hostile page is refused
-//! with the error that names what is wrong (DESIGN.md invariant 7).
+//! with the error that names what is wrong (PROTOCOL.md invariant 7).
 
 use serde_json::{Value as Json, json};
 

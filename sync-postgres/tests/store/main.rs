@@ -4,6 +4,7 @@
 
 mod batched;
 mod heads;
+mod push;
 mod seq_order;
 mod suite;
 mod support;

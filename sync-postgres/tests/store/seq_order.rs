@@ -1,4 +1,4 @@
-//! DESIGN.md invariant 2 on PostgreSQL: commit order equals seq order within an integration, so a client never
+//! PROTOCOL.md invariant 2 on PostgreSQL: commit order equals seq order within an integration, so a client never
 //! moves its cursor past a row that commits later. Each test runs against our trigger scheme and against the
 //! seed's naive one (a plain sequence default, here even extended to updates and deletes), kept only as a test
 //! fixture: the naive scheme loses rows, ours does not.

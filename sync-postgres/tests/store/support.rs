@@ -4,15 +4,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use sync_client::{Client, ClientOptions};
-use sync_core::{ClientStore, Schema, ServerStore, Verification, verify_scope};
+use sync_client::Client;
 use sync_http::{Access, ServerConfig, router};
 use sync_postgres::PostgresStore;
-pub use sync_postgres::testing::{TestDb as Db, available};
-use tempfile::TempDir;
+use sync_postgres::testing::TOKEN;
+pub use sync_postgres::testing::{TestDb as Db, available, tempdir, verify};
 use tokio_util::sync::CancellationToken;
-
-const TOKEN: &str = "pg-token";
 
 /// An HTTP server in a background task.
 pub struct Server {
@@ -39,22 +36,7 @@ pub async fn serve(store: Arc<PostgresStore>) -> Server {
     Server { url, stop, task }
 }
 
-/// An engine over a new SQLite file in `dir`, syncing from `server` over HTTP.
+/// A client syncing the integration `name` from `server` ([`sync_postgres::testing::client`]).
 pub fn client(server: &Server, dir: &Path, name: &str, page_sizes: Vec<(String, usize)>) -> Client {
-    let options = ClientOptions {
-        db: dir.join(format!("{name}.db")),
-        url: server.url.clone(),
-        token: Some(TOKEN.into()),
-        page_sizes,
-        ..Default::default()
-    };
-    Client::open(options).expect("open client")
-}
-
-pub fn tempdir() -> TempDir {
-    tempfile::tempdir().expect("tempdir")
-}
-
-pub async fn verify(schema: &Schema, scope: &str, client: &dyn ClientStore, server: &dyn ServerStore) -> Verification {
-    verify_scope(schema, scope, client, server).await.expect("verify")
+    sync_postgres::testing::client(&server.url, dir, name, page_sizes)
 }

@@ -1,7 +1,7 @@
 -- The embedded server store's own tables. Data tables follow the schema passed to open().
 
 -- One seq counter per scope. Every write batch reads and bumps it inside one BEGIN IMMEDIATE transaction, so
--- commit order equals seq order within a scope (DESIGN.md invariant 2).
+-- commit order equals seq order within a scope (PROTOCOL.md invariant 2).
 CREATE TABLE scopes (
     integration_id TEXT PRIMARY KEY,
     seq INTEGER NOT NULL

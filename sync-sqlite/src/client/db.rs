@@ -188,7 +188,7 @@ impl ClientDb {
     ///
     /// An initial sync into an empty table defers its secondary indexes: the first page drops them and the last
     /// one (`has_more: false`) builds them again, each in its page's transaction. Loading first and sorting once
-    /// costs about half of keeping the indexes up to date row by row (DESIGN.md, performance notes). Rows and
+    /// costs about half of keeping the indexes up to date row by row (measured when the store was designed). Rows and
     /// cursor are exact at every commit either way; a crash in between leaves a table without those indexes,
     /// which the next `open` builds.
     pub(super) fn apply_page(&mut self, scope: &str, page: &Page) -> Result<ApplyOutcome, StoreError> {

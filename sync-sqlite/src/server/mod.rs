@@ -1,5 +1,6 @@
 //! [`SqliteServerStore`]: the embedded server's source of truth in an SQLite file.
 
+mod push;
 mod read;
 mod write;
 
@@ -11,8 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use sync_core::live::{DEFAULT_RECHECK, SeqWatch, latest_seq};
 use sync_core::{
-    ChangeFeed, Collection, FeedError, FeedPage, Schema, ScopeStatus, ServerStore, StoredRow, Value, Write,
-    WriteReceipt, check_write,
+    ChangeFeed, Collection, FeedError, FeedPage, PushHook, PushRequest, PushResponse, Schema, ScopeStatus, ServerStore,
+    StoredRow, Value, Write, WriteReceipt, check_push, check_write,
 };
 
 use crate::error::Error;
@@ -49,7 +50,7 @@ impl Shared {
 ///
 /// Seqs: every write batch runs in one `BEGIN IMMEDIATE` transaction on the writer thread, which reads the scope's
 /// counter in `scopes`, hands out the next seqs and stores the counter back before committing. The write lock is
-/// held from the counter read to the commit, so commit order equals seq order within a scope (DESIGN.md
+/// held from the counter read to the commit, so commit order equals seq order within a scope (PROTOCOL.md
 /// invariant 2), even with other processes writing the same file. Live counts and latest seqs per collection are
 /// kept in `collection_counts` in the same transaction, so `status` and `total_count` never count rows.
 ///
@@ -62,6 +63,7 @@ pub struct SqliteServerStore {
     readers: Vec<Worker<Reader>>,
     next_reader: AtomicUsize,
     live: SeqWatch,
+    hook: Option<Arc<dyn PushHook>>,
 }
 
 impl SqliteServerStore {
@@ -84,7 +86,15 @@ impl SqliteServerStore {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(SqliteServerStore { path, shared, writer, readers, next_reader: AtomicUsize::new(0), live: SeqWatch::new() })
+        let next_reader = AtomicUsize::new(0);
+        Ok(SqliteServerStore { path, shared, writer, readers, next_reader, live: SeqWatch::new(), hook: None })
+    }
+
+    /// The same store with `hook` reviewing every pushed mutation (on the writer thread, inside the push's
+    /// transaction).
+    pub fn with_hook(mut self, hook: Arc<dyn PushHook>) -> Self {
+        self.hook = Some(hook);
+        self
     }
 
     /// The database file.
@@ -167,5 +177,18 @@ impl ServerStore for SqliteServerStore {
         self.shared.collection(collection)?;
         let (scope, collection, id) = (scope.to_owned(), collection.to_owned(), id.to_owned());
         self.read(move |reader| reader.get(&scope, &collection, &id)).await
+    }
+
+    /// Checked before the database is touched; then one `BEGIN IMMEDIATE` transaction on the writer thread
+    /// (which also serialises pushes of one client), the same seq counter as [`ServerStore::write`].
+    async fn push(&self, scope: &str, push: PushRequest) -> Result<PushResponse, FeedError> {
+        let mutations = check_push(&self.shared.schema, &push)?;
+        let (owned, hook) = (scope.to_owned(), self.hook.clone());
+        let job = move |writer: &mut Writer| writer.push(&owned, &push.client_id, mutations, hook.as_deref());
+        let (response, receipt) = self.writer.run(job).await??;
+        if receipt.last_seq > 0 {
+            self.live.publish(scope, receipt.last_seq);
+        }
+        Ok(response)
     }
 }

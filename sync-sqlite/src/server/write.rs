@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sync_core::{FeedError, Value, Write, WriteReceipt};
 
 use super::Shared;
@@ -24,12 +24,14 @@ pub(super) struct Writer {
 }
 
 /// One batch in its transaction: the scope's counter, the receipt and, per collection, (live delta, latest seq).
-struct Batch<'a> {
-    tx: &'a Transaction<'a>,
-    shared: &'a Shared,
-    scope: &'a str,
-    seq: i64,
-    receipt: WriteReceipt,
+/// It holds the connection by `&mut` (not a rusqlite `Transaction`, which is not `Send`) so that a push's async
+/// policy can run over it ([`sync_core::PushTx`]).
+pub(super) struct Batch<'a> {
+    pub(super) conn: &'a mut Connection,
+    pub(super) shared: &'a Shared,
+    pub(super) scope: &'a str,
+    pub(super) seq: i64,
+    pub(super) receipt: WriteReceipt,
     counts: HashMap<String, (i64, i64)>,
 }
 
@@ -53,44 +55,77 @@ impl Writer {
 
     /// Applies a checked batch in one `BEGIN IMMEDIATE` transaction; any error rolls all of it back.
     pub(super) fn write(&mut self, scope: &str, writes: &[Write]) -> Result<WriteReceipt, FeedError> {
-        let context = || format!("writing to scope {scope:?} in {}", self.path.display());
+        let ((), receipt) = self.batch(scope, |batch| {
+            for write in writes {
+                match write {
+                    Write::Upsert { collection, id, values } => batch.upsert(collection, id, values),
+                    Write::Delete { collection, id } => batch.delete(collection, id).map(drop),
+                }
+                .map_err(|e| batch.backend(e))?;
+            }
+            Ok(())
+        })?;
+        Ok(receipt)
+    }
+
+    /// Runs `body` over a [`Batch`] in one `BEGIN IMMEDIATE` transaction, then stores the scope's counter and the
+    /// collections' counts and commits; an error anywhere rolls all of it back. The write lock is held from the
+    /// counter read to the commit, so commit order is seq order.
+    pub(super) fn batch<R>(
+        &mut self,
+        scope: &str,
+        body: impl FnOnce(&mut Batch<'_>) -> Result<R, FeedError>,
+    ) -> Result<(R, WriteReceipt), FeedError> {
+        let context = format!("writing to scope {scope:?} in {}", self.path.display());
+        let backend = |e| FeedError::backend(context.clone(), e);
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
         let shared = self.shared.clone();
-        let mut run = || -> rusqlite::Result<WriteReceipt> {
-            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let seq = tx.prepare_cached(sql::SCOPE_SEQ)?.query_row([scope], |row| row.get(0)).optional()?;
+        let result = (|| {
+            let seq = (self.conn.prepare_cached(sql::SCOPE_SEQ))
+                .and_then(|mut stmt| stmt.query_row([scope], |row| row.get(0)).optional())
+                .map_err(backend)?;
             let mut batch = Batch {
-                tx: &tx,
+                conn: &mut self.conn,
                 shared: &shared,
                 scope,
                 seq: seq.unwrap_or(0),
                 receipt: WriteReceipt::default(),
                 counts: HashMap::new(),
             };
-            for write in writes {
-                match write {
-                    Write::Upsert { collection, id, values } => batch.upsert(collection, id, values)?,
-                    Write::Delete { collection, id } => batch.delete(collection, id)?,
-                }
-            }
-            let Batch { seq, mut receipt, counts, .. } = batch;
-            // Stored even when nothing changed: a scope exists from its first write on.
-            tx.prepare_cached(sql::SAVE_SCOPE)?.execute(params![scope, seq])?;
-            let mut add = tx.prepare_cached(sql::ADD_COUNTS)?;
-            for (collection, (live, latest)) in &counts {
-                add.execute(params![scope, collection, live, latest])?;
-            }
-            drop(add);
-            tx.commit()?;
-            if receipt.upserted + receipt.deleted > 0 {
-                receipt.last_seq = seq;
-            }
-            Ok(receipt)
-        };
-        run().map_err(|e| FeedError::backend(context(), e))
+            let out = body(&mut batch)?;
+            let receipt = batch.finish().map_err(backend)?;
+            self.conn.execute_batch("COMMIT").map_err(backend)?;
+            Ok((out, receipt))
+        })();
+        if result.is_err() && !self.conn.is_autocommit() {
+            // Failing to roll back leaves nothing to do but report the first error.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        result
     }
 }
 
 impl Batch<'_> {
+    /// A database error of this batch, with its scope.
+    pub(super) fn backend(&self, e: rusqlite::Error) -> FeedError {
+        FeedError::backend(format!("writing to scope {:?}", self.scope), e)
+    }
+
+    /// Stores the scope's counter (even when nothing changed: a scope exists from its first write on) and the
+    /// collections' counts; the receipt's `last_seq` is the counter when anything changed.
+    fn finish(self) -> rusqlite::Result<WriteReceipt> {
+        self.conn.prepare_cached(sql::SAVE_SCOPE)?.execute(params![self.scope, self.seq])?;
+        let mut add = self.conn.prepare_cached(sql::ADD_COUNTS)?;
+        for (collection, (live, latest)) in &self.counts {
+            add.execute(params![self.scope, collection, live, latest])?;
+        }
+        let mut receipt = self.receipt;
+        if receipt.upserted + receipt.deleted > 0 {
+            receipt.last_seq = self.seq;
+        }
+        Ok(receipt)
+    }
+
     fn changed(&mut self, collection: &str, live_delta: i64) {
         let entry = self.counts.entry(collection.to_owned()).or_default();
         entry.0 += live_delta;
@@ -98,17 +133,20 @@ impl Batch<'_> {
     }
 
     /// Writes a row with a new seq, reviving it if it was a tombstone.
-    fn upsert(&mut self, collection: &str, id: &str, values: &[Value]) -> rusqlite::Result<()> {
-        let Ok((c, sql)) = self.shared.collection(collection) else { return Ok(()) };
+    pub(super) fn upsert(&mut self, collection: &str, id: &str, values: &[Value]) -> rusqlite::Result<()> {
+        let shared = self.shared;
+        let Ok((c, sql)) = shared.collection(collection) else { return Ok(()) };
         let deleted: Option<bool> =
-            self.tx.prepare_cached(&sql.deleted)?.query_row([self.scope, id], |row| row.get(0)).optional()?;
+            self.conn.prepare_cached(&sql.deleted)?.query_row([self.scope, id], |row| row.get(0)).optional()?;
         self.seq += 1;
-        let mut stmt = self.tx.prepare_cached(&sql.upsert)?;
-        stmt.raw_bind_parameter(1, id)?;
-        stmt.raw_bind_parameter(2, self.scope)?;
-        stmt.raw_bind_parameter(3, self.seq)?;
-        convert::bind_values(&mut stmt, 4, &c.columns, values)?;
-        stmt.raw_execute()?;
+        {
+            let mut stmt = self.conn.prepare_cached(&sql.upsert)?;
+            stmt.raw_bind_parameter(1, id)?;
+            stmt.raw_bind_parameter(2, self.scope)?;
+            stmt.raw_bind_parameter(3, self.seq)?;
+            convert::bind_values(&mut stmt, 4, &c.columns, values)?;
+            stmt.raw_execute()?;
+        }
         self.changed(collection, if deleted == Some(false) { 0 } else { 1 });
         self.receipt.upserted += 1;
         Ok(())
@@ -116,26 +154,29 @@ impl Batch<'_> {
 
     /// Turns a live row into a tombstone with a new seq, then the live rows referencing it, recursively (depth
     /// first, on an explicit stack so that deep chains cannot overflow the thread's stack). Missing and
-    /// already-deleted rows are skipped, which also ends reference cycles.
-    fn delete(&mut self, collection: &str, id: &str) -> rusqlite::Result<()> {
+    /// already-deleted rows are skipped, which also ends reference cycles. Returns how many it deleted.
+    pub(super) fn delete(&mut self, collection: &str, id: &str) -> rusqlite::Result<u64> {
+        let shared = self.shared;
         let mut pending = vec![(collection.to_owned(), id.to_owned())];
+        let mut deleted = 0;
         while let Some((collection, id)) = pending.pop() {
-            let Ok((_, sql)) = self.shared.collection(&collection) else { continue };
-            let changed = self.tx.prepare_cached(&sql.tombstone)?.execute(params![self.seq + 1, self.scope, id])?;
+            let Ok((_, sql)) = shared.collection(&collection) else { continue };
+            let changed = self.conn.prepare_cached(&sql.tombstone)?.execute(params![self.seq + 1, self.scope, id])?;
             if changed == 0 {
                 continue;
             }
             self.seq += 1;
             self.changed(&collection, -1);
             self.receipt.deleted += 1;
+            deleted += 1;
             for (child, select) in &sql.children {
-                let mut stmt = self.tx.prepare_cached(select)?;
+                let mut stmt = self.conn.prepare_cached(select)?;
                 let ids = stmt.query_map([self.scope, id.as_str()], |row| row.get::<_, String>(0))?;
                 for child_id in ids {
                     pending.push((child.clone(), child_id?));
                 }
             }
         }
-        Ok(())
+        Ok(deleted)
     }
 }

@@ -9,7 +9,7 @@ use super::*;
 #[derive(Debug)]
 pub(crate) struct ClientSql {
     /// Binds id, integration_id, seq, then the declared columns. An existing row is replaced only by a greater
-    /// seq, so an older change never overwrites a newer one (DESIGN.md invariant 5).
+    /// seq, so an older change never overwrites a newer one (PROTOCOL.md invariant 5).
     pub(crate) upsert: String,
     /// Binds integration_id, id, seq: deletes the row if the tombstone is newer than it.
     pub(crate) delete: String,

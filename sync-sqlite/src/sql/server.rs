@@ -113,3 +113,10 @@ pub(crate) const SCOPE_COUNTS: &str =
 /// Binds integration_id, collection.
 pub(crate) const COLLECTION_COUNT: &str =
     "SELECT live FROM collection_counts WHERE integration_id = ?1 AND collection = ?2";
+/// A client's last processed mutation id and seq bound. Binds integration_id, client_id.
+pub(crate) const PUSH_CLIENT: &str =
+    "SELECT last_mutation_id, seq FROM push_clients WHERE integration_id = ?1 AND client_id = ?2";
+/// Binds integration_id, client_id, last_mutation_id, seq.
+pub(crate) const SAVE_PUSH_CLIENT: &str = "INSERT INTO push_clients (integration_id, client_id, last_mutation_id, seq) \
+     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (integration_id, client_id) \
+     DO UPDATE SET last_mutation_id = excluded.last_mutation_id, seq = excluded.seq";

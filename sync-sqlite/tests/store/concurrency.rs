@@ -1,4 +1,4 @@
-//! DESIGN.md invariant 2 under load: writers on two connections to one server file (as two processes would be)
+//! PROTOCOL.md invariant 2 under load: writers on two connections to one server file (as two processes would be)
 //! while a client syncs again and again; the client must end exact, and seqs must be handed out exactly once.
 
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! The client replica's reader: paged, filtered rows checked against the schema, and read-only queries.
 
 use sync_core::testing::{page, post, test_schema, thread};
-use sync_core::{ClientStore, Row, StoreError, Value};
+use sync_core::{ClientStore, ErrorCode, Row, StoreError, Value};
 use sync_sqlite::{ListRows, SqliteStore};
 
 use crate::Dirs;
@@ -61,7 +61,7 @@ async fn list_rows_refuses_unknown_columns_and_collections() {
     let injection =
         ListRows { order_by: Some(("seq; DROP TABLE posts".into(), false)), limit: 1, ..Default::default() };
     let e = store.list_rows("s", "posts", injection).await.expect_err("unknown sort column");
-    assert_eq!(e.code(), "invalid_query");
+    assert_eq!(e.code(), ErrorCode::InvalidQuery);
     let e = store.list_rows("s", "nothing", ListRows::default()).await.expect_err("unknown collection");
     assert!(matches!(e, StoreError::UnknownCollection(_)), "{e}");
     assert_eq!(store.stats().await.expect("stats").counts["posts"], 6, "nothing was dropped");
@@ -107,7 +107,7 @@ async fn query_reads_with_parameters_and_refuses_anything_else() {
         "BEGIN",
     ] {
         let e = store.query(write, vec![]).await.expect_err(write);
-        assert_eq!(e.code(), "invalid_query", "{write}: {e}");
+        assert_eq!(e.code(), ErrorCode::InvalidQuery, "{write}: {e}");
     }
     // SQLite counts ATTACH as a read; the reader allows no attached database, so it fails when it runs.
     let e = store.query("ATTACH DATABASE ':memory:' AS other", vec![]).await.expect_err("ATTACH");
@@ -117,7 +117,7 @@ async fn query_reads_with_parameters_and_refuses_anything_else() {
         vec![vec![Value::Integer(1)]]
     );
     let e = store.query("SELECT ?", vec![]).await.expect_err("missing parameter");
-    assert_eq!(e.code(), "invalid_query");
+    assert_eq!(e.code(), ErrorCode::InvalidQuery);
     assert_eq!(store.stats().await.expect("stats").counts["posts"], 6, "nothing changed");
     assert_eq!(store.sync_state("s").await.expect("state").iter().map(|c| c.last_seq).max(), Some(15));
 }

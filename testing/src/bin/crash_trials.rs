@@ -8,6 +8,7 @@ use clap::Parser;
 use server_example::generate::Sizes;
 use sync_testing::crash::{Report, ServerKind, client_kills, server_kills};
 use sync_testing::procs::{Binaries, ClientKind};
+use sync_testing::write_crash::write_kills;
 
 #[derive(Parser)]
 #[command(about = "Kill sync clients and servers with SIGKILL mid-sync; check every database after each kill")]
@@ -19,6 +20,10 @@ struct Args {
     /// `npm run build -w bindings-node`).
     #[arg(long = "client", value_enum, default_values_t = [ClientKind::Cli, ClientKind::Node])]
     clients: Vec<ClientKind>,
+    /// Kills of `sync-cli write` (or of the pull pushing its pending writes) between a local write and its
+    /// acknowledgement.
+    #[arg(long, default_value_t = 100)]
+    write_kills: usize,
     /// Kills of the server, on each store, that must land mid-sync.
     #[arg(long, default_value_t = 50)]
     server_kills: usize,
@@ -61,6 +66,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let started = Instant::now();
         let report = client_kills(&bins, *kind, args.client_kills, sizes, args.seed).await?;
         print(&format!("client {kind:?} killed"), &report, started);
+    }
+    if args.write_kills > 0 {
+        let started = Instant::now();
+        let r = write_kills(&bins, args.write_kills, args.seed).await?;
+        println!(
+            "writes killed: {} kills between a local write and its acknowledgement ({} runs ended first), {} writes \
+             reported and all kept, {} mutations applied exactly once, {} exact verifications, {:.0} s",
+            r.kills,
+            r.missed,
+            r.reported,
+            r.applied,
+            r.exact,
+            started.elapsed().as_secs_f64()
+        );
     }
     let mut servers = vec![ServerKind::Embedded];
     if args.postgres != "none" {

@@ -1,4 +1,4 @@
-//! DESIGN.md invariant 4 with a real crash: the `sync-cli` child process is killed with SIGKILL at random
+//! PROTOCOL.md invariant 4 with a real crash: the `sync-cli` child process is killed with SIGKILL at random
 //! instants in the middle of a sync; after every kill the database is at a page boundary (every collection holds
 //! exactly the server's rows up to its cursor, never fewer, never more), and a final run ends exact. A kill during
 //! an initial sync leaves tables whose secondary indexes are deferred; opening the file builds them again.

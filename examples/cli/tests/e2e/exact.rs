@@ -1,8 +1,8 @@
-//! DESIGN.md invariants 1, 3 and 5 over real HTTP into a real SQLite file, and tenant isolation.
+//! PROTOCOL.md invariants 1, 3, 5 and 6 (tenant isolation) over real HTTP into a real SQLite file.
 
 use server_example::changes::{ChangeSet, apply_changes};
 use server_example::generate::Sizes;
-use sync_core::{ClientStore, ServerStore, SyncOptions, Value, Write};
+use sync_core::{ClientStore, ErrorCode, ServerStore, SyncOptions, Value, Write};
 
 use crate::support::{SCOPE_A, SCOPE_B, TOKEN_A, TOKEN_B, server, verify};
 
@@ -86,7 +86,7 @@ async fn a_token_for_one_integration_cannot_read_another() {
     let db = server.path("thief.db");
     let thief = server.client(&db, TOKEN_A);
     let err = thief.engine.sync(SCOPE_B, SyncOptions::default()).await.expect_err("token A must not read B");
-    assert_eq!(err.code(), "forbidden", "{err}");
+    assert_eq!(err.code(), ErrorCode::Forbidden, "{err}");
     let stats = thief.store.stats().await.expect("stats");
     assert!(stats.counts.values().all(|n| *n == 0), "nothing of B was stored: {stats:?}");
 

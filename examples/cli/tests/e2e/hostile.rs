@@ -1,4 +1,4 @@
-//! DESIGN.md invariant 7 over real HTTP into a real SQLite file: every kind of hostile page is rejected with a
+//! PROTOCOL.md invariant 7 over real HTTP into a real SQLite file: every kind of hostile page is rejected with a
 //! clear error and leaves rows and cursor exactly as they were, even when part of the page is valid.
 
 use std::collections::HashMap;
@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use sync_core::memory::MemoryFeed;
 use sync_core::testing::{post, test_schema, thread};
-use sync_core::{ChangeFeed, ClientStore, ServerStore, SyncOptions, Write, wire};
+use sync_core::{ChangeFeed, ClientStore, ErrorCode, ServerStore, SyncOptions, Write, wire};
 use sync_sqlite::SqliteStore;
 
 /// A server that is honest except for pages of `posts` with `since_seq` in `from..=to`, answered with a scripted
@@ -122,8 +122,13 @@ pub async fn seeded() -> Shared {
 }
 
 pub fn client(db: &std::path::Path, url: &str) -> sync_cli::Client {
-    let options =
-        sync_cli::ClientOptions { db: db.to_path_buf(), url: url.to_owned(), token: None, ..Default::default() };
+    let options = sync_cli::ClientOptions {
+        scope: "s".into(),
+        db: db.to_path_buf(),
+        url: url.to_owned(),
+        token: None,
+        ..Default::default()
+    };
     sync_cli::Client::open(options).expect("client")
 }
 
@@ -140,7 +145,7 @@ async fn every_hostile_page_is_rejected_and_applies_nothing() {
         let db = dir.path().join(format!("case{n}.db"));
         let client = client(&db, &url);
         let err = client.engine.sync("s", SyncOptions::default()).await.expect_err(name);
-        assert_eq!(err.code(), "bad_page", "{name}: {err}");
+        assert_eq!(err.code(), ErrorCode::BadPage, "{name}: {err}");
         assert!(err.to_string().contains("nothing of it was applied"), "{name}: the message says what happened: {err}");
 
         let store = SqliteStore::open(&db).expect("reopen");

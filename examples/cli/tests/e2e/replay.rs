@@ -1,4 +1,4 @@
-//! DESIGN.md invariant 5 over real HTTP into a real SQLite file: a page applied twice changes nothing, and an
+//! PROTOCOL.md invariant 5 over real HTTP into a real SQLite file: a page applied twice changes nothing, and an
 //! old page replayed after its rows changed (a stale cache, a lost cursor restored from a backup) never puts
 //! older values over newer ones.
 

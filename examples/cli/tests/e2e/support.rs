@@ -38,7 +38,9 @@ pub async fn server(sizes: Sizes) -> Server {
 
 impl Server {
     pub fn client(&self, db: &Path, token: &str) -> Client {
+        // The tests sync the scopes they name through `client.engine`; the client's own scope is the first.
         let options = ClientOptions {
+            scope: SCOPE_A.into(),
             db: db.to_path_buf(),
             url: self.running.url(),
             token: Some(token.to_owned()),

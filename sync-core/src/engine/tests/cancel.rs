@@ -37,7 +37,7 @@ async fn a_token_cancelled_before_the_sync_stops_it_before_anything_happens() {
     populate(&f, "s", 30, 40).await;
     let err = f.sync_with("s", cancelled_options()).await.expect_err("cancelled");
     assert!(matches!(err, SyncError::Cancelled), "{err:?}");
-    assert_eq!(err.code(), "cancelled");
+    assert_eq!(err.code(), ErrorCode::Cancelled);
     assert_eq!(f.page_calls(), 0);
     assert!(f.cursors("s").await.is_empty() && f.client.rows("s", "threads").is_empty());
     let report = f.sync("s").await.expect("a later sync");

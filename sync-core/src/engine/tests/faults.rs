@@ -64,7 +64,7 @@ async fn unauthorized_fails_at_once_without_retry() {
     populate(&f, "s", 7, 10).await;
     let started = Instant::now();
     let err = f.sync("s").await.expect_err("401 is final");
-    assert_eq!(err.code(), "unauthorized");
+    assert_eq!(err.code(), ErrorCode::Unauthorized);
     assert!(matches!(&err, SyncError::Transport { cause, .. } if *cause == unauthorized), "{err:?}");
     assert!(err.to_string().contains("token"), "the message helps: {err}");
     assert_eq!(f.page_calls(), 1, "no retry");
@@ -75,7 +75,7 @@ async fn unauthorized_fails_at_once_without_retry() {
 #[tokio::test(start_paused = true)]
 async fn other_client_errors_are_not_retried() {
     // 409 (`resync_required`) has its own path: see `resync.rs`.
-    for (code, name) in [(400, "bad_request"), (403, "forbidden"), (404, "not_found")] {
+    for (code, name) in [(400, ErrorCode::BadRequest), (403, ErrorCode::Forbidden), (404, ErrorCode::NotFound)] {
         let f = Fixture::new(config(), vec![status(code)]);
         populate(&f, "s", 2, 2).await;
         let err = f.sync("s").await.expect_err("final");
@@ -93,7 +93,7 @@ async fn exhausted_retries_give_the_last_error() {
         matches!(&err, SyncError::Transport { cause: TransportError::Status { status: 502, .. }, .. }),
         "the last failure is reported: {err:?}"
     );
-    assert_eq!((err.code(), f.page_calls()), ("server", 3), "one attempt and two retries");
+    assert_eq!((err.code(), f.page_calls()), (ErrorCode::Server, 3), "one attempt and two retries");
     assert!(f.client.rows("s", "threads").is_empty());
 
     // The remaining fault (500) is retried by the next sync, which converges.
@@ -116,7 +116,7 @@ async fn a_hanging_request_times_out_and_is_retried() {
     let g = Fixture::new(config, vec![Fault::Hang, Fault::Hang]);
     populate(&g, "s", 2, 2).await;
     let err = g.sync("s").await.expect_err("every attempt hangs");
-    assert_eq!(err.code(), "timeout");
+    assert_eq!(err.code(), ErrorCode::Timeout);
     let five = Duration::from_secs(5);
     assert!(matches!(&err, SyncError::Transport { cause: TransportError::Timeout(t), .. } if *t == five), "{err:?}");
 }
@@ -126,7 +126,7 @@ async fn a_hostile_first_page_applies_nothing() {
     let f = Fixture::new(config(), vec![Fault::Body(b"<html>502 Bad Gateway</html>".to_vec())]);
     populate(&f, "s", 7, 10).await;
     let err = f.sync("s").await.expect_err("bad page");
-    assert_eq!(err.code(), "bad_page");
+    assert_eq!(err.code(), ErrorCode::BadPage);
     assert!(
         matches!(&err, SyncError::BadPage { collection, since_seq: 0, cause: PageError::Malformed(_) }
             if collection == "threads"),
@@ -172,7 +172,7 @@ async fn a_hostile_page_in_an_incremental_sync_leaves_the_client_as_it_was() {
     ], "latest_seq": 19, "has_more": false}"#;
     let f = setup.again(config(), vec![Fault::Body(hostile.to_vec())]);
     let err = f.sync("s").await.expect_err("bad page");
-    assert_eq!(err.code(), "bad_page");
+    assert_eq!(err.code(), ErrorCode::BadPage);
     let bad_row = matches!(&err, SyncError::BadPage { since_seq: 7, cause: PageError::BadRow { row: 1, .. }, .. });
     assert!(bad_row, "{err:?}");
     assert_eq!(f.snapshot("s").await, before, "rows and cursors exactly as before");
@@ -186,7 +186,7 @@ async fn an_oversized_page_is_a_bad_page() {
     populate(&f, "s", 7, 10).await;
     let err = f.sync("s").await.expect_err("pages are larger than 100 bytes");
     assert!(matches!(&err, SyncError::BadPage { cause: PageError::TooLarge(_), .. }), "{err:?}");
-    assert_eq!(err.code(), "bad_page");
+    assert_eq!(err.code(), ErrorCode::BadPage);
     assert!(f.cursors("s").await.is_empty());
 }
 
@@ -261,7 +261,7 @@ async fn a_store_failure_stops_the_sync_at_a_page_boundary() {
     let sync = engine.sync("s", SyncOptions::default());
     let err = tokio::time::timeout(Duration::from_secs(3600), sync).await.expect("the sync must not hang");
     let err = err.expect_err("disk full");
-    assert_eq!(err.code(), "store");
+    assert_eq!(err.code(), ErrorCode::Store);
     assert!(err.to_string().contains("disk full"), "{err}");
     assert_eq!(store.inner.rows("s", "threads").len(), 3, "the first page stays");
     assert_eq!(store.sync_state("s").await.expect("state")[0].last_seq, 3);

@@ -49,7 +49,7 @@ async fn resync_required_twice_in_a_row_is_an_error() {
     diverged(&f).await;
     let f = f.again(config(), vec![resync_required(), resync_required()]);
     let err = f.sync("s").await.expect_err("a second 409 is not retried");
-    assert_eq!(err.code(), "resync_required");
+    assert_eq!(err.code(), ErrorCode::ResyncRequired);
     assert!(err.to_string().contains("reset the integration"), "{err}");
     assert_eq!(f.page_calls(), 2, "one reset, no loop");
     assert!(f.cursors("s").await.is_empty(), "the scope was reset once");

@@ -151,7 +151,7 @@ async fn an_unknown_collection_is_an_error_before_anything_happens() {
     let options = SyncOptions { collections: Some(vec!["threads".into(), "nope".into()]), ..Default::default() };
     let err = f.sync_with("s", options).await.expect_err("unknown collection");
     assert!(matches!(&err, SyncError::UnknownCollection(name) if name == "nope"), "{err:?}");
-    assert_eq!(err.code(), "schema");
+    assert_eq!(err.code(), ErrorCode::Schema);
     assert_eq!(f.page_calls(), 0);
     assert!(f.client.rows("s", "threads").is_empty());
 }

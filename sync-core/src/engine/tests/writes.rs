@@ -46,7 +46,7 @@ async fn offline_writes_are_shown_at_once_and_reach_the_server_on_reconnect() {
     assert!(!rows.contains_key("gone"));
 
     let err = fixture.sync("s").await.expect_err("offline");
-    assert_eq!(err.code(), "network");
+    assert_eq!(err.code(), ErrorCode::Network);
     let pending = fixture.engine.pending_writes("s").await.expect("pending");
     assert_eq!(pending.len(), 4);
     assert!(pending.iter().all(|w| w.state == WriteState::Pending));
@@ -114,7 +114,7 @@ async fn writes_the_schema_refuses_change_nothing() {
     ];
     for write in refused {
         let err = fixture.engine.mutate("s", write.clone()).await.expect_err("refused");
-        assert_eq!(err.code(), "invalid_write", "{write:?}: {err}");
+        assert_eq!(err.code(), ErrorCode::InvalidWrite, "{write:?}: {err}");
     }
     assert!(fixture.engine.pending_writes("s").await.expect("pending").is_empty());
     assert!(fixture.client.rows("s", "posts").is_empty());

@@ -1,0 +1,46 @@
+//! Client pushes over real loopback HTTP against the example server on both stores (the embedded SQLite one and
+//! PostgreSQL, `sync_postgres::testing`: where it is found and what happens when it is unreachable), with
+//! `WhatsAppHook`: hostile pushes refused, and engines writing through `sync-client` (offline writes, lost
+//! answers, bursts, concurrent clients, live followers) ending exact.
+
+/// Each scenario as two tests, `<name>::sqlite` and `<name>::postgres`.
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use crate::support::Kind;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(Kind::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(Kind::Postgres).await;
+            }
+        }
+    )*};
+}
+
+pub mod hostile;
+mod live;
+mod support;
+mod writes;
+
+use support::{Kind, store};
+
+async fn hostile_pushes_change_nothing(kind: Kind) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some((store, _db)) = store(kind, dir.path()).await else { return };
+    hostile::hostile_pushes_change_nothing(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_pushes_change_nothing_on_sqlite() {
+    hostile_pushes_change_nothing(Kind::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_pushes_change_nothing_on_postgres() {
+    hostile_pushes_change_nothing(Kind::Postgres).await;
+}
