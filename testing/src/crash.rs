@@ -23,6 +23,7 @@ use crate::procs::{
     Binaries, ClientKind, SCOPE, ServerProcess, StoreLocation, TOKEN, drop_postgres_database, fresh_postgres_database,
     run_client,
 };
+use crate::search_oracle::{self, Oracle};
 
 /// Counts of a series of trials.
 #[derive(Clone, Debug, Default)]
@@ -44,6 +45,12 @@ pub struct Report {
     pub rows_compared: u64,
     /// Batches of server writes (new, edited, deleted rows) made between syncs.
     pub change_batches: usize,
+    /// Full-text indexes found current and equal to the table right after a kill (before any repair).
+    pub index_current: usize,
+    /// Full-text indexes found mid-load after a kill (an initial sync builds them at its end; opening did).
+    pub index_deferred: usize,
+    /// Searches compared with the oracle after a kill.
+    pub searches: usize,
 }
 
 fn changes() -> ChangeSet {
@@ -71,21 +78,45 @@ fn all_indexes() -> usize {
     whatsapp::schema().collections.iter().map(|c| c.indexes.len() + 1).sum()
 }
 
-/// The one check after a kill: the database is at a page boundary (PROTOCOL.md invariant 4, [`History::check`])
-/// and opening it built every index a kill during an initial sync left dropped.
-async fn check(history: &History, db: &Path, report: &mut Report) -> anyhow::Result<()> {
-    let before = index_count(db)?;
+/// The queries run on a client after each kill.
+const QUERIES_PER_CHECK: usize = 12;
+
+/// The one check after a kill: the database is at a page boundary (PROTOCOL.md invariant 4, [`History::check`]),
+/// opening it built every index a kill during an initial sync left dropped, and its full-text index searches as
+/// the oracle does. `killed_client`: the client's process is dead, so its indexes are first checked as the kill
+/// left them; after a server kill the client is alive and may be writing, so they are not.
+async fn check(history: &History, db: &Path, report: &mut Report, killed_client: bool) -> anyhow::Result<()> {
+    // Before any store opens the file: opening repairs an index left mid-load.
+    let before = if killed_client && db.exists() {
+        match search_oracle::index_as_left(db).with_context(|| format!("after a kill, {}", db.display()))? {
+            true => report.index_current += 1,
+            false => report.index_deferred += 1,
+        }
+        Some(index_count(db)?)
+    } else {
+        None
+    };
     let boundary = history
         .check(db, &whatsapp::schema(), SCOPE)
         .await
         .with_context(|| format!("after a kill, {}", db.display()))?;
-    let after = index_count(db)?;
-    ensure!(after == all_indexes(), "{}: {after} of {} indexes after opening", db.display(), all_indexes());
-    // A kill before the first commit leaves no tables (no index either): nothing was deferred.
-    report.deferred_indexes += usize::from(before > 0 && before < all_indexes());
+    if let Some(before) = before {
+        let after = index_count(db)?;
+        ensure!(after == all_indexes(), "{}: {after} of {} indexes after opening", db.display(), all_indexes());
+        // A kill before the first commit leaves no tables (no index either): nothing was deferred.
+        report.deferred_indexes += usize::from(before > 0 && before < all_indexes());
+    }
     report.boundary_checks += 1;
     report.partial += boundary.partial;
     report.rows_compared += boundary.rows;
+    // The index (repaired by opening, if it was mid-load) finds exactly what the oracle finds in the rows.
+    let store = SqliteStore::open(db)?;
+    search_oracle::check_index(&rusqlite::Connection::open(db)?, "messages")?;
+    let oracle = Oracle::load(&store, SCOPE).await?;
+    let queries = oracle.queries(QUERIES_PER_CHECK, report.boundary_checks as u64);
+    let checked =
+        oracle.check(&store, SCOPE, &queries).await.with_context(|| format!("after a kill, {}", db.display()))?;
+    report.searches += checked.queries;
     Ok(())
 }
 
@@ -137,7 +168,7 @@ pub async fn client_kills(
         if status.code().is_some() && !status.success() {
             bail!("the client failed ({status}): {}", std::fs::read_to_string(&log).unwrap_or_default().trim());
         }
-        check(&history, &db, &mut report).await?;
+        check(&history, &db, &mut report, true).await?;
         if rng.random_bool(0.2) {
             run_client(bins.client(kind, &db, &url, &log)?, &log)?;
             verify(&db, store.as_ref(), &mut report).await?;
@@ -231,7 +262,7 @@ pub async fn server_kills(
             report.kills += 1;
         }
         server.kill()?;
-        check(&history, &db, &mut report).await?;
+        check(&history, &db, &mut report, false).await?;
         tokio::time::sleep(Duration::from_millis(rng.random_range(0..400))).await;
         server.restart()?;
         task.await?.with_context(|| format!("trial {trial}: the sync did not survive the server's restart"))?;

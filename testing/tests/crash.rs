@@ -1,7 +1,8 @@
 //! The quick crash trials of CI: a `sync-cli` child killed with SIGKILL mid-sync (the one such test; the checker
-//! after each kill is `sync_testing::crash`'s: page boundary by `History`, every index back once opened), and
-//! `server-example serve` killed and restarted under a syncing client on each store; a row lost or a database off
-//! a page boundary fails the test.
+//! after each kill is `sync_testing::crash`'s: page boundary by `History`, every index back once opened, the
+//! full-text index searching as the oracle does), and `server-example serve` killed and restarted under a syncing
+//! client on each store; a row lost, a database off a page boundary or a full-text index that disagrees with the
+//! rows or the search oracle fails the test.
 //! Needs the `sync-cli` and `server-example` binaries of this profile (a workspace test run builds them);
 //! `crash-trials` runs the long version, and the Node client's (`scripts/test.sh`).
 
@@ -22,6 +23,10 @@ async fn a_killed_sync_cli_is_always_at_a_page_boundary_and_ends_exact() {
     assert!(report.boundary_checks >= 12 && report.exact >= 2, "{report:?}");
     assert!(report.partial >= 1, "at least one kill landed in the middle of a collection: {report:?}");
     assert!(report.deferred_indexes >= 1, "at least one kill landed while indexes were deferred: {report:?}");
+    // After every kill the full-text index agreed with the rows and searched as the oracle does.
+    // (A file the kill left is checked as it was left; one killed before it existed is not.)
+    assert!(report.index_current + report.index_deferred >= 6, "{report:?}");
+    assert!(report.searches >= 12 * 12, "{report:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -42,7 +42,9 @@ struct Args {
 fn print(what: &str, report: &Report, started: Instant) {
     println!(
         "{what}: {} kills mid-sync ({} runs ended before their kill), {} page-boundary checks ({} collections caught \
-         half-synced, {} with indexes deferred), {} exact verifications, {} rows compared, {} server write batches, {:.0} s",
+         half-synced, {} with indexes deferred), {} exact verifications, {} rows compared, {} server write \
+         batches; full-text index after a kill: {} current, {} mid-load (rebuilt on open), {} searches equal to the \
+         oracle; {:.0} s",
         report.kills,
         report.missed,
         report.boundary_checks,
@@ -51,6 +53,9 @@ fn print(what: &str, report: &Report, started: Instant) {
         report.exact,
         report.rows_compared,
         report.change_batches,
+        report.index_current,
+        report.index_deferred,
+        report.searches,
         started.elapsed().as_secs_f64()
     );
 }
