@@ -65,6 +65,7 @@ test('a TypeScript program type-checks with tsc --strict and syncs the server', 
   assert.equal(out.rows, Object.values(expected).reduce((a, b) => a + b))
   assert.equal(out.stages.at(-1), 'finished')
   assert.ok(out.firstChatMessages > 0)
+  assert.deepEqual(out.writes, { op: 'update', pending: ['pending'], outcomes: ['applied'] })
 })
 
 test('wrong usage fails to type-check', () => {
@@ -73,6 +74,7 @@ test('wrong usage fails to type-check', () => {
   assert.notEqual(result.status, 0)
   assert.match(result.stdout, /onProgres/)
   assert.match(result.stdout, /not assignable/)
+  assert.match(result.stdout, /"upsert"/)
 })
 
 test('CommonJS require and ESM import of the installed package', () => {

@@ -157,6 +157,79 @@ const implementations = {
     await engine.close()
   },
 
+  async write_insert(scenario) {
+    const { engine, sample } = await synced(scenario)
+    const mutation = await engine.mutate(newMessage(`${scenario.id}-m`, sample.conversation_id))
+    assert.equal((await first(engine, 'messages', mutation.id)).body, 'written by a scenario', 'shown at once')
+    assert.deepEqual((await engine.pendingWrites()).map((w) => [w.mutation.mutationId, w.state, w.mutation.baseSeq]),
+      [[mutation.mutationId, 'pending', undefined]])
+    const [outcome] = await pushed(engine, mutation, 'applied')
+    assert.ok(outcome.seq > 0)
+    await engine.close()
+    const other = await readBack(scenario)
+    assert.equal((await first(other, 'messages', mutation.id)).body, 'written by a scenario')
+    await other.close()
+  },
+
+  async write_offline(scenario) {
+    const db = `${scenario.id}.db`
+    const synced_ = await open(db)
+    await synced_.syncAll()
+    const [sample] = await synced_.listRows('messages', { limit: 1 })
+    await synced_.close()
+    const down = await startServer(path.join(dir, 'down.db'), { x: 'y' })
+    await down.stop()
+    const offline = await open(db, { serverUrl: down.url })
+    const mutation = await offline.mutate(newMessage(`${scenario.id}-m`, sample.conversation_id))
+    assert.ok(await first(offline, 'messages', mutation.id), 'shown at once, offline')
+    await assert.rejects(offline.syncAll(), { code: 'network' })
+    assert.deepEqual((await offline.pendingWrites()).map((w) => w.state), ['pending'])
+    await offline.close()
+    const online = await open(db)
+    await pushed(online, mutation, 'applied')
+    await online.close()
+    const other = await readBack(scenario)
+    assert.ok(await first(other, 'messages', mutation.id), 'the second client reads it')
+    await other.close()
+  },
+
+  async write_rejected(scenario) {
+    const { engine, messages } = await synced(scenario)
+    const mutation = await engine.mutate(newMessage(`${scenario.id}-m`, 'no-such-conversation'))
+    assert.equal((await engine.stats()).counts.messages, messages + 1, 'shown at once')
+    const [outcome] = await pushed(engine, mutation, 'rejected')
+    assert.equal(outcome.code, 'conversation_missing')
+    assert.match(outcome.message, /no-such-conversation/)
+    assert.equal(await first(engine, 'messages', mutation.id), undefined, 'rolled back')
+    assert.equal((await engine.stats()).counts.messages, messages)
+    await engine.close()
+  },
+
+  async write_update_patch(scenario) {
+    const { engine, sample } = await synced(scenario)
+    const mutation = await engine.mutate({ collection: 'messages', id: sample.id, op: 'update', fields: { body: 'patched' } })
+    assert.equal(mutation.baseSeq, sample.seq)
+    assert.deepEqual(await first(engine, 'messages', sample.id), { ...sample, body: 'patched' }, 'that field only, at once')
+    await pushed(engine, mutation, 'applied')
+    await engine.close()
+    const other = await readBack(scenario)
+    const read = await first(other, 'messages', sample.id)
+    assert.deepEqual([read.body, read.wa_message_id, read.sent_at], ['patched', sample.wa_message_id, sample.sent_at])
+    await other.close()
+  },
+
+  async write_delete(scenario) {
+    const { engine, sample, messages } = await synced(scenario)
+    const mutation = await engine.mutate({ collection: 'messages', id: sample.id, op: 'delete' })
+    assert.equal(await first(engine, 'messages', sample.id), undefined, 'gone at once')
+    assert.equal((await engine.stats()).counts.messages, messages - 1)
+    await pushed(engine, mutation, 'applied')
+    await engine.close()
+    const other = await readBack(scenario)
+    assert.equal(await first(other, 'messages', sample.id), undefined)
+    await other.close()
+  },
+
   async close_cancels(scenario) {
     const engine = await open('close.db', camel(scenario.setup))
     const outcome = engine.syncAll().then(() => 'finished', (e) => e.code)
@@ -164,6 +237,44 @@ const implementations = {
     await engine.close()
     assert.equal(await outcome, 'cancelled')
   },
+}
+
+/** A client synced with the server, and a message of its replica. */
+async function synced(scenario) {
+  const engine = await open(`${scenario.id}.db`)
+  await engine.syncAll()
+  const [sample] = await engine.listRows('messages', { orderBy: 'seq', descending: true, limit: 1 })
+  // The server has what earlier write scenarios pushed: counts are taken from here, not from `expected`.
+  return { engine, sample, messages: (await engine.stats()).counts.messages }
+}
+
+/** A new message of `conversation`, every required field given. */
+function newMessage(id, conversation) {
+  return {
+    collection: 'messages', id, op: 'insert',
+    fields: { conversation_id: conversation, wa_message_id: `wa-${id}`, from_me: true, body: 'written by a scenario',
+      message_type: 'text', status: 'pending', sent_at: 1_700_000_000_000 },
+  }
+}
+
+async function first(engine, collection, id) {
+  return (await engine.listRows(collection, { where: { id } }))[0]
+}
+
+/** syncAll pushes `mutation` with outcome `status` and leaves nothing pending. */
+async function pushed(engine, mutation, status) {
+  const outcomes = []
+  await engine.syncAll({ onWrite: (o) => outcomes.push(o) })
+  assert.deepEqual(outcomes.map((o) => [o.mutationId, o.id, o.status]), [[mutation.mutationId, mutation.id, status]])
+  assert.deepEqual(await engine.pendingWrites(), [])
+  return outcomes
+}
+
+/** A second client, synced: it reads what the first pushed. */
+async function readBack(scenario) {
+  const other = await open(`${scenario.id}-other.db`)
+  await other.syncAll()
+  return other
 }
 
 /** Any `kind: error` scenario: open with its setup, do `at`, expect `code` and `message`. */
@@ -188,11 +299,15 @@ async function error(scenario) {
       if (scenario.at === 'sync') await engine.syncAll()
       else if (scenario.at === 'query') await engine.query(scenario.sql)
       else if (scenario.at === 'list_rows') await engine.listRows(scenario.collection, { orderBy: scenario.order_by })
+      else if (scenario.at === 'mutate') await engine.mutate(scenario.write)
       else if (scenario.at !== 'open') throw new Error(`unknown \`at\`: ${scenario.at}`)
     } finally {
       if (!closed) {
         const stats = await engine.stats()
+        const pending = await engine.pendingWrites()
         await engine.close()
+        if (scenario.at === 'mutate') assert.deepEqual(pending, [], 'nothing was written')
+        if (scenario.id === 'error_write_read_only') assert.equal(stats.counts.contacts, expected.contacts)
         if (scenario.id === 'error_forbidden') assert.equal(stats.counts.messages ?? 0, 0, 'no data of another tenant')
         if (scenario.id === 'error_write_query') assert.equal(stats.counts.messages, expected.messages, 'nothing was deleted')
       }

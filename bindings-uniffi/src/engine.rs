@@ -15,6 +15,7 @@ use crate::types::{
     CollectionState, DatabaseStats, ListRowsOptions, OpenOptions, QueryRows, Row, SearchHit, SearchOptions, SqlValue,
     SyncProgress, SyncResult,
 };
+use crate::writes::{WriteListener, write_listener};
 
 /// Receives the progress events of a sync, on one of the binding's threads (not the caller's): hand them to the
 /// UI thread as the platform wants. Events are throttled by the engine (`progress_interval_ms`).
@@ -105,10 +106,16 @@ impl SyncEngine {
         collections: Option<Vec<String>>,
         listener: Option<Arc<dyn ProgressListener>>,
         cancel: Option<Arc<CancelHandle>>,
+        writes: Option<Arc<dyn WriteListener>>,
     ) -> Result<SyncResult, SeqsyncError> {
         let client = self.client()?;
         let (progress, cancel) = (listener.map(progress_fn), cancel.map(|c| c.token.clone()));
-        on_runtime(async move { Ok(SyncResult::from(client.sync(collections, progress, cancel).await?)) }).await
+        let writes = write_listener(writes);
+        on_runtime(async move {
+            let report = client.with_write_events(writes, client.sync(collections, progress, cancel)).await?;
+            Ok(SyncResult::from(report))
+        })
+        .await
     }
 }
 
@@ -127,25 +134,28 @@ impl SyncEngine {
         Arc::new(CancelHandle { token })
     }
 
-    /// Syncs every collection of the schema, in order, until each is up to date.
-    #[uniffi::method(default(listener = None, cancel = None))]
+    /// Pushes the local writes, then syncs every collection of the schema, in order, until each is up to date;
+    /// `writes` hears the outcome of each write pushed meanwhile.
+    #[uniffi::method(default(listener = None, cancel = None, writes = None))]
     pub async fn sync_all(
         &self,
         listener: Option<Arc<dyn ProgressListener>>,
         cancel: Option<Arc<CancelHandle>>,
+        writes: Option<Arc<dyn WriteListener>>,
     ) -> Result<SyncResult, SeqsyncError> {
-        self.sync(None, listener, cancel).await
+        self.sync(None, listener, cancel, writes).await
     }
 
-    /// Syncs one collection until it is up to date.
-    #[uniffi::method(default(listener = None, cancel = None))]
+    /// Pushes the local writes, then syncs one collection until it is up to date.
+    #[uniffi::method(default(listener = None, cancel = None, writes = None))]
     pub async fn sync_collection(
         &self,
         collection: String,
         listener: Option<Arc<dyn ProgressListener>>,
         cancel: Option<Arc<CancelHandle>>,
+        writes: Option<Arc<dyn WriteListener>>,
     ) -> Result<SyncResult, SeqsyncError> {
-        self.sync(Some(vec![collection]), listener, cancel).await
+        self.sync(Some(vec![collection]), listener, cancel, writes).await
     }
 
     /// Row counts per collection, file size and path.

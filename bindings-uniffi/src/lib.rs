@@ -8,13 +8,15 @@
 //! variants are the Node addon's error codes.
 //!
 //! No panic crosses the boundary: async work runs in a tokio task, whose panic becomes
-//! [`SeqsyncError::Internal`]; a panicking progress or change listener (a foreign exception) is caught where it
+//! [`SeqsyncError::Internal`]; a panicking progress, change or write listener (a foreign exception) is caught where it
 //! is called; the synchronous methods cannot panic (they only clone handles and cancel tokens).
 //!
 //! # Layout
 //! - `engine.rs`: [`SyncEngine`] (`open_engine`, syncs, stats, state, reset, reads, shutdown) and [`CancelHandle`].
 //! - `live.rs`: `SyncEngine::follow`, the live loop, and [`ChangeListener`], what the foreign side implements to
 //!   see each committed change ([`RowChanges`]).
+//! - `writes.rs`: `SyncEngine::mutate`, `SyncEngine::pending_writes`, and [`WriteListener`], what the foreign side
+//!   implements to hear the outcome of each pushed write ([`WriteOutcome`]).
 //! - `types.rs`: the records the foreign side sees, and their conversions from the core's types.
 //! - `error.rs`: [`SeqsyncError`] and the conversions into it.
 
@@ -22,6 +24,7 @@ mod engine;
 mod error;
 mod live;
 mod types;
+mod writes;
 
 use std::future::Future;
 use std::sync::OnceLock;
@@ -33,6 +36,7 @@ pub use types::{
     CollectionState, CollectionSyncReport, DatabaseStats, ListRowsOptions, OpenOptions, QueryRows, Row, SqlValue,
     SyncProgress, SyncResult,
 };
+pub use writes::{Mutation, PendingWrite, WriteInput, WriteListener, WriteOp, WriteOutcome, WriteState, WriteStatus};
 
 uniffi::setup_scaffolding!("seqsync");
 

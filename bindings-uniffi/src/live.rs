@@ -9,6 +9,7 @@ use sync_core::live::ChangeEvent;
 use crate::engine::{CancelHandle, SyncEngine};
 use crate::error::SeqsyncError;
 use crate::on_runtime;
+use crate::writes::{WriteListener, write_listener};
 
 /// What one committed local transaction changed.
 #[derive(uniffi::Record, Clone, Debug, PartialEq)]
@@ -51,16 +52,19 @@ impl SyncEngine {
     /// Keeps the database following the server until `cancel` is cancelled, `shutdown()` is called, or the awaiting
     /// side drops the call (a cancelled coroutine or task): syncs, long-polls for changes (each long-poll waits at
     /// most `wait_ms`, default 25,000), syncs again, reconnecting with backoff and resuming from the cursors.
-    /// `listener` is called after each local transaction that changed rows, on a blocking thread; one that throws
-    /// is called again on the next change. Returns when cancelled; fails on what retrying cannot fix (a rejected
+    /// `listener` is called after each local transaction that changed rows (local writes included), on a blocking
+    /// thread; one that throws is called again on the next change. Local writes are pushed within a few ms, and
+    /// `writes` hears the outcome of each. Returns when cancelled; fails on what retrying cannot fix (a rejected
     /// token, a database failure).
-    #[uniffi::method(default(listener = None, cancel = None, wait_ms = None))]
+    #[uniffi::method(default(listener = None, cancel = None, wait_ms = None, writes = None))]
     pub async fn follow(
         &self,
         listener: Option<Arc<dyn ChangeListener>>,
         cancel: Option<Arc<CancelHandle>>,
         wait_ms: Option<u32>,
+        writes: Option<Arc<dyn WriteListener>>,
     ) -> Result<(), SeqsyncError> {
+        let writes = write_listener(writes);
         let client = self.client()?;
         let cancel = cancel.map_or_else(|| client.cancel_token(), |c| c.token.child_token());
         // Dropping this call's future (the foreign side gave up on it) stops the loop, which runs in its own task.
@@ -70,6 +74,9 @@ impl SyncEngine {
                 as sync_client::ChangeListener
         });
         let wait = wait_ms.map(|ms| Duration::from_millis(ms.into()));
-        on_runtime(async move { Ok(client.follow(listener, Some(cancel), wait).await?) }).await
+        on_runtime(
+            async move { Ok(client.with_write_events(writes, client.follow(listener, Some(cancel), wait)).await?) },
+        )
+        .await
     }
 }

@@ -2,6 +2,7 @@
 // What the main process does for the sync screen, apart from Electron: owns one engine, runs a sync at a time, and
 // reports its progress to a listener. main.js serves it over IPC; harness/server.mjs over HTTP for a browser test.
 
+const { randomUUID } = require('node:crypto')
 const { SyncEngine } = require('@seqsync/node')
 
 /** The sync screen's backend over one engine. `emit(channel, payload)` sends events to the renderer. */
@@ -10,12 +11,18 @@ async function createBackend(options, emit) {
   let running = null
   let live = null
 
-  /** After a first sync, the screen follows the server: each committed change arrives as a `change` event. */
+  /** The outcome of each pushed write ("sent", or "failed" and rolled back) arrives as a `write` event. */
+  const onWrite = (outcome) => emit('write', outcome)
+
+  /**
+   * After a first sync, the screen follows the server: each committed change arrives as a `change` event, and local
+   * writes are pushed within a few ms (or when the server is back).
+   */
   function follow() {
     if (live) return
     live = new AbortController()
     engine
-      .follow({ signal: live.signal, onChange: (change) => emit('change', change) })
+      .follow({ signal: live.signal, onChange: (change) => emit('change', change), onWrite })
       .catch((error) => emit('done', { ok: false, code: error.code ?? 'unknown', message: error.message }))
       .finally(() => { live = null })
   }
@@ -32,7 +39,7 @@ async function createBackend(options, emit) {
       const controller = new AbortController()
       running = controller
       engine
-        .syncAll({ signal: controller.signal, onProgress: (p) => emit('progress', p) })
+        .syncAll({ signal: controller.signal, onProgress: (p) => emit('progress', p), onWrite })
         .then(
           (report) => {
             emit('done', { ok: true, rows: report.rows, elapsedMs: report.elapsedMs })
@@ -43,6 +50,31 @@ async function createBackend(options, emit) {
         .finally(() => { running = null })
       return { started: true }
     },
+
+    /**
+     * The newest messages of a conversation, oldest first, each with `delivery`: `sending` (not acknowledged by the
+     * server yet), `sent` (one of ours the server has) or null (someone else's).
+     */
+    async messages(conversationId, limit = 30) {
+      const [rows, pending] = await Promise.all([
+        engine.listRows('messages', { where: { conversation_id: conversationId }, orderBy: 'sent_at', descending: true, limit }),
+        engine.pendingWrites(),
+      ])
+      const sending = new Set(pending.filter((w) => w.state === 'pending').map((w) => w.mutation.id))
+      return rows.reverse().map((m) => ({ ...m, delivery: sending.has(m.id) ? 'sending' : m.from_me ? 'sent' : null }))
+    },
+
+    /** Sends a message into a conversation: shown at once (offline too), pushed by `follow`. */
+    send(conversationId, body) {
+      const id = `local-${randomUUID()}`
+      const fields = { conversation_id: conversationId, wa_message_id: id, from_me: true, body, message_type: 'text',
+        status: 'sent', sent_at: Date.now() }
+      return engine.mutate({ collection: 'messages', id, op: 'insert', fields })
+    },
+
+    edit: (id, body) => engine.mutate({ collection: 'messages', id, op: 'update', fields: { body, edited_at: Date.now() } }),
+
+    remove: (id) => engine.mutate({ collection: 'messages', id, op: 'delete' }),
 
     cancelSync() {
       running?.abort()

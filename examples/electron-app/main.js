@@ -25,6 +25,10 @@ async function start() {
   ipcMain.handle('sync:conversations', (_event, limit) => backend.conversations(limit))
   ipcMain.handle('sync:start', () => backend.startSync())
   ipcMain.handle('sync:cancel', () => backend.cancelSync())
+  ipcMain.handle('chat:messages', (_event, conversationId) => backend.messages(conversationId))
+  ipcMain.handle('chat:send', (_event, conversationId, body) => backend.send(conversationId, body))
+  ipcMain.handle('chat:edit', (_event, id, body) => backend.edit(id, body))
+  ipcMain.handle('chat:remove', (_event, id) => backend.remove(id))
   app.on('window-all-closed', async () => {
     await backend.close()
     app.quit()

@@ -16,4 +16,9 @@ contextBridge.exposeInMainWorld('seqsync', {
   onProgress: (callback) => subscribe('sync:progress', callback),
   onDone: (callback) => subscribe('sync:done', callback),
   onChange: (callback) => subscribe('sync:change', callback),
+  messages: (conversationId) => ipcRenderer.invoke('chat:messages', conversationId),
+  send: (conversationId, body) => ipcRenderer.invoke('chat:send', conversationId, body),
+  edit: (id, body) => ipcRenderer.invoke('chat:edit', id, body),
+  remove: (id) => ipcRenderer.invoke('chat:remove', id),
+  onWrite: (callback) => subscribe('sync:write', callback),
 })

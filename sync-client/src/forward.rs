@@ -60,3 +60,31 @@ async fn call<E: Send + 'static>(listener: &Listener<E>, event: E) {
     let listener = listener.clone();
     let _ = tokio::task::spawn_blocking(move || listener(event)).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use tokio::sync::broadcast;
+
+    use super::*;
+
+    /// `finish` right after the work ends must not drop what the work sent last (a write's outcome), and a
+    /// listener that panics is called again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn finish_delivers_every_event_sent_before_it_in_order_even_past_a_panicking_call() {
+        let (sender, receiver) = broadcast::channel(256);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let recorded = seen.clone();
+        let listener: Listener<u32> = Arc::new(move |n| {
+            recorded.lock().expect("lock").push(n);
+            assert_ne!(n, 3, "a bug in the app's listener");
+        });
+        let forwarder = Forwarder::start(receiver, listener);
+        for n in 0..200 {
+            sender.send(n).expect("a receiver");
+        }
+        forwarder.finish().await;
+        assert_eq!(*seen.lock().expect("lock"), (0..200).collect::<Vec<_>>());
+    }
+}

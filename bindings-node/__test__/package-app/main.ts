@@ -1,6 +1,6 @@
 // A user's TypeScript program over the installed package (type-checked with `tsc --strict`, then run): the
 // documented API end to end. Prints the report and the stats as JSON. Arguments: url token integration db.
-import { SyncEngine, type SyncProgress } from '@seqsync/node'
+import { SyncEngine, type Mutation, type PendingWriteInfo, type SyncProgress, type WriteOutcome } from '@seqsync/node'
 
 async function main(): Promise<void> {
   const [serverUrl, token, integrationId, dbPath] = process.argv.slice(2)
@@ -10,8 +10,14 @@ async function main(): Promise<void> {
   const stats = await engine.stats()
   const chats = await engine.listRows('conversations', { orderBy: 'last_message_at', descending: true, limit: 5 })
   const { rows } = await engine.query('SELECT COUNT(*) FROM messages WHERE conversation_id = ?', [String(chats[0].id)])
+  // A local write (archive the chat), pending until the next sync pushes it.
+  const written: Mutation = await engine.mutate({ collection: 'conversations', id: String(chats[0].id), op: 'update', fields: { archived: true } })
+  const pending: PendingWriteInfo[] = await engine.pendingWrites()
+  const outcomes: Array<WriteOutcome['status']> = []
+  await engine.syncAll({ onWrite: (o: WriteOutcome) => outcomes.push(o.status) })
   await engine.close()
-  console.log(JSON.stringify({ rows: report.rows, counts: stats.counts, stages, firstChatMessages: rows[0][0] }))
+  const writes = { op: written.op, pending: pending.map((w) => w.state), outcomes }
+  console.log(JSON.stringify({ rows: report.rows, counts: stats.counts, stages, firstChatMessages: rows[0][0], writes }))
 }
 
 main().catch((error: Error & { code?: string }) => {

@@ -19,6 +19,11 @@ val implementations: Map<String, suspend (World, JsonObject) -> Unit> = mapOf(
     "reset" to ::reset,
     "cancel_resume" to ::cancelResume,
     "close_cancels" to ::closeCancels,
+    "write_insert" to ::writeInsert,
+    "write_offline" to ::writeOffline,
+    "write_rejected" to ::writeRejected,
+    "write_update_patch" to ::writeUpdatePatch,
+    "write_delete" to ::writeDelete,
 )
 
 /** Any `kind: error` scenario: open with its setup, do `at`, expect `code` and `message`. */
@@ -50,13 +55,19 @@ suspend fun error(world: World, scenario: JsonObject) {
             "query" -> e.query(scenario["sql"].asString)
             "list_rows" -> e.listRows(scenario["collection"].asString,
                 ListRowsOptions(orderBy = scenario["order_by"]?.asString))
+            "mutate" -> e.mutate(writeInput(scenario["write"].asJsonObject))
             "open" -> {}
             else -> error("unknown `at`: $at")
         }
     }.exceptionOrNull()
     engine?.takeIf { !closed }?.let { e ->
         val after = e.stats()
+        val pending = e.pendingWrites()
         e.shutdown()
+        if (scenario["at"].asString == "mutate") assertEquals(emptyList(), pending, "nothing was written")
+        if (scenario["id"].asString == "error_write_read_only") {
+            assertEquals(world.expected["contacts"], after.counts["contacts"], "nothing was written")
+        }
         if (scenario["id"].asString == "error_forbidden") {
             assertEquals(0uL, after.counts["messages"] ?: 0uL, "no data of another tenant")
         }

@@ -1,5 +1,5 @@
 """What only the uniffi binding has: a foreign listener that throws, typed SQL values, handles after close, the
-event loop free during a sync."""
+event loop free during a sync, a write's JSON field given as text."""
 
 import asyncio
 
@@ -78,5 +78,30 @@ def test_a_sync_leaves_the_event_loop_free(world):
         assert report.rows == sum(world.expected.values())
         during = [t for t in ticks if started < t < ended]
         assert len(during) >= 5, f"{len(during)} ticks in a {ended - started:.2f} s sync: the event loop was blocked"
+
+    asyncio.run(run())
+
+
+def test_a_json_field_is_written_as_json_and_text_that_is_not_json_is_refused(world):
+    async def run():
+        engine = await open_engine(world, "json-write.db")
+        await engine.sync_collection("messages")
+        message = (await engine.list_rows("messages", seqsync.ListRowsOptions(limit=1)))[0]
+
+        def update(metadata):
+            return seqsync.WriteInput(collection="messages", id=message.id, op=seqsync.WriteOp.UPDATE,
+                                      fields={"metadata": metadata})
+
+        try:
+            await engine.mutate(update(V.JSON("{not json")))
+            raise AssertionError("text that is not JSON was written")
+        except seqsync.SeqsyncError.InvalidWrite as e:
+            assert "metadata" in str(e)
+        assert await engine.pending_writes() == []
+        written = await engine.mutate(update(V.JSON('{"b": [1, 2], "a": true}')))
+        assert written.fields == {"metadata": V.JSON('{"a":true,"b":[1,2]}')}, "the JSON value, not a string of it"
+        row = (await engine.list_rows("messages", seqsync.ListRowsOptions(filter={"id": V.TEXT(message.id)})))[0]
+        assert row.values["metadata"] == V.JSON('{"a":true,"b":[1,2]}')
+        await engine.shutdown()
 
     asyncio.run(run())

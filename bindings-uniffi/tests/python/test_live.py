@@ -169,3 +169,43 @@ async def test_cancelling_the_awaiting_task_stops_the_loop(directory, db, server
     assert len(listener.snapshot()) == before, "no change delivered after the task was cancelled"
     assert {c.collection: c.last_seq for c in await engine.sync_state()}["messages"] == cursor
     await engine.shutdown()
+
+
+class Writes(seqsync.WriteListener):
+    """Collects the outcomes of pushed writes; `fail` makes every call throw after recording."""
+
+    def __init__(self, fail=False):
+        self.outcomes = []
+        self.fail = fail
+
+    def on_write(self, outcome):
+        self.outcomes.append(outcome)
+        if self.fail:
+            raise RuntimeError("a bug in the app's write listener")
+
+
+@live_test
+async def test_follow_pushes_local_writes_by_itself_and_a_throwing_write_listener_is_called_again(directory, _, server):
+    engine = await open_live(directory, server, "writes.db")
+    writes = Writes(fail=True)
+    cancel = engine.cancel_handle()
+    following = await follow_until_synced(engine, Changes(), server, cancel=cancel, writes=writes)
+    try:
+        conversation = (await engine.list_rows("conversations", seqsync.ListRowsOptions(limit=1)))[0]
+        archived = not conversation.values["archived"].value
+        for _ in range(2):
+            archived = not archived
+            update = seqsync.WriteInput(collection="conversations", id=conversation.id, op=seqsync.WriteOp.UPDATE,
+                                        fields={"archived": seqsync.SqlValue.BOOL(archived)})
+            mutation = await engine.mutate(update)
+            await until(lambda: any(o.mutation_id == mutation.mutation_id for o in writes.outcomes), "its outcome")
+        assert [o.status.is_APPLIED() for o in writes.outcomes] == [True, True], "called again after throwing"
+    finally:
+        cancel.cancel()
+    assert await asyncio.wait_for(following, 10) is None
+    await engine.sync_all()  # brings the last write's seq back, whether or not follow's own pull did already
+    assert (await engine.pending_writes()) == []
+    row = (await engine.list_rows("conversations", seqsync.ListRowsOptions(filter={"id": seqsync.SqlValue.TEXT(
+        conversation.id)})))[0]
+    assert row.values["archived"] == seqsync.SqlValue.BOOL(archived)
+    await engine.shutdown()

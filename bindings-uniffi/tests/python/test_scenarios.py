@@ -164,6 +164,155 @@ async def close_cancels(world, scenario):
     assert code_of(caught.value) == "cancelled"
 
 
+class Outcomes(seqsync.WriteListener):
+    """Collects the outcomes of pushed writes (called on the binding's threads)."""
+
+    def __init__(self):
+        self.outcomes = []
+
+    def on_write(self, outcome):
+        self.outcomes.append(outcome)
+
+
+def sql(value):
+    """A scenario's JSON value as an SqlValue (booleans before integers: a bool is an int in Python)."""
+    if value is None:
+        return V.NULL()
+    if isinstance(value, bool):
+        return V.BOOL(value)
+    if isinstance(value, int):
+        return V.INTEGER(value)
+    return V.TEXT(value)
+
+
+def write_input(write):
+    """A scenario's `write` (the Node addon's mutate argument) as a WriteInput."""
+    fields = {name: sql(value) for name, value in write.get("fields", {}).items()}
+    return seqsync.WriteInput(collection=write["collection"], id=write["id"],
+                              op=getattr(seqsync.WriteOp, write["op"].upper()), fields=fields)
+
+
+def new_message(id, conversation):
+    """A new message of `conversation`, every required field given."""
+    return write_input({"collection": "messages", "id": id, "op": "insert", "fields": {
+        "conversation_id": conversation, "wa_message_id": f"wa-{id}", "from_me": True, "body": "written by a scenario",
+        "message_type": "text", "status": "pending", "sent_at": 1_700_000_000_000}})
+
+
+async def first(engine, collection, id):
+    rows = await engine.list_rows(collection, seqsync.ListRowsOptions(filter={"id": V.TEXT(id)}))
+    return rows[0] if rows else None
+
+
+async def synced(world, scenario):
+    """A client synced with the server, a message of its replica, and its messages count (the server has what
+    earlier write scenarios pushed: counts are taken from here, not from `world.expected`)."""
+    engine = await open_engine(world, f"{scenario['id']}.db")
+    await engine.sync_all()
+    newest = seqsync.ListRowsOptions(order_by="seq", descending=True, limit=1)
+    sample = (await engine.list_rows("messages", newest))[0]
+    return engine, sample, (await engine.stats()).counts["messages"]
+
+
+async def pushed(engine, mutation, status):
+    """sync_all pushes `mutation` with outcome `status` and leaves nothing pending."""
+    listener = Outcomes()
+    await engine.sync_all(writes=listener)
+    got = [(o.mutation_id, o.id, type(o.status).__name__.split(".")[-1].lower()) for o in listener.outcomes]
+    assert got == [(mutation.mutation_id, mutation.id, status)]
+    assert await engine.pending_writes() == []
+    return listener.outcomes
+
+
+async def read_back(world, scenario):
+    """A second client, synced: it reads what the first pushed."""
+    other = await open_engine(world, f"{scenario['id']}-other.db")
+    await other.sync_all()
+    return other
+
+
+def text(row, column):
+    return row.values[column].value
+
+
+async def write_insert(world, scenario):
+    engine, sample, _ = await synced(world, scenario)
+    mutation = await engine.mutate(new_message(f"{scenario['id']}-m", sample.values["conversation_id"].value))
+    assert text(await first(engine, "messages", mutation.id), "body") == "written by a scenario", "shown at once"
+    pending = await engine.pending_writes()
+    assert [(w.mutation.mutation_id, w.state.is_pending(), w.mutation.base_seq) for w in pending] == \
+        [(mutation.mutation_id, True, None)]
+    [outcome] = await pushed(engine, mutation, "applied")
+    assert outcome.status.seq > 0
+    await engine.shutdown()
+    other = await read_back(world, scenario)
+    assert text(await first(other, "messages", mutation.id), "body") == "written by a scenario"
+    await other.shutdown()
+
+
+async def write_offline(world, scenario):
+    name = f"{scenario['id']}.db"
+    engine = await open_engine(world, name)
+    await engine.sync_all()
+    sample = (await engine.list_rows("messages", seqsync.ListRowsOptions(limit=1)))[0]
+    await engine.shutdown()
+    down = Server(world.dir / "down.db", {"x": "y"})
+    down.stop()
+    offline = await open_engine(world, name, server_url=down.url)
+    mutation = await offline.mutate(new_message(f"{scenario['id']}-m", sample.values["conversation_id"].value))
+    assert await first(offline, "messages", mutation.id) is not None, "shown at once, offline"
+    with pytest.raises(seqsync.SeqsyncError.Network):
+        await offline.sync_all()
+    assert [w.state.is_pending() for w in await offline.pending_writes()] == [True]
+    await offline.shutdown()
+    online = await open_engine(world, name)
+    await pushed(online, mutation, "applied")
+    await online.shutdown()
+    other = await read_back(world, scenario)
+    assert await first(other, "messages", mutation.id) is not None, "the second client reads it"
+    await other.shutdown()
+
+
+async def write_rejected(world, scenario):
+    engine, _, messages = await synced(world, scenario)
+    mutation = await engine.mutate(new_message(f"{scenario['id']}-m", "no-such-conversation"))
+    assert (await engine.stats()).counts["messages"] == messages + 1, "shown at once"
+    [outcome] = await pushed(engine, mutation, "rejected")
+    assert outcome.status.code == "conversation_missing"
+    assert "no-such-conversation" in outcome.status.message
+    assert await first(engine, "messages", mutation.id) is None, "rolled back"
+    assert (await engine.stats()).counts["messages"] == messages
+    await engine.shutdown()
+
+
+async def write_update_patch(world, scenario):
+    engine, sample, _ = await synced(world, scenario)
+    mutation = await engine.mutate(write_input({"collection": "messages", "id": sample.id, "op": "update",
+                                                "fields": {"body": "patched"}}))
+    assert mutation.base_seq == sample.seq
+    local = await first(engine, "messages", sample.id)
+    assert local.values == {**sample.values, "body": V.TEXT("patched")}, "that field only, at once"
+    await pushed(engine, mutation, "applied")
+    await engine.shutdown()
+    other = await read_back(world, scenario)
+    read = await first(other, "messages", sample.id)
+    assert [read.values[c] for c in ("body", "wa_message_id", "sent_at")] == \
+        [V.TEXT("patched"), sample.values["wa_message_id"], sample.values["sent_at"]]
+    await other.shutdown()
+
+
+async def write_delete(world, scenario):
+    engine, sample, messages = await synced(world, scenario)
+    mutation = await engine.mutate(write_input({"collection": "messages", "id": sample.id, "op": "delete"}))
+    assert await first(engine, "messages", sample.id) is None, "gone at once"
+    assert (await engine.stats()).counts["messages"] == messages - 1
+    await pushed(engine, mutation, "applied")
+    await engine.shutdown()
+    other = await read_back(world, scenario)
+    assert await first(other, "messages", sample.id) is None
+    await other.shutdown()
+
+
 async def error(world, scenario):
     """Any `kind: error` scenario: open with its setup, do `at`, expect `code` and `message`."""
     setup = dict(scenario.get("setup", {}))
@@ -197,15 +346,22 @@ async def error(world, scenario):
             elif scenario["at"] == "list_rows":
                 await engine.list_rows(scenario["collection"],
                                        seqsync.ListRowsOptions(order_by=scenario.get("order_by")))
+            elif scenario["at"] == "mutate":
+                await engine.mutate(write_input(scenario["write"]))
             elif scenario["at"] != "open":
                 raise AssertionError(f"unknown `at`: {scenario['at']}")
         finally:
             if not setup.get("closed"):
                 after = await engine.stats()
+                pending = await engine.pending_writes()
                 await engine.shutdown()
-                check_after(after)
+                check_after(after, pending)
 
-    def check_after(stats):
+    def check_after(stats, pending):
+        if scenario["at"] == "mutate":
+            assert pending == [], "nothing was written"
+        if scenario["id"] == "error_write_read_only":
+            assert stats.counts["contacts"] == world.expected["contacts"]
         if scenario["id"] == "error_forbidden":
             assert stats.counts.get("messages", 0) == 0, "no data of another tenant"
         if scenario["id"] == "error_write_query":
@@ -224,6 +380,11 @@ IMPLEMENTATIONS = {
     "reset": reset,
     "cancel_resume": cancel_resume,
     "close_cancels": close_cancels,
+    "write_insert": write_insert,
+    "write_offline": write_offline,
+    "write_rejected": write_rejected,
+    "write_update_patch": write_update_patch,
+    "write_delete": write_delete,
 }
 
 

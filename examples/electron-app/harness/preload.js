@@ -1,7 +1,7 @@
 'use strict'
 // The harness's stand-in for ../preload.js: the same window.seqsync, over HTTP and server-sent events.
 ;(() => {
-  const listeners = { progress: new Set(), done: new Set(), change: new Set() }
+  const listeners = { progress: new Set(), done: new Set(), change: new Set(), write: new Set() }
   const events = new EventSource('/api/events')
   const ready = new Promise((resolve) => { events.onopen = resolve })
   events.onmessage = (message) => {
@@ -27,5 +27,10 @@
     onProgress: (callback) => subscribe('progress', callback),
     onDone: (callback) => subscribe('done', callback),
     onChange: (callback) => subscribe('change', callback),
+    messages: (conversationId) => call('messages', conversationId),
+    send: (conversationId, body) => call('send', conversationId, body),
+    edit: (id, body) => call('edit', id, body),
+    remove: (id) => call('remove', id),
+    onWrite: (callback) => subscribe('write', callback),
   })
 })()

@@ -27,6 +27,10 @@ export async function startHarness(engineOptions, port = 0) {
     conversations: ([limit]) => backend.conversations(limit),
     startSync: () => backend.startSync(),
     cancelSync: () => backend.cancelSync() ?? null,
+    messages: ([conversationId]) => backend.messages(conversationId),
+    send: ([conversationId, body]) => backend.send(conversationId, body),
+    edit: ([id, body]) => backend.edit(id, body),
+    remove: ([id]) => backend.remove(id),
   }
 
   const server = http.createServer(async (request, response) => {

@@ -1,6 +1,7 @@
 'use strict'
-// The sync screen: the stats card, "Sync All Data", a progress bar per collection, an error alert with retry. It
-// talks to the main process only through window.seqsync (preload.js).
+// The sync screen: the stats card, "Sync All Data", a progress bar per collection, an error alert with retry, and a
+// chat: open a conversation, send (shown "sending…" until the server has it, offline too), edit and delete messages.
+// It talks to the main process only through window.seqsync (preload.js).
 const api = window.seqsync
 const $ = (id) => document.getElementById(id)
 const bars = new Map()
@@ -21,9 +22,78 @@ async function refreshStats() {
   const conversations = await api.conversations(10).catch(() => [])
   $('conversations').replaceChildren(...conversations.map((c) => {
     const li = document.createElement('li')
-    li.textContent = `${c.name ?? c.jid} (${c.unread_count ?? 0} unread)`
+    const open = element('button', `${c.name ?? c.jid} (${c.unread_count ?? 0} unread)`)
+    open.dataset.conversation = c.id
+    open.addEventListener('click', () => openChat(c))
+    li.append(open)
     return li
   }))
+  await refreshMessages()
+}
+
+function element(tag, text, className) {
+  const node = document.createElement(tag)
+  node.textContent = text
+  if (className) node.className = className
+  return node
+}
+
+// The open conversation, and the message being edited (null: the compose box sends a new one).
+let chat = null
+let editing = null
+
+function openChat(conversation) {
+  chat = conversation
+  $('chat').hidden = false
+  $('chat-title').textContent = conversation.name ?? conversation.jid
+  stopEditing()
+  return refreshMessages()
+}
+
+async function refreshMessages() {
+  if (!chat) return
+  const messages = await api.messages(chat.id)
+  $('messages').replaceChildren(...messages.map((m) => {
+    const li = element('li', '', m.from_me ? 'mine' : '')
+    li.dataset.id = m.id
+    li.dataset.delivery = m.delivery ?? ''
+    li.append(element('span', m.body ?? `(${m.message_type})`, 'body'))
+    if (m.delivery) li.append(element('span', m.delivery === 'sending' ? 'sending…' : 'sent', 'delivery'))
+    if (m.from_me) {
+      const edit = element('button', 'Edit', 'edit')
+      edit.addEventListener('click', () => startEditing(m))
+      const remove = element('button', 'Delete', 'delete')
+      remove.addEventListener('click', () => write(() => api.remove(m.id)))
+      li.append(edit, remove)
+    }
+    return li
+  }))
+}
+
+function startEditing(message) {
+  editing = message
+  $('compose-text').value = message.body ?? ''
+  $('send').textContent = 'Save'
+  $('compose-cancel').hidden = false
+}
+
+function stopEditing() {
+  editing = null
+  $('compose-text').value = ''
+  $('send').textContent = 'Send'
+  $('compose-cancel').hidden = true
+}
+
+/** Runs a local write; it shows at once (the engine applies it to the replica before it is pushed). */
+async function write(action) {
+  $('chat-error').hidden = true
+  try {
+    await action()
+  } catch (error) {
+    $('chat-error').textContent = `Not written (${error.code ?? 'error'}): ${error.message}`
+    $('chat-error').hidden = false
+  }
+  await refreshMessages()
 }
 
 function bar(collection) {
@@ -93,6 +163,23 @@ api.onChange(async (change) => {
   await refreshStats()
 })
 
+// A pushed write: "sent" (re-read the list), or refused by the server and rolled back (say so).
+api.onWrite(async (outcome) => {
+  if (outcome.status === 'rejected') {
+    $('chat-error').textContent = `Not sent (${outcome.code}): ${outcome.message}`
+    $('chat-error').hidden = false
+  }
+  await refreshMessages()
+})
+
+$('compose').addEventListener('submit', (event) => {
+  event.preventDefault()
+  const body = $('compose-text').value
+  const target = editing
+  stopEditing()
+  write(() => (target ? api.edit(target.id, body) : api.send(chat.id, body)))
+})
+$('compose-cancel').addEventListener('click', stopEditing)
 $('sync').addEventListener('click', sync)
 $('retry').addEventListener('click', sync)
 $('cancel').addEventListener('click', () => api.cancelSync())

@@ -1,6 +1,7 @@
 // The sync screen in Debian's chromium (playwright-core), served by the harness over the real addon, syncing from the
 // real server-example: click "Sync All Data", watch the progress bars move, see the stats card equal the server's
-// counts, save a screenshot. Without /usr/bin/chromium the test is skipped, except under CI=true, where it fails.
+// counts, save a screenshot; then chat: send a message, send one while the server is stopped ("sending…" until it is
+// restarted, then "sent"), edit and delete, and read the result back with another client. Without /usr/bin/chromium the test is skipped, except under CI=true, where it fails.
 import assert from 'node:assert/strict'
 import { existsSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
@@ -125,6 +126,80 @@ test('a failing sync shows the error alert, and Retry works once the server is b
   } finally {
     await browser.close()
     await bad.close()
+    cleanup(profile)
+  }
+})
+
+/** The state of the message whose text is `body` in the open chat: its `data-delivery`, or null when it is not shown. */
+function delivery(page, body) {
+  return page.evaluate((text) => {
+    const li = [...document.querySelectorAll('#messages li')].find((m) => m.querySelector('.body').textContent === text)
+    return li ? li.dataset.delivery : null
+  }, body)
+}
+
+async function waitForDelivery(page, body, state, timeout = 60_000) {
+  await page.waitForFunction(([text, wanted]) => {
+    const li = [...document.querySelectorAll('#messages li')].find((m) => m.querySelector('.body').textContent === text)
+    return wanted === null ? !li : li?.dataset.delivery === wanted
+  }, [body, state], { timeout })
+}
+
+test('chat: a message sent while the server is stopped shows "sending…", then "sent" once it is back; edit and delete', { skip: missing && `${CHROMIUM} is missing` }, async () => {
+  const { browser, profile } = await launch()
+  const chat = await startHarness({ dbPath: path.join(dir, 'chat.db'), serverUrl: server.url, token: TOKEN, integrationId: INTEGRATION })
+  const db = path.join(dir, 'server.db')
+  try {
+    const page = await browser.newPage()
+    const pageErrors = []
+    page.on('pageerror', (e) => pageErrors.push(e.message))
+    await page.goto(chat.url)
+    await page.click('text=Sync All Data')
+    await page.waitForSelector('body[data-synced="true"]', { timeout: 120_000 })
+    const conversation = await page.getAttribute('[data-conversation]', 'data-conversation')
+    await page.click(`[data-conversation="${conversation}"]`)
+    await page.waitForSelector('#chat:not([hidden])')
+
+    const send = async (text) => { await page.fill('#compose-text', text); await page.click('#send') }
+    await send('hello online')
+    await waitForDelivery(page, 'hello online', 'sent', 20_000)
+
+    await server.stop()
+    await send('hello offline')
+    await waitForDelivery(page, 'hello offline', 'sending', 5_000)
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    assert.equal(await delivery(page, 'hello offline'), 'sending', 'still sending while the server is down')
+    server = await startServer(db, { [TOKEN]: INTEGRATION }, { listen: new URL(server.url).host })
+    await waitForDelivery(page, 'hello offline', 'sent')
+
+    const offline = page.locator('#messages li', { hasText: 'hello offline' })
+    await offline.locator('button.edit').click()
+    assert.equal(await page.inputValue('#compose-text'), 'hello offline', 'the compose box holds the text to edit')
+    await page.fill('#compose-text', 'hello again')
+    await page.click('#send')
+    await waitForDelivery(page, 'hello again', 'sent', 20_000)
+    await page.locator('#messages li', { hasText: 'hello online' }).locator('button.delete').click()
+    await waitForDelivery(page, 'hello online', null, 5_000)
+    assert.equal(await page.isHidden('#chat-error'), true)
+    assert.deepEqual(pageErrors, [])
+
+    // Another client reads what the screen wrote, once follow has pushed the edit and the delete.
+    const { SyncEngine } = loadPackage()
+    const reader = await SyncEngine.open({ dbPath: path.join(dir, 'reader.db'), serverUrl: server.url, token: TOKEN, integrationId: INTEGRATION })
+    const written = (bodies) => bodies.includes('hello again') && !bodies.includes('hello online')
+    let bodies = []
+    for (let i = 0; i < 100 && !written(bodies); i++) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 100))
+      await reader.syncAll()
+      bodies = (await reader.listRows('messages', { where: { conversation_id: conversation }, limit: 10_000 })).map((m) => m.body)
+    }
+    assert.ok(bodies.includes('hello again'), 'the edited message is on the server')
+    assert.ok(!bodies.includes('hello online') && !bodies.includes('hello offline'), 'the deleted and the old text are not')
+    await reader.close()
+  } finally {
+    await browser.close()
+    await chat.close()
+    if (server.stopped) server = await startServer(db, { [TOKEN]: INTEGRATION }, { listen: new URL(server.url).host })
     cleanup(profile)
   }
 })
