@@ -42,6 +42,12 @@ export declare class NativeEngine {
   /** Runs one read-only SQL statement with positional parameters on the reader connection. */
   query(sql: string, params?: Array<any> | undefined | null): Promise<QueryRows>
   /**
+   * The integration's rows whose full-text columns match `query`, best first, with highlighted snippets, on
+   * the reader connection. Any text is a valid query in the default `plain` mode; a bad `advanced` query, an
+   * unknown mode or filter column rejects with `invalid_query`, an unknown collection with `schema`.
+   */
+  search(query: string, options?: SearchOptions | undefined | null): Promise<SearchHit[]>
+  /**
    * Cancels running syncs and closes the database once they have stopped; the promise resolves when the file
    * is closed (if no other call still holds it). Later calls reject with `closed`. Idempotent.
    */
@@ -195,6 +201,45 @@ export interface RowChanges {
   deleted: Array<string>
   /** The collection's cursor after the transaction. */
   cursor: number
+}
+
+/** A row that matches a search. */
+export interface SearchHit {
+  /** The row's collection. */
+  collection: string
+  /** The row's key. */
+  id: string
+  /** The best part of the row's text, matches marked (escaped for HTML unless `escapeHtml: false`). */
+  snippet: string
+  /** bm25 rank: lower is a better match; hits come in this order. */
+  rank: number
+}
+
+/** How `search` reads its query and what it returns. */
+export interface SearchOptions {
+  /**
+   * `plain` (the default: any text, every word must occur), `prefix` (the last word also as a word's start, for
+   * search as you type) or `advanced` (FTS5 syntax; a bad query rejects with `invalid_query`).
+   */
+  mode?: 'plain' | 'prefix' | 'advanced'
+  /** The collections to search. Default: every collection with full-text columns. */
+  collections?: Array<string>
+  /** Equality filters on declared columns: `{ conversation_id: 'c1' }` (one conversation); `null` matches NULL. */
+  where?: Record<string, any>
+  /** At most this many hits. Default: 50. */
+  limit?: number
+  /** Hits skipped first (the next page of results). Default: 0. */
+  offset?: number
+  /** Put before each match in a snippet. Default: `<mark>`. */
+  highlightOpen?: string
+  /** Put after each match in a snippet. Default: `</mark>`. */
+  highlightClose?: string
+  /** Put where a snippet cuts the text. Default: `…`. */
+  ellipsis?: string
+  /** Escape the snippet's text for HTML (`&`, `<`, `>`, quotes; never the markers). Default: true. */
+  escapeHtml?: boolean
+  /** The most words of text in a snippet, 1 to 64. Default: 16. */
+  snippetTokens?: number
 }
 
 /** A progress event of a sync. */

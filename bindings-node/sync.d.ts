@@ -7,6 +7,8 @@ import type {
   PendingWriteInfo,
   QueryRows,
   RowChanges,
+  SearchHit,
+  SearchOptions,
   SyncProgress,
   SyncResult,
   WriteInput,
@@ -15,7 +17,7 @@ import type {
 
 export type {
   CollectionState, DatabaseStats, ListRowsOptions, Mutation, OpenOptions, PendingWriteInfo, QueryRows, RowChanges,
-  SyncProgress, SyncResult, WriteInput, WriteOutcome,
+  SearchHit, SearchOptions, SyncProgress, SyncResult, WriteInput, WriteOutcome,
 }
 
 /** Options of one sync. */
@@ -77,6 +79,13 @@ export declare class SyncEngine {
   listRows(collection: string, options?: ListRowsOptions): Promise<Array<Record<string, unknown>>>
   /** One read-only SQL statement with `?` parameters; anything but a read rejects with `invalid_query`. */
   query(sql: string, params?: Array<null | boolean | number | string>): Promise<QueryRows>
+  /**
+   * The rows whose full-text columns match `query`, best first, each with a snippet whose matches are marked
+   * (`<mark>…</mark>` around text escaped for HTML, by default). Any text is a valid query in the default `plain`
+   * mode; `prefix` also matches the last word's start; a bad `advanced` (FTS5 syntax) query rejects with
+   * `invalid_query`.
+   */
+  search(query: string, options?: SearchOptions): Promise<SearchHit[]>
   /**
    * Writes a row locally at once, offline too (the replica and `listRows` show it now), and queues it for the next
    * push (`syncAll`, `syncCollection` and `follow` push). `update` changes only the given fields. Rejects with

@@ -47,6 +47,7 @@ class SyncEngine {
   reset() { return this.#native.reset() }
   listRows(collection, options) { return this.#native.listRows(collection, options) }
   query(sql, params = []) { return this.#native.query(sql, params) }
+  search(query, options) { return this.#native.search(query, options) }
   mutate(write) { return this.#native.mutate(write) }
   pendingWrites() { return this.#native.pendingWrites() }
   close() { return this.#native.close() }

@@ -11,7 +11,10 @@ use sync_client::{Client, ClientOptions, ListRows};
 
 use crate::cancel::CancelToken;
 use crate::error::{Failure, promise};
-use crate::types::{CollectionState, DatabaseStats, ListRowsOptions, OpenOptions, QueryRows, SyncProgress, SyncResult};
+use crate::types::{
+    CollectionState, DatabaseStats, ListRowsOptions, OpenOptions, QueryRows, SearchHit, SearchOptions, SyncProgress,
+    SyncResult,
+};
 use crate::values;
 use crate::writes::{WriteCallback, write_listener};
 
@@ -195,6 +198,26 @@ impl NativeEngine {
                 Ok(client.list_rows(&collection, query).await?)
             },
             |rows| Ok(rows.into_iter().map(values::row_object).collect()),
+        )
+    }
+
+    /// The integration's rows whose full-text columns match `query`, best first, with highlighted snippets, on
+    /// the reader connection. Any text is a valid query in the default `plain` mode; a bad `advanced` query, an
+    /// unknown mode or filter column rejects with `invalid_query`, an unknown collection with `schema`.
+    #[napi(ts_return_type = "Promise<SearchHit[]>")]
+    pub fn search<'env>(
+        &self,
+        env: &'env Env,
+        query: String,
+        options: Option<SearchOptions>,
+    ) -> napi::Result<PromiseRaw<'env, Vec<SearchHit>>> {
+        self.run(
+            env,
+            move |client| async move {
+                let request = options.map(values::search_request).transpose()?.unwrap_or_default();
+                Ok(client.search(&query, request.into_options()).await?)
+            },
+            |hits| Ok(hits.into_iter().map(SearchHit::from).collect()),
         )
     }
 

@@ -198,3 +198,50 @@ pub struct QueryRows {
     /// Rows, one value per column (null, number, string).
     pub rows: Vec<Vec<serde_json::Value>>,
 }
+
+/// How `search` reads its query and what it returns.
+#[napi(object)]
+pub struct SearchOptions {
+    /// `plain` (the default: any text, every word must occur), `prefix` (the last word also as a word's start, for
+    /// search as you type) or `advanced` (FTS5 syntax; a bad query rejects with `invalid_query`).
+    #[napi(ts_type = "'plain' | 'prefix' | 'advanced'")]
+    pub mode: Option<String>,
+    /// The collections to search. Default: every collection with full-text columns.
+    pub collections: Option<Vec<String>>,
+    /// Equality filters on declared columns: `{ conversation_id: 'c1' }` (one conversation); `null` matches NULL.
+    #[napi(js_name = "where")]
+    pub filter: Option<HashMap<String, serde_json::Value>>,
+    /// At most this many hits. Default: 50.
+    pub limit: Option<u32>,
+    /// Hits skipped first (the next page of results). Default: 0.
+    pub offset: Option<u32>,
+    /// Put before each match in a snippet. Default: `<mark>`.
+    pub highlight_open: Option<String>,
+    /// Put after each match in a snippet. Default: `</mark>`.
+    pub highlight_close: Option<String>,
+    /// Put where a snippet cuts the text. Default: `…`.
+    pub ellipsis: Option<String>,
+    /// Escape the snippet's text for HTML (`&`, `<`, `>`, quotes; never the markers). Default: true.
+    pub escape_html: Option<bool>,
+    /// The most words of text in a snippet, 1 to 64. Default: 16.
+    pub snippet_tokens: Option<u32>,
+}
+
+/// A row that matches a search.
+#[napi(object)]
+pub struct SearchHit {
+    /// The row's collection.
+    pub collection: String,
+    /// The row's key.
+    pub id: String,
+    /// The best part of the row's text, matches marked (escaped for HTML unless `escapeHtml: false`).
+    pub snippet: String,
+    /// bm25 rank: lower is a better match; hits come in this order.
+    pub rank: f64,
+}
+
+impl From<sync_client::SearchHit> for SearchHit {
+    fn from(h: sync_client::SearchHit) -> Self {
+        SearchHit { collection: h.collection, id: h.id, snippet: h.snippet, rank: h.rank }
+    }
+}

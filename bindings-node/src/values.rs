@@ -46,3 +46,21 @@ pub(crate) fn param(json: Json) -> Result<Value, Failure> {
         }
     })
 }
+
+/// `search`'s options as the shared client crate takes them; filter values by their JavaScript type (a column may
+/// be in several of the searched collections).
+pub(crate) fn search_request(options: crate::types::SearchOptions) -> Result<sync_client::SearchRequest, Failure> {
+    let filter = options.filter.unwrap_or_default().into_iter().map(|(column, json)| Ok((column, param(json)?)));
+    Ok(sync_client::SearchRequest {
+        mode: options.mode.as_deref().map(sync_client::search_mode).transpose().map_err(sync_client::Error::from)?,
+        collections: options.collections,
+        filter: filter.collect::<Result<Vec<_>, Failure>>()?,
+        limit: options.limit,
+        offset: options.offset,
+        highlight_open: options.highlight_open,
+        highlight_close: options.highlight_close,
+        ellipsis: options.ellipsis,
+        escape_html: options.escape_html,
+        snippet_tokens: options.snippet_tokens,
+    })
+}

@@ -12,7 +12,8 @@ use sync_core::CancellationToken;
 use crate::error::SeqsyncError;
 use crate::on_runtime;
 use crate::types::{
-    CollectionState, DatabaseStats, ListRowsOptions, OpenOptions, QueryRows, Row, SqlValue, SyncProgress, SyncResult,
+    CollectionState, DatabaseStats, ListRowsOptions, OpenOptions, QueryRows, Row, SearchHit, SearchOptions, SqlValue,
+    SyncProgress, SyncResult,
 };
 use crate::writes::{WriteListener, write_listener};
 
@@ -204,6 +205,19 @@ impl SyncEngine {
             let result = client.query(&sql, params.into_iter().map(Into::into).collect()).await?;
             let rows = result.rows.into_iter().map(|row| row.into_iter().map(SqlValue::from).collect()).collect();
             Ok(QueryRows { columns: result.columns, rows })
+        })
+        .await
+    }
+
+    /// The integration's rows whose full-text columns match `query`, best first, with highlighted snippets, on the
+    /// reader connection. Any text is a valid query in the default `Plain` mode; a bad `Advanced` query or an unknown
+    /// filter column fails with `InvalidQuery`, an unknown collection with `Schema`.
+    #[uniffi::method(default(options = None))]
+    pub async fn search(&self, query: String, options: Option<SearchOptions>) -> Result<Vec<SearchHit>, SeqsyncError> {
+        let client = self.client()?;
+        on_runtime(async move {
+            let options = sync_client::SearchRequest::from(options.unwrap_or_default()).into_options();
+            Ok(client.search(&query, options).await?.into_iter().map(SearchHit::from).collect())
         })
         .await
     }

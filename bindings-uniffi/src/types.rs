@@ -285,3 +285,95 @@ pub struct QueryRows {
     /// Rows, one value per column (SQLite's storage classes: booleans read as 0/1 and JSON as text).
     pub rows: Vec<Vec<SqlValue>>,
 }
+
+/// How `search` reads its query text.
+#[derive(uniffi::Enum, Clone, Copy)]
+pub enum SearchMode {
+    /// Any text; every word must occur (case and diacritics ignored). The default.
+    Plain,
+    /// As `Plain`, and the last word also matches as a word's start: search as the user types.
+    Prefix,
+    /// FTS5 query syntax (`"a phrase"`, `AND`/`OR`/`NOT`, `pre*`); a bad query fails with `InvalidQuery`.
+    Advanced,
+}
+
+impl From<SearchMode> for sync_client::SearchMode {
+    fn from(m: SearchMode) -> Self {
+        match m {
+            SearchMode::Plain => sync_client::SearchMode::Plain,
+            SearchMode::Prefix => sync_client::SearchMode::Prefix,
+            SearchMode::Advanced => sync_client::SearchMode::Advanced,
+        }
+    }
+}
+
+/// What `search` looks for and how it marks matches; every field has its default.
+#[derive(uniffi::Record, Default)]
+pub struct SearchOptions {
+    /// How the query is read. Default: `Plain`.
+    #[uniffi(default = None)]
+    pub mode: Option<SearchMode>,
+    /// The collections to search. Default: every collection with full-text columns.
+    #[uniffi(default = None)]
+    pub collections: Option<Vec<String>>,
+    /// Equality filters on declared columns: `{"conversation_id": Text("c1")}`; `Null` matches NULL.
+    #[uniffi(default = None)]
+    pub filter: Option<HashMap<String, SqlValue>>,
+    /// At most this many hits. Default: 50.
+    #[uniffi(default = None)]
+    pub limit: Option<u32>,
+    /// Hits skipped first. Default: 0.
+    #[uniffi(default = None)]
+    pub offset: Option<u32>,
+    /// Put before each match in a snippet. Default: `<mark>`.
+    #[uniffi(default = None)]
+    pub highlight_open: Option<String>,
+    /// Put after each match in a snippet. Default: `</mark>`.
+    #[uniffi(default = None)]
+    pub highlight_close: Option<String>,
+    /// Put where a snippet cuts the text. Default: `…`.
+    #[uniffi(default = None)]
+    pub ellipsis: Option<String>,
+    /// Escape the snippet's text for HTML (never the markers). Default: true.
+    #[uniffi(default = None)]
+    pub escape_html: Option<bool>,
+    /// The most words of text in a snippet, 1 to 64. Default: 16.
+    #[uniffi(default = None)]
+    pub snippet_tokens: Option<u32>,
+}
+
+impl From<SearchOptions> for sync_client::SearchRequest {
+    fn from(o: SearchOptions) -> Self {
+        sync_client::SearchRequest {
+            mode: o.mode.map(Into::into),
+            collections: o.collections,
+            filter: o.filter.unwrap_or_default().into_iter().map(|(k, v)| (k, v.into())).collect(),
+            limit: o.limit,
+            offset: o.offset,
+            highlight_open: o.highlight_open,
+            highlight_close: o.highlight_close,
+            ellipsis: o.ellipsis,
+            escape_html: o.escape_html,
+            snippet_tokens: o.snippet_tokens,
+        }
+    }
+}
+
+/// A row that matches a search.
+#[derive(uniffi::Record)]
+pub struct SearchHit {
+    /// The row's collection.
+    pub collection: String,
+    /// The row's key.
+    pub id: String,
+    /// The best part of the row's text, matches marked (escaped for HTML unless `escape_html` is false).
+    pub snippet: String,
+    /// bm25 rank: lower is a better match; hits come in this order.
+    pub rank: f64,
+}
+
+impl From<sync_client::SearchHit> for SearchHit {
+    fn from(h: sync_client::SearchHit) -> Self {
+        SearchHit { collection: h.collection, id: h.id, snippet: h.snippet, rank: h.rank }
+    }
+}

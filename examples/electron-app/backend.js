@@ -52,10 +52,30 @@ async function createBackend(options, emit) {
     },
 
     /**
-     * The newest messages of a conversation, oldest first, each with `delivery`: `sending` (not acknowledged by the
-     * server yet), `sent` (one of ours the server has) or null (someone else's).
+     * Search as the user types: the best 20 messages holding the words (the last one completed as a prefix), each
+     * with its conversation and a snippet whose text the engine escaped for HTML around its `<mark>`s.
      */
-    async messages(conversationId, limit = 30) {
+    async search(text) {
+      const hits = await engine.search(text, { mode: 'prefix', collections: ['messages'], limit: 20 })
+      if (hits.length === 0) return []
+      const ids = hits.map((h) => h.id)
+      const { rows } = await engine.query(
+        `SELECT m.id, m.conversation_id, c.name FROM messages m LEFT JOIN conversations c
+           ON c.id = m.conversation_id AND c.integration_id = m.integration_id
+         WHERE m.integration_id = ? AND m.id IN (${ids.map(() => '?').join(', ')})`,
+        [options.integrationId, ...ids],
+      )
+      const where = new Map(rows.map(([id, conversationId, name]) => [id, { conversationId, conversationName: name }]))
+      return hits.map((h) => ({ id: h.id, snippet: h.snippet, ...where.get(h.id) }))
+    },
+
+    /**
+     * The newest messages of a conversation (30, or 1,000 when opened at a search result), oldest first, each with
+     * `delivery`: `sending` (not acknowledged by the server yet), `sent` (one of ours the server has) or null
+     * (someone else's).
+     */
+    async messages(conversationId, atMessage) {
+      const limit = atMessage ? 1000 : 30
       const [rows, pending] = await Promise.all([
         engine.listRows('messages', { where: { conversation_id: conversationId }, orderBy: 'sent_at', descending: true, limit }),
         engine.pendingWrites(),

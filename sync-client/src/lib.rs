@@ -10,6 +10,7 @@
 //! - `lib.rs`: [`ClientOptions`], [`Client`] (open, sync, stats, cursors, reset, query, close).
 //! - `live.rs`: [`Client::follow`], the live loop with an optional [`ChangeListener`].
 //! - `rows.rs`: [`Client::list_rows`] ([`NamedRow`]s, filter values typed by their column).
+//! - `search.rs`: [`Client::search`] (full-text search with highlighted snippets), [`SearchRequest`].
 //! - `writes.rs`: [`Client::mutate`], [`Client::pending_writes`], [`Client::with_write_events`].
 //! - `forward.rs`: events of the engine handed to an app's listener (changes, write outcomes).
 //! - `error.rs`: [`OpenError`], [`Error`].
@@ -21,6 +22,7 @@ mod error;
 mod forward;
 mod live;
 mod rows;
+mod search;
 mod writes;
 
 use std::path::PathBuf;
@@ -30,6 +32,7 @@ use std::time::Duration;
 pub use error::{Error, OpenError};
 pub use live::ChangeListener;
 pub use rows::NamedRow;
+pub use search::{SearchRequest, search_mode};
 pub use sync_core::ErrorCode;
 use sync_core::live::NotifyingStore;
 pub use sync_core::outbox::{LocalWrite, PendingWrite, WriteState};
@@ -39,7 +42,7 @@ use sync_core::{
 };
 pub use sync_core::{Mutation, MutationOp, MutationOutcome, WriteEvent};
 use sync_http::HttpTransport;
-pub use sync_sqlite::{ListRows, QueryResult};
+pub use sync_sqlite::{Highlight, ListRows, QueryResult, SearchHit, SearchMode, SearchOptions};
 use sync_sqlite::{SqliteOptions, SqliteStore};
 pub use writes::WriteListener;
 

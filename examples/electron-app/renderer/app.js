@@ -1,6 +1,7 @@
 'use strict'
 // The sync screen: the stats card, "Sync All Data", a progress bar per collection, an error alert with retry, and a
-// chat: open a conversation, send (shown "sending…" until the server has it, offline too), edit and delete messages.
+// chat: open a conversation, send (shown "sending…" until the server has it, offline too), edit and delete messages;
+// a search box whose results open the conversation at the message.
 // It talks to the main process only through window.seqsync (preload.js).
 const api = window.seqsync
 const $ = (id) => document.getElementById(id)
@@ -42,17 +43,21 @@ function element(tag, text, className) {
 let chat = null
 let editing = null
 
-function openChat(conversation) {
+// The message a search result opened the chat at (shown marked and scrolled to), or null.
+let found = null
+
+function openChat(conversation, atMessage = null) {
   chat = conversation
+  found = atMessage
   $('chat').hidden = false
-  $('chat-title').textContent = conversation.name ?? conversation.jid
+  $('chat-title').textContent = conversation.name ?? conversation.jid ?? conversation.id
   stopEditing()
   return refreshMessages()
 }
 
 async function refreshMessages() {
   if (!chat) return
-  const messages = await api.messages(chat.id)
+  const messages = await api.messages(chat.id, found)
   $('messages').replaceChildren(...messages.map((m) => {
     const li = element('li', '', m.from_me ? 'mine' : '')
     li.dataset.id = m.id
@@ -68,6 +73,33 @@ async function refreshMessages() {
     }
     return li
   }))
+  const target = found && [...$('messages').children].find((li) => li.dataset.id === found)
+  if (target) {
+    target.classList.add('found')
+    target.scrollIntoView({ block: 'center' })
+  }
+}
+
+// Search as the user types; only the newest query's results are shown.
+let searches = 0
+async function search() {
+  const text = $('search').value
+  const mine = ++searches
+  const hits = text.trim() ? await api.search(text).catch(() => []) : []
+  if (mine !== searches) return
+  $('results').replaceChildren(...hits.map((hit) => {
+    const open = element('button', '', 'result')
+    open.dataset.message = hit.id
+    const snippet = element('span', '', 'snippet')
+    // The engine escaped the message's text for HTML: the only markup in a snippet is its <mark>s.
+    snippet.innerHTML = hit.snippet
+    open.append(element('span', hit.conversationName ?? hit.conversationId, 'where'), snippet)
+    open.addEventListener('click', () => openChat({ id: hit.conversationId, name: hit.conversationName }, hit.id))
+    const li = document.createElement('li')
+    li.append(open)
+    return li
+  }))
+  document.body.dataset.searched = text
 }
 
 function startEditing(message) {
@@ -180,6 +212,7 @@ $('compose').addEventListener('submit', (event) => {
   write(() => (target ? api.edit(target.id, body) : api.send(chat.id, body)))
 })
 $('compose-cancel').addEventListener('click', stopEditing)
+$('search').addEventListener('input', search)
 $('sync').addEventListener('click', sync)
 $('retry').addEventListener('click', sync)
 $('cancel').addEventListener('click', () => api.cancelSync())

@@ -203,3 +203,82 @@ test('chat: a message sent while the server is stopped shows "sending…", then 
     cleanup(profile)
   }
 })
+
+/** The server's live messages, over its sync endpoint (its own data, not the replica's). */
+async function serverMessages() {
+  const messages = []
+  for (let since = 0, more = true; more;) {
+    const response = await fetch(`${server.url}/sync/messages/${INTEGRATION}?since_seq=${since}&limit=10000`,
+      { headers: { authorization: `Bearer ${TOKEN}` } })
+    const page = await response.json()
+    messages.push(...page.messages)
+    since = page.latest_seq
+    more = page.has_more
+  }
+  const latest = new Map(messages.map((m) => [m.id, m]))
+  return [...latest.values()].filter((m) => !m.deleted)
+}
+
+/** The words of a text as the index sees them: diacritics removed, lower-cased, split on all but letters and digits. */
+function words(text) {
+  return (text ?? '').normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean)
+}
+
+test('search: typed text finds the server\'s messages, highlighted and escaped; a click opens the chat at the message', { skip: missing && `${CHROMIUM} is missing` }, async () => {
+  const { browser, profile } = await launch()
+  const screen = await startHarness({ dbPath: path.join(dir, 'search.db'), serverUrl: server.url, token: TOKEN, integrationId: INTEGRATION })
+  try {
+    const page = await browser.newPage()
+    const pageErrors = []
+    page.on('pageerror', (e) => pageErrors.push(e.message))
+    await page.goto(screen.url)
+    await page.click('text=Sync All Data')
+    await page.waitForSelector('body[data-synced="true"]', { timeout: 120_000 })
+    // A message that tries to inject markup, written through the compose box and pushed to the server.
+    const conversation = await page.getAttribute('[data-conversation]', 'data-conversation')
+    await page.click(`[data-conversation="${conversation}"]`)
+    const hostile = '<script>window.injected = 1</script><img src=x onerror="window.injected = 2"> zebrafish café'
+    await page.fill('#compose-text', hostile)
+    await page.click('#send')
+    await waitForDelivery(page, hostile, 'sent', 20_000)
+
+    const type = async (text) => {
+      await page.fill('#search', '')
+      await page.type('#search', text)
+      await page.waitForFunction((t) => document.body.dataset.searched === t, text)
+      return page.$$eval('#results .result', (buttons) => buttons.map((b) => ({
+        id: b.dataset.message, html: b.querySelector('.snippet').innerHTML, tags: [...b.querySelectorAll('.snippet *')].map((e) => e.tagName),
+      })))
+    }
+    const messages = await serverMessages()
+    const zebra = await type('ZEBRAF')
+    const expectedZebra = messages.filter((m) => words(m.body).some((w) => w.startsWith('zebraf'))).map((m) => m.id)
+    assert.deepEqual(zebra.map((r) => r.id), expectedZebra, 'the hostile message, found by a prefix of its word')
+    assert.match(zebra[0].html, /&lt;script&gt;window\.injected = 1&lt;\/script&gt;&lt;img src=x/)
+    assert.match(zebra[0].html, /<mark>zebrafish<\/mark> café/)
+    assert.deepEqual(zebra[0].tags, ['MARK'], 'no markup from the message')
+    assert.equal(await page.evaluate(() => window.injected), undefined)
+
+    // A word of the generated messages: each result holds it on the server, up to the 20 shown.
+    const word = words(messages.find((m) => m.conversation_id !== conversation && words(m.body).length > 0).body)[0]
+    const holding = new Set(messages.filter((m) => words(m.body).some((w) => w.startsWith(word))).map((m) => m.id))
+    const results = await type(word)
+    assert.equal(results.length, Math.min(20, holding.size))
+    for (const r of results) {
+      assert.ok(holding.has(r.id), `${r.id} holds ${word} on the server`)
+      assert.match(r.html, /<mark>/)
+    }
+
+    // A click opens the result's conversation with the message marked.
+    await page.click(`#results .result[data-message="${results[0].id}"]`)
+    await page.waitForSelector(`#messages li.found[data-id="${results[0].id}"]`)
+    const owner = messages.find((m) => m.id === results[0].id)
+    assert.ok(words(await page.textContent(`#messages li.found[data-id="${results[0].id}"] .body`)).some((w) => w.startsWith(word)))
+    assert.equal(owner.body, await page.textContent(`#messages li.found[data-id="${results[0].id}"] .body`))
+    assert.deepEqual(pageErrors, [])
+  } finally {
+    await browser.close()
+    await screen.close()
+    cleanup(profile)
+  }
+})
