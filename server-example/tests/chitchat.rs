@@ -1,5 +1,7 @@
 //! The chitchat-dataset corpus (installed with `pip install chitchat-dataset`; `scripts/test.sh` installs it):
-//! imported into the embedded server store, synced over loopback HTTP into an SQLite client, verified row for row.
+//! imported into the embedded server store, synced over loopback HTTP into an SQLite client, verified row for row;
+//! then full-text search of the replica compared with an oracle on generated queries, and edits and deletes synced
+//! into its results.
 //!
 //! A test binary of its own with libtest-mimic's harness, so that without the corpus the test is reported as
 //! ignored (not passed) by `cargo test` and nextest alike; under `CI=true` it fails instead.
@@ -14,9 +16,10 @@ use server_example::import::chitchat;
 use server_example::serve::{access, start};
 use server_example::whatsapp;
 use sync_cli::{Client, ClientOptions};
-use sync_core::{ChangeFeed, SyncOptions, verify_scope};
+use sync_core::{ChangeFeed, ClientStore, ServerStore, SyncOptions, Value, Write, verify_scope};
 use sync_http::ServerConfig;
-use sync_sqlite::SqliteServerStore;
+use sync_sqlite::{SearchOptions, SqliteServerStore, SqliteStore};
+use sync_testing::search_oracle::{Oracle, tokens};
 
 const NAME: &str = "chitchat_dataset_imports_and_syncs_exact";
 const SCOPE: &str = "chitchat";
@@ -95,5 +98,48 @@ async fn import_and_sync(path: &Path) {
         verify_scope(&whatsapp::schema(), SCOPE, client.store.as_ref(), server.as_ref()).await.expect("verify");
     assert!(verification.is_exact(), "{:?}", verification.differences);
     assert_eq!(verification.rows(), totals.rows());
+
+    let started = Instant::now();
+    let oracle = Oracle::load(&client.store, SCOPE).await.expect("read the messages");
+    assert_eq!(oracle.len(), 258_145);
+    eprintln!("chitchat oracle: loaded in {:.1} s", started.elapsed().as_secs_f64());
+    let checked = oracle.check(&client.store, SCOPE, &oracle.queries(300, 15)).await.expect("search equals the oracle");
+    eprintln!("chitchat search: {checked:?} in {:.1} s", started.elapsed().as_secs_f64());
+    assert!(checked.exact >= 150 && checked.hits >= 5_000, "too few results compared: {checked:?}");
+
+    edits_and_deletes_change_the_results_at_once(&client, server.as_ref()).await;
     running.stop().await.expect("stop");
+}
+
+/// The ids a plain search of the replica finds, in one conversation if given.
+async fn search(store: &SqliteStore, query: &str, conversation: Option<&Value>) -> Vec<String> {
+    let filter = conversation.map(|c| ("conversation_id".to_owned(), c.clone())).into_iter().collect();
+    let hits = store.search(SCOPE, query, SearchOptions { filter, ..Default::default() }).await.expect("search");
+    hits.into_iter().map(|h| h.id).collect()
+}
+
+async fn edits_and_deletes_change_the_results_at_once(client: &Client, server: &SqliteServerStore) {
+    let messages = whatsapp::schema().collection("messages").cloned().expect("messages");
+    let (body, conversation) = (messages.column_index("body"), messages.column_index("conversation_id"));
+    let (body, conversation) = (body.expect("body"), conversation.expect("conversation_id"));
+    let rows = client.store.read_rows(SCOPE, "messages", None, 3).await.expect("rows");
+    let (edited, deleted) = (&rows[0], &rows[1]);
+    let mut values = edited.values.clone();
+    values[body] = Value::from("Zyzzyva and the quokka café");
+    // The deleted message's own words, in its conversation: a query it surely is among the first hits of.
+    let (deleted_text, deleted_in) = match &deleted.values[body] {
+        Value::Text(text) => (tokens(text).join(" "), Some(&deleted.values[conversation])),
+        other => panic!("{other:?}"),
+    };
+    assert!(search(&client.store, &deleted_text, deleted_in).await.contains(&deleted.id));
+    let writes = vec![
+        Write::Upsert { collection: "messages".into(), id: edited.id.clone(), values },
+        Write::Delete { collection: "messages".into(), id: deleted.id.clone() },
+    ];
+    server.write(SCOPE, writes).await.expect("write");
+    client.engine.sync(SCOPE, SyncOptions::default()).await.expect("incremental sync");
+    assert_eq!(search(&client.store, "ZYZZYVA cafe", None).await, [edited.id.as_str()]);
+    assert!(!search(&client.store, &deleted_text, deleted_in).await.contains(&deleted.id));
+    let oracle = Oracle::load(&client.store, SCOPE).await.expect("read the messages");
+    oracle.check(&client.store, SCOPE, &oracle.queries(40, 16)).await.expect("search equals the oracle after the sync");
 }

@@ -23,6 +23,7 @@ use crate::procs::{
     Binaries, ClientKind, SCOPE, ServerProcess, StoreLocation, TOKEN, drop_postgres_database, fresh_postgres_database,
     run_client,
 };
+use crate::search_oracle::{self, Oracle};
 
 /// Counts of a series of trials.
 #[derive(Clone, Debug, Default)]
@@ -41,6 +42,12 @@ pub struct Report {
     pub rows_compared: u64,
     /// Batches of server writes (new, edited, deleted rows) made between syncs.
     pub change_batches: usize,
+    /// Full-text indexes found current and equal to the table right after a kill (before any repair).
+    pub index_current: usize,
+    /// Full-text indexes found mid-load after a kill (an initial sync builds them at its end; opening did).
+    pub index_deferred: usize,
+    /// Searches compared with the oracle after a kill.
+    pub searches: usize,
 }
 
 fn changes() -> ChangeSet {
@@ -56,7 +63,19 @@ async fn verify(client: &Path, server: &dyn ServerStore, report: &mut Report) ->
     Ok(())
 }
 
-async fn check(history: &History, db: &Path, report: &mut Report) -> anyhow::Result<()> {
+/// The queries run on a client after each kill.
+const QUERIES_PER_CHECK: usize = 12;
+
+/// Checks `db` after a kill. `killed_client`: the client's process is dead, so its full-text index is first checked
+/// as the kill left it; after a server kill the client is alive and may be writing, so it is not.
+async fn check(history: &History, db: &Path, report: &mut Report, killed_client: bool) -> anyhow::Result<()> {
+    // Before any store opens the file: opening repairs an index left mid-load.
+    if killed_client && db.exists() {
+        match search_oracle::index_as_left(db).with_context(|| format!("after a kill, {}", db.display()))? {
+            true => report.index_current += 1,
+            false => report.index_deferred += 1,
+        }
+    }
     let boundary = history
         .check(db, &whatsapp::schema(), SCOPE)
         .await
@@ -64,6 +83,14 @@ async fn check(history: &History, db: &Path, report: &mut Report) -> anyhow::Res
     report.boundary_checks += 1;
     report.partial += boundary.partial;
     report.rows_compared += boundary.rows;
+    // The index (repaired by opening, if it was mid-load) finds exactly what the oracle finds in the rows.
+    let store = SqliteStore::open(db)?;
+    search_oracle::check_index(&rusqlite::Connection::open(db)?, "messages")?;
+    let oracle = Oracle::load(&store, SCOPE).await?;
+    let queries = oracle.queries(QUERIES_PER_CHECK, report.boundary_checks as u64);
+    let checked =
+        oracle.check(&store, SCOPE, &queries).await.with_context(|| format!("after a kill, {}", db.display()))?;
+    report.searches += checked.queries;
     Ok(())
 }
 
@@ -115,7 +142,7 @@ pub async fn client_kills(
         if status.code().is_some() && !status.success() {
             bail!("the client failed ({status}): {}", std::fs::read_to_string(&log).unwrap_or_default().trim());
         }
-        check(&history, &db, &mut report).await?;
+        check(&history, &db, &mut report, true).await?;
         if rng.random_bool(0.2) {
             run_client(bins.client(kind, &db, &url, &log)?, &log)?;
             verify(&db, store.as_ref(), &mut report).await?;
@@ -209,7 +236,7 @@ pub async fn server_kills(
             report.kills += 1;
         }
         server.kill()?;
-        check(&history, &db, &mut report).await?;
+        check(&history, &db, &mut report, false).await?;
         tokio::time::sleep(Duration::from_millis(rng.random_range(0..400))).await;
         server.restart()?;
         task.await?.with_context(|| format!("trial {trial}: the sync did not survive the server's restart"))?;

@@ -9,6 +9,8 @@
 //! - `procs.rs`: the programs the trials start and kill (`sync-cli`, a Node script over the addon,
 //!   `server-example serve`) and a fresh PostgreSQL database.
 //! - `crash.rs`: [`crash::client_kills`] and [`crash::server_kills`], the crash trials.
+//! - `search_oracle.rs`: [`search_oracle::Oracle`], what a full-text search of a replica must find, computed
+//!   without SQLite, and generated queries (hostile ones included) to compare it with the store's search on.
 //! - `write_crash.rs`: [`write_crash::write_kills`], crash trials of client writes (none lost, none applied
 //!   twice).
 //! - `load.rs`: [`load::run`], concurrent full syncs and a mixed load of writers and pullers on PostgreSQL.
@@ -19,6 +21,7 @@ pub mod fault_proxy;
 pub mod history;
 pub mod load;
 pub mod procs;
+pub mod search_oracle;
 pub mod write_crash;
 
 pub use fault_proxy::{Fault, FaultProxy, Plan, Stats};

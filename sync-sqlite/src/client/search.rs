@@ -116,8 +116,12 @@ pub(crate) fn fts_query(text: &str, mode: SearchMode) -> Option<String> {
     if mode == SearchMode::Advanced {
         return (!text.trim().is_empty()).then(|| text.to_owned());
     }
-    // Words without a letter or digit hold no token (unicode61 separates on everything else).
-    let is_token = |c: char| c.is_alphanumeric() || matches!(c, '\u{E000}'..='\u{F8FF}');
+    // Words without a token character hold no token: unicode61 keeps letters, digits, private-use characters and
+    // the noncharacters U+FDD0..U+FDEF in tokens and separates on everything else.
+    let is_token = |c: char| {
+        c.is_alphanumeric()
+            || matches!(c, '\u{E000}'..='\u{F8FF}' | '\u{FDD0}'..='\u{FDEF}' | '\u{F0000}'..='\u{10FFFD}')
+    };
     let words: Vec<String> = text
         .split_whitespace()
         .filter(|word| word.chars().any(is_token))

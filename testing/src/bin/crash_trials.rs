@@ -42,7 +42,8 @@ struct Args {
 fn print(what: &str, report: &Report, started: Instant) {
     println!(
         "{what}: {} kills mid-sync ({} runs ended before their kill), {} page-boundary checks ({} collections caught \
-         half-synced), {} exact verifications, {} rows compared, {} server write batches, {:.0} s",
+         half-synced), {} exact verifications, {} rows compared, {} server write batches; full-text index after a \
+         kill: {} current, {} mid-load (rebuilt on open), {} searches equal to the oracle; {:.0} s",
         report.kills,
         report.missed,
         report.boundary_checks,
@@ -50,6 +51,9 @@ fn print(what: &str, report: &Report, started: Instant) {
         report.exact,
         report.rows_compared,
         report.change_batches,
+        report.index_current,
+        report.index_deferred,
+        report.searches,
         started.elapsed().as_secs_f64()
     );
 }
