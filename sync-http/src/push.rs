@@ -8,6 +8,7 @@ use axum::extract::rejection::{BytesRejection, FailedToBufferBody, PathRejection
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde_json::json;
 use sync_core::{FeedError, MAX_PUSH_BYTES, PushRequest, PushResponse};
 
 use crate::error_body::ErrorBody;
@@ -24,7 +25,12 @@ fn invalid(mutation_id: Option<u64>, message: String) -> Response {
 #[utoipa::path(post, path = "/sync/push/{integration_id}",
     params(("integration_id" = String, Path, description = "the integration (scope)")),
     request_body(content = PushRequest, description = "the client's id and its mutations in strictly increasing \
-        `mutation_id`; at most 1,000 mutations and 4 MiB"),
+        `mutation_id`; at most 1,000 mutations and 4 MiB",
+        // A push any schema with a writable `messages` collection accepts (a delete of a row that may not exist is
+        // applied as a no-op): generated checks start from one valid request, not only from refused ones.
+        example = json!({"client_id": "example-client", "mutations": [
+            {"mutation_id": 1, "collection": "messages", "id": "example-message", "op": "delete", "fields": {}}
+        ]})),
     responses(
         (status = 200, description = "every mutation processed: one result per mutation, in order (`applied`, \
             `already_applied` for a retry, or `rejected` with a code)", body = PushResponse),
