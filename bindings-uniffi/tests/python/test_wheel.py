@@ -8,7 +8,7 @@ import subprocess
 import sys
 import venv
 
-from conftest import PACKAGE_DIR, REPO
+from conftest import PACKAGE_DIR, REPO, Server, seed
 
 PROGRAM = '''
 import asyncio, json, sys, seqsync
@@ -41,7 +41,7 @@ def run(args, cwd, env=None):
     return result.stdout
 
 
-def test_the_wheel_installs_into_a_fresh_venv_and_syncs(world, tmp_path):
+def test_the_wheel_installs_into_a_fresh_venv_and_syncs(tmp_path):
     wheel = run([sys.executable, str(REPO / "scripts" / "pack-wheel.py"), "--package-dir",
                  str(PACKAGE_DIR / "seqsync"), "--out-dir", str(tmp_path / "dist")], REPO).strip()
     env_dir = tmp_path / "venv"
@@ -54,12 +54,20 @@ def test_the_wheel_installs_into_a_fresh_venv_and_syncs(world, tmp_path):
     (app / "main.py").write_text(PROGRAM)
     # No PYTHONPATH: the import must find the installed package, not the repository's copy.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    out = run([python, "main.py", world.server.url, world.token, world.integration], app, env)
+    # A server of its own: the session's is written to by other tests (and follow loops) while this one syncs.
+    seed(tmp_path / "server.db", "wa-wheel", conversations=20, messages=500, contacts=10)
+    server = Server(tmp_path / "server.db", {"secret": "wa-wheel"})
+    try:
+        out = run([python, "main.py", server.url, "secret", "wa-wheel"], app, env)
+        status = server.status("secret", "wa-wheel")
+    finally:
+        server.stop()
     result = json.loads(out.strip().splitlines()[-1])
+    expected = {name: c["count"] for name, c in status["collections"].items()}
 
     assert result["module"].startswith(str(env_dir)), result["module"]
     assert not str(REPO) in result["module"]
-    assert result["counts"] == world.expected
-    assert result["rows"] == sum(world.expected.values())
-    assert result["chats"] == min(5, world.expected["conversations"])
+    assert result["counts"] == expected
+    assert result["rows"] == sum(expected.values())
+    assert result["chats"] == min(5, expected["conversations"])
     assert result["progress"] > 0
