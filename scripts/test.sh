@@ -35,6 +35,8 @@ else
 fi
 export SEQSYNC_PROFILE=debug
 bash scripts/build-binaries.sh debug
+# bindings-node/__test__ includes the packed package installed in a temporary project (package.test.mjs) and the
+# Drizzle schema read by another process during a sync (drizzle.test.mjs).
 # One file at a time: each starts its own server, and the machines have few cores.
 node --test --test-concurrency=1 bindings-node/__test__/ examples/seed-client-node/test/ examples/electron-app/test/
 phase "crash trials of the node addon"

@@ -19,7 +19,9 @@ async function schemaText({ url, token, schema }) {
 
 async function main() {
   const { values } = parseArgs({
-    options: { url: { type: 'string' }, token: { type: 'string' }, schema: { type: 'string' }, out: { type: 'string' } },
+    options: {
+      url: { type: 'string' }, token: { type: 'string' }, schema: { type: 'string' }, out: { type: 'string' },
+    },
   })
   const source = drizzleSchema(await schemaText(values))
   if (values.out) writeFileSync(values.out, source)
