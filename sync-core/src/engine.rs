@@ -4,21 +4,22 @@ use std::future::Future;
 use std::sync::Arc;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
-use tokio::sync::{OnceCell, mpsc};
+use tokio::sync::OnceCell;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::code::ErrorCode;
 use crate::config::SyncConfig;
 use crate::error::{SyncError, TransportError};
-use crate::page::{Page, PageRequest, ScopeStatus};
-use crate::progress::{CollectionReport, Progress, ProgressFn, Stage, SyncReport};
+use crate::page::{CursorState, Page};
+use crate::progress::{Progress, ProgressFn, Stage, SyncReport};
 use crate::schema::{Collection, Schema};
 use crate::store::ClientStore;
 use crate::transport::Transport;
-use crate::wire::decode_page;
 
+mod collection;
 mod push;
+use collection::CollectionSync;
 pub use push::{PUSH_BATCH, PushReport, WriteEvent};
 
 /// How long the writer waits for the next page before it commits the pages a store holds open
@@ -120,11 +121,13 @@ impl SyncEngine {
             .with_retry(&format!("GET /sync/status/{scope}"), cancel, || self.transport.fetch_status(scope))
             .await?;
         let cursors = self.store.sync_state(scope).await?;
-        let mut run = Run { scope, options, report: SyncReport { scope: scope.to_owned(), ..Default::default() } };
+        let mut run =
+            Run { scope, options, cursors, report: SyncReport { scope: scope.to_owned(), ..Default::default() } };
         run.emit(Progress::new(scope, Stage::Started, None));
         for collection in collections {
-            let cursor = cursors.iter().find(|c| c.collection == collection.name).map_or(0, |c| c.last_seq);
-            let report = self.sync_collection(&mut run, schema, collection, cursor, &status).await?;
+            let report = CollectionSync::new(self, &run, schema, collection)
+                .run(&run, status.collections.get(&collection.name))
+                .await?;
             run.report.collections.push(report);
         }
         run.report.elapsed = started.elapsed();
@@ -134,145 +137,6 @@ impl SyncEngine {
         done.bytes = run.report.bytes();
         run.emit(done);
         Ok(run.report)
-    }
-
-    async fn sync_collection(
-        &self,
-        run: &mut Run<'_>,
-        schema: &Schema,
-        collection: &Collection,
-        cursor: i64,
-        status: &ScopeStatus,
-    ) -> Result<CollectionReport, SyncError> {
-        let scope = run.scope;
-        let cancel = &run.options.cancel;
-        let server = status.collections.get(&collection.name);
-        let target_seq = server.map_or(0, |s| s.latest_seq);
-        let mut report = CollectionReport {
-            collection: collection.name.clone(),
-            cursor_before: cursor,
-            cursor_after: cursor,
-            ..Default::default()
-        };
-        let mut progress = Progress::new(scope, Stage::Collection, Some(&collection.name));
-        progress.start_cursor = cursor;
-        progress.cursor = cursor;
-        progress.target_seq = target_seq;
-        progress.total = if cursor == 0 { server.map(|s| s.count) } else { None };
-        if target_seq <= cursor && server.is_some() {
-            // The status says nothing is newer than our cursor: skip the round trip.
-            progress.stage = Stage::CollectionDone;
-            run.emit(progress);
-            return Ok(report);
-        }
-
-        let limit = self.config.page_size(schema, &collection.name);
-        let (pages_tx, pages_rx) = mpsc::channel::<Page>(self.config.prefetch_pages);
-        let fetcher = async move {
-            let mut since_seq = cursor;
-            loop {
-                // A collection synced from cursor 0 in this session holds nothing a pruned tombstone could delete.
-                let fresh = cursor == 0;
-                let request = PageRequest {
-                    scope: scope.to_owned(),
-                    collection: collection.name.clone(),
-                    since_seq,
-                    limit,
-                    fresh,
-                };
-                let what = format!("GET /sync/{}/{scope}?since_seq={since_seq}", collection.name);
-                let fetch_started = Instant::now();
-                let body = self.with_retry(&what, cancel, || self.transport.fetch_page(&request)).await?;
-                let fetched_at = Instant::now();
-                let page = decode_page(collection, &request, &body, self.config.max_page_bytes)
-                    .map_err(|cause| SyncError::BadPage { collection: collection.name.clone(), since_seq, cause })?;
-                tracing::debug!(
-                    collection = %collection.name, since_seq, rows = page.rows.len(), bytes = body.len(),
-                    fetch_ms = (fetched_at - fetch_started).as_secs_f64() * 1e3,
-                    decode_ms = fetched_at.elapsed().as_secs_f64() * 1e3,
-                    "page fetched"
-                );
-                since_seq = page.latest_seq;
-                let more = page.has_more;
-                // A closed channel means the writer stopped on an error, which the join below reports.
-                if pages_tx.send(page).await.is_err() || !more {
-                    return Ok::<(), SyncError>(());
-                }
-            }
-        };
-        let started = Instant::now();
-        let mut last_emit: Option<Instant> = None;
-        let writer = async {
-            // The writer owns the receiver: when it stops on an error, the channel closes and the fetcher, which
-            // may be waiting to hand over a prefetched page, stops too instead of waiting forever.
-            let mut pages_rx = pages_rx;
-            let mut holding = false;
-            loop {
-                let next = match tokio::time::timeout(HOLD_WAIT, pages_rx.recv()).await {
-                    Ok(next) => next,
-                    Err(_) => {
-                        // The network is slower than the writes, or a request is being retried: commit what is
-                        // held instead of keeping the file's write lock while waiting.
-                        if std::mem::take(&mut holding) {
-                            self.store.flush().await?;
-                        }
-                        pages_rx.recv().await
-                    }
-                };
-                let Some(mut page) = next else { break };
-                if cancel.is_cancelled() {
-                    return Err(SyncError::Cancelled);
-                }
-                // Group commit: pages that arrived while the last one was written go into one transaction. The
-                // cursor still lands on a page boundary, and each commit rewrites fewer B-tree pages.
-                let mut merged = 1;
-                while page.rows.len() < self.config.max_rows_per_transaction {
-                    let Ok(next) = pages_rx.try_recv() else { break };
-                    merge(&mut page, next);
-                    merged += 1;
-                }
-                let (bytes, more) = (page.bytes as u64, page.has_more);
-                let apply_started = Instant::now();
-                let outcome = if cursor == 0 {
-                    holding = true;
-                    self.store.apply_page_held(scope, page).await?
-                } else {
-                    self.store.apply_page(scope, page).await?
-                };
-                tracing::debug!(
-                    collection = %collection.name, cursor = outcome.cursor,
-                    apply_ms = apply_started.elapsed().as_secs_f64() * 1e3, "page applied"
-                );
-                report.upserted += outcome.upserted;
-                report.deleted += outcome.deleted;
-                report.skipped += outcome.skipped;
-                report.pages += merged;
-                report.bytes += bytes;
-                report.cursor_after = outcome.cursor;
-                progress.applied = report.upserted + report.deleted;
-                progress.pages = report.pages;
-                progress.bytes = report.bytes;
-                progress.cursor = outcome.cursor;
-                let elapsed = started.elapsed().as_secs_f64();
-                progress.rows_per_sec = if elapsed > 0.0 { progress.applied as f64 / elapsed } else { 0.0 };
-                let due = last_emit.is_none_or(|t| t.elapsed() >= self.config.progress_interval);
-                if due && more {
-                    last_emit = Some(Instant::now());
-                    run.emit(progress.clone());
-                }
-            }
-            Ok::<(), SyncError>(())
-        };
-        let (fetched, written) = tokio::join!(fetcher, writer);
-        // Whatever happened, what was applied stays applied: commit pages the store held open. Only a sync from
-        // cursor 0 applies pages as held, so an incremental sync skips the store round trip.
-        let flushed = if cursor == 0 { self.store.flush().await } else { Ok(()) };
-        written?;
-        fetched?;
-        flushed?;
-        progress.stage = Stage::CollectionDone;
-        run.emit(progress);
-        Ok(report)
     }
 
     /// Runs `call` under the request timeout, retrying retryable failures with exponential backoff and jitter;
@@ -326,13 +190,20 @@ fn merge(page: &mut Page, next: Page) {
     page.bytes += next.bytes;
 }
 
+/// One sync of a scope: its options, the cursors it started from, and its report so far.
 struct Run<'a> {
     scope: &'a str,
     options: &'a SyncOptions,
+    cursors: Vec<CursorState>,
     report: SyncReport,
 }
 
 impl Run<'_> {
+    /// The cursor `collection` had when the sync began (0 when it has none).
+    fn cursor(&self, collection: &str) -> i64 {
+        self.cursors.iter().find(|c| c.collection == collection).map_or(0, |c| c.last_seq)
+    }
+
     fn emit(&self, progress: Progress) {
         if let Some(callback) = &self.options.progress {
             callback(&progress);

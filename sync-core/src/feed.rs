@@ -51,11 +51,11 @@ pub trait ChangeFeed: Send + Sync {
     /// unknown scope waits like an empty one (seq 0): a client may wait on an integration before its first
     /// write. Cancel-safe: dropping the future (a client hung up) stops the wait.
     ///
-    /// Default: re-reads [`ChangeFeed::status`] every [`crate::live::DEFAULT_RECHECK`]; stores with a wakeup
+    /// Default: re-reads [`ChangeFeed::status`] every [`crate::watch::DEFAULT_RECHECK`]; stores with a wakeup
     /// (in-process, `LISTEN/NOTIFY`) answer within milliseconds instead.
     async fn wait_for_seq(&self, scope: &str, after_seq: i64, timeout: Duration) -> Result<i64, FeedError> {
-        crate::live::SeqWatch::new()
-            .wait(scope, after_seq, timeout, crate::live::DEFAULT_RECHECK, || crate::live::latest_seq(self, scope))
+        crate::watch::SeqWatch::new()
+            .wait(scope, after_seq, timeout, crate::watch::DEFAULT_RECHECK, || crate::watch::latest_seq(self, scope))
             .await
     }
 }

@@ -18,8 +18,9 @@
 //!   [`ServerStore`] traits and their contracts.
 //! - `engine.rs`: [`SyncEngine`]; `config.rs`: [`SyncConfig`]; `progress.rs`: [`Progress`], [`SyncReport`].
 //! - `verify.rs`: row-for-row comparison of a client with a server.
-//! - `live/`: live updates: [`live::SeqWatch`] (server wakeups), [`SyncEngine::follow`] (the client's live
-//!   loop), [`live::NotifyingStore`] (a change stream for UIs).
+//! - `watch.rs`: [`watch::SeqWatch`], the server's wakeups of live requests.
+//! - `live/`: the client's live updates: [`SyncEngine::follow`] (the client's live loop),
+//!   [`live::NotifyingStore`] (a change stream for UIs).
 //! - `memory/`: in-memory store, feed and transport.
 //! - `testing/` (feature `testing`): conformance suites every store runs, and fault-injecting helpers.
 //! - `error.rs`: one error type per concern, each with a stable `code()` ([`ErrorCode`], `code.rs`) where a user
@@ -65,6 +66,7 @@ pub mod testing;
 mod transport;
 mod value;
 mod verify;
+pub mod watch;
 pub mod wire;
 
 pub use code::ErrorCode;

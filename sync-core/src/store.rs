@@ -31,9 +31,10 @@ pub trait ClientStore: Send + Sync {
     ///   [`StoreError::CursorGap`], since applying it would skip rows.
     async fn apply_page(&self, scope: &str, page: Page) -> Result<ApplyOutcome, StoreError>;
 
-    /// [`ClientStore::apply_page`] for a page of an initial sync (cursor 0 when the sync began): the store may
-    /// leave the page's transaction open so that the next pages join it, and commit later, at a page boundary,
-    /// when it chooses or at [`ClientStore::flush`]. Each page stays atomic; a crash loses the pages not yet
+    /// [`ClientStore::apply_page`] for a page of a sync from scratch: cursor 0 when the sync of the collection
+    /// began, which the engine decides once per collection and passes down as this call. The store may leave the
+    /// page's transaction open so that the next pages join it, and commit later, at a page boundary, when it
+    /// chooses or at [`ClientStore::flush`]. Each page stays atomic; a crash loses the pages not yet
     /// committed whole, their cursor with them, and the next sync fetches them again.
     ///
     /// Why: a replica loaded in a few large transactions writes each B-tree page of its random-keyed primary index

@@ -8,7 +8,6 @@ use axum::extract::rejection::{BytesRejection, FailedToBufferBody, PathRejection
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use sync_core::{FeedError, MAX_PUSH_BYTES, PushRequest, PushResponse};
 
 use crate::error_body::ErrorBody;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use bytes::Bytes;
 use futures::StreamExt as _;
-use sync_core::live::SeqWatch;
+use sync_core::watch::SeqWatch;
 use tokio_util::sync::CancellationToken;
 
 /// A connected fan-out: publish hints, and receive everyone's into a [`SeqWatch`].

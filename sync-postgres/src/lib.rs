@@ -76,7 +76,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use sync_core::live::{SeqWatch, latest_seq};
+use sync_core::watch::{SeqWatch, latest_seq};
 use sync_core::{
     ChangeFeed, FeedError, FeedPage, PushHook, PushRequest, PushResponse, Schema, ScopeStatus, ServerStore, StoredRow,
     Value, Write, WriteReceipt, check_push,

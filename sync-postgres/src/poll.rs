@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sync_core::live::SeqWatch;
+use sync_core::watch::SeqWatch;
 use tokio_postgres::NoTls;
 use tokio_util::sync::CancellationToken;
 

@@ -36,6 +36,9 @@ pub struct Report {
     pub boundary_checks: usize,
     /// Collections caught half-synced by those checks.
     pub partial: usize,
+    /// Checks that found secondary indexes missing (a kill during an initial sync, which defers them) before
+    /// opening the file built them again.
+    pub deferred_indexes: usize,
     /// Row-for-row verifications, all exact (a difference fails the run).
     pub exact: usize,
     /// Rows compared by the boundary checks and verifications.
@@ -63,23 +66,46 @@ async fn verify(client: &Path, server: &dyn ServerStore, report: &mut Report) ->
     Ok(())
 }
 
+/// Secondary indexes (named `idx_…`) in the file, counted by a connection of its own, as an app would see them.
+fn index_count(db: &Path) -> anyhow::Result<usize> {
+    let conn = rusqlite::Connection::open(db)?;
+    let sql = "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%'";
+    Ok(usize::try_from(conn.query_row(sql, [], |r| r.get::<_, i64>(0))?)?)
+}
+
+/// Every secondary index the WhatsApp schema declares, plus the seq index of each collection.
+fn all_indexes() -> usize {
+    whatsapp::schema().collections.iter().map(|c| c.indexes.len() + 1).sum()
+}
+
 /// The queries run on a client after each kill.
 const QUERIES_PER_CHECK: usize = 12;
 
-/// Checks `db` after a kill. `killed_client`: the client's process is dead, so its full-text index is first checked
-/// as the kill left it; after a server kill the client is alive and may be writing, so it is not.
+/// The one check after a kill: the database is at a page boundary (PROTOCOL.md invariant 4, [`History::check`]),
+/// opening it built every index a kill during an initial sync left dropped, and its full-text index searches as
+/// the oracle does. `killed_client`: the client's process is dead, so its indexes are first checked as the kill
+/// left them; after a server kill the client is alive and may be writing, so they are not.
 async fn check(history: &History, db: &Path, report: &mut Report, killed_client: bool) -> anyhow::Result<()> {
     // Before any store opens the file: opening repairs an index left mid-load.
-    if killed_client && db.exists() {
+    let before = if killed_client && db.exists() {
         match search_oracle::index_as_left(db).with_context(|| format!("after a kill, {}", db.display()))? {
             true => report.index_current += 1,
             false => report.index_deferred += 1,
         }
-    }
+        Some(index_count(db)?)
+    } else {
+        None
+    };
     let boundary = history
         .check(db, &whatsapp::schema(), SCOPE)
         .await
         .with_context(|| format!("after a kill, {}", db.display()))?;
+    if let Some(before) = before {
+        let after = index_count(db)?;
+        ensure!(after == all_indexes(), "{}: {after} of {} indexes after opening", db.display(), all_indexes());
+        // A kill before the first commit leaves no tables (no index either): nothing was deferred.
+        report.deferred_indexes += usize::from(before > 0 && before < all_indexes());
+    }
     report.boundary_checks += 1;
     report.partial += boundary.partial;
     report.rows_compared += boundary.rows;

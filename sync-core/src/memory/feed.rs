@@ -9,12 +9,12 @@ use async_trait::async_trait;
 
 use crate::error::FeedError;
 use crate::feed::{ChangeFeed, ServerStore, Write, WriteReceipt, check_write};
-use crate::live::{DEFAULT_RECHECK, SeqWatch, latest_seq};
 use crate::mutation::{PushRequest, PushResponse};
 use crate::page::{CollectionStatus, FeedPage, ScopeStatus, StoredRow};
 use crate::push::{PushHook, apply_push, check_push};
 use crate::schema::Schema;
 use crate::value::{Change, Row, Value};
+use crate::watch::{DEFAULT_RECHECK, SeqWatch, latest_seq};
 
 /// A server store in a `Mutex`. Writes are serialised, so commit order is seq order.
 pub struct MemoryFeed {

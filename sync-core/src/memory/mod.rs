@@ -16,12 +16,31 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// The in-memory stores keep the contracts of every store.
 #[cfg(test)]
-mod tests {
-    use std::sync::Arc;
+mod contracts {
+    mod client {
+        use std::sync::Arc;
 
-    #[tokio::test]
-    async fn the_memory_store_keeps_the_client_store_contract() {
-        crate::testing::client_store_suite(|| Arc::new(super::MemoryStore::new())).await;
+        use crate::ClientStore;
+        use crate::memory::MemoryStore;
+
+        async fn make() -> Option<((), Arc<dyn ClientStore>)> {
+            Some(((), Arc::new(MemoryStore::new())))
+        }
+        crate::client_store_contracts!(make);
+    }
+
+    mod server {
+        use std::sync::Arc;
+
+        use crate::ServerStore;
+        use crate::memory::MemoryFeed;
+        use crate::testing::test_schema;
+
+        async fn make() -> Option<((), Arc<dyn ServerStore>)> {
+            Some(((), Arc::new(MemoryFeed::new(test_schema()))))
+        }
+        crate::server_store_contracts!(make);
     }
 }

@@ -7,7 +7,7 @@ use crate::ServerStore;
 use crate::error::FeedError;
 use crate::memory::MemoryFeed;
 use crate::mutation::{Mutation, MutationOp, PushRequest};
-use crate::testing::{push_model_check, push_suite, test_schema};
+use crate::testing::{push_model_check, test_schema};
 
 fn memory(hook: Option<Arc<dyn super::PushHook>>) -> Arc<dyn ServerStore> {
     let feed = MemoryFeed::new(test_schema());
@@ -17,9 +17,16 @@ fn memory(hook: Option<Arc<dyn super::PushHook>>) -> Arc<dyn ServerStore> {
     })
 }
 
-#[tokio::test]
-async fn memory_feed_passes_the_push_suite() {
-    push_suite(&memory).await;
+/// The push contracts on the in-memory store.
+mod contracts {
+    use std::sync::Arc;
+
+    use crate::{PushHook, ServerStore};
+
+    async fn make(hook: Option<Arc<dyn PushHook>>) -> Option<((), Arc<dyn ServerStore>)> {
+        Some(((), super::memory(hook)))
+    }
+    crate::push_contracts!(make);
 }
 
 #[tokio::test]

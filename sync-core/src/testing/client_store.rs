@@ -17,25 +17,14 @@ async fn ids(store: &dyn ClientStore, scope: &str, collection: &str) -> Vec<(Str
     rows.into_iter().map(|r| (r.id, r.seq)).collect()
 }
 
-/// Runs every check against fresh stores made by `make`. Panics on the first broken contract.
-pub async fn client_store_suite(make: impl Fn() -> Arc<dyn ClientStore>) {
-    apply_advances_cursor_and_keeps_values(make().as_ref()).await;
-    applying_twice_changes_nothing(make().as_ref()).await;
-    older_never_overwrites_newer(make().as_ref()).await;
-    tombstones_delete(make().as_ref()).await;
-    gaps_are_refused(make().as_ref()).await;
-    cursor_never_moves_back(make().as_ref()).await;
-    scopes_are_independent_and_reset(make().as_ref()).await;
-    unknown_collection_is_an_error(make().as_ref()).await;
-    super::client_writes::client_writes_suite(make().as_ref()).await;
-}
-
 async fn prepared(store: &dyn ClientStore) {
     store.prepare(&test_schema()).await.expect("prepare");
     store.prepare(&test_schema()).await.expect("prepare is idempotent");
 }
 
-async fn apply_advances_cursor_and_keeps_values(store: &dyn ClientStore) {
+/// A page applies its rows with every value type intact and moves the cursor to its `latest_seq`.
+pub async fn apply_advances_cursor_and_keeps_values(store: Arc<dyn ClientStore>) {
+    let store = store.as_ref();
     prepared(store).await;
     let mut odd = post("t1", "naïve café 🚀 \"quoted\"");
     odd[1] = Value::Null;
@@ -53,7 +42,9 @@ async fn apply_advances_cursor_and_keeps_values(store: &dyn ClientStore) {
     assert_eq!(stats.counts.get("posts"), Some(&1));
 }
 
-async fn applying_twice_changes_nothing(store: &dyn ClientStore) {
+/// Applying the same page twice changes nothing (PROTOCOL.md invariant 5).
+pub async fn applying_twice_changes_nothing(store: Arc<dyn ClientStore>) {
+    let store = store.as_ref();
     prepared(store).await;
     let p = page("threads", 0, vec![Row::upsert("a", 1, thread("a")), Row::tombstone("b", 2)], false);
     store.apply_page("s", p.clone()).await.expect("first");
@@ -63,7 +54,9 @@ async fn applying_twice_changes_nothing(store: &dyn ClientStore) {
     assert_eq!(store.read_rows("s", "threads", None, 100).await.expect("read"), before);
 }
 
-async fn older_never_overwrites_newer(store: &dyn ClientStore) {
+/// An upsert never replaces a row that holds a greater seq (PROTOCOL.md invariant 5).
+pub async fn older_never_overwrites_newer(store: Arc<dyn ClientStore>) {
+    let store = store.as_ref();
     prepared(store).await;
     // A store must not rely on the decoder: even inside one page an older change loses.
     let rows = vec![Row::upsert("a", 9, thread("new")), Row::upsert("a", 4, thread("old")), Row::tombstone("a", 6)];
@@ -73,7 +66,9 @@ async fn older_never_overwrites_newer(store: &dyn ClientStore) {
     assert_eq!((stored[0].seq, &stored[0].values), (9, &thread("new")));
 }
 
-async fn tombstones_delete(store: &dyn ClientStore) {
+/// A tombstone deletes its row and advances the cursor.
+pub async fn tombstones_delete(store: Arc<dyn ClientStore>) {
+    let store = store.as_ref();
     prepared(store).await;
     let rows = vec![Row::upsert("a", 1, thread("a")), Row::upsert("b", 2, thread("b"))];
     store.apply_page("s", page("threads", 0, rows, false)).await.expect("apply");
@@ -84,7 +79,9 @@ async fn tombstones_delete(store: &dyn ClientStore) {
     assert_eq!(store.stats().await.expect("stats").counts.get("threads"), Some(&1));
 }
 
-async fn gaps_are_refused(store: &dyn ClientStore) {
+/// A page that starts above the stored cursor is refused and changes nothing (PROTOCOL.md invariant 5).
+pub async fn gaps_are_refused(store: Arc<dyn ClientStore>) {
+    let store = store.as_ref();
     prepared(store).await;
     store.apply_page("s", page("threads", 0, vec![Row::upsert("a", 1, thread("a"))], true)).await.expect("apply");
     let err = store
@@ -96,7 +93,9 @@ async fn gaps_are_refused(store: &dyn ClientStore) {
     assert_eq!(cursor(store, "s", "threads").await, 1);
 }
 
-async fn cursor_never_moves_back(store: &dyn ClientStore) {
+/// The cursor never moves backwards.
+pub async fn cursor_never_moves_back(store: Arc<dyn ClientStore>) {
+    let store = store.as_ref();
     prepared(store).await;
     store.apply_page("s", page("threads", 0, vec![Row::upsert("a", 8, thread("a"))], false)).await.expect("apply");
     let outcome = store.apply_page("s", page("threads", 0, vec![], false)).await.expect("empty page");
@@ -104,7 +103,9 @@ async fn cursor_never_moves_back(store: &dyn ClientStore) {
     assert_eq!(cursor(store, "s", "threads").await, 8);
 }
 
-async fn scopes_are_independent_and_reset(store: &dyn ClientStore) {
+/// Scopes keep their own rows and cursors, and a reset clears one scope only (PROTOCOL.md invariant 6).
+pub async fn scopes_are_independent_and_reset(store: Arc<dyn ClientStore>) {
+    let store = store.as_ref();
     prepared(store).await;
     for scope in ["x", "y"] {
         let rows = vec![Row::upsert("same-id", 3, thread(scope))];
@@ -124,7 +125,9 @@ async fn scopes_are_independent_and_reset(store: &dyn ClientStore) {
     assert_eq!(ids(store, "y", "threads").await.len(), 1);
 }
 
-async fn unknown_collection_is_an_error(store: &dyn ClientStore) {
+/// A page of a collection the schema does not have is an error.
+pub async fn unknown_collection_is_an_error(store: Arc<dyn ClientStore>) {
+    let store = store.as_ref();
     prepared(store).await;
     let err = store.apply_page("s", page("nope", 0, vec![], false)).await.expect_err("unknown collection");
     assert!(matches!(err, StoreError::UnknownCollection(_)), "{err}");

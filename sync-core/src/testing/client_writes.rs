@@ -2,6 +2,7 @@
 //! server's versions, acknowledgements and rollbacks (`outbox.rs` has the model).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::json;
 
@@ -38,10 +39,18 @@ fn titled(title: &str, archived: bool) -> Vec<Value> {
     values
 }
 
-pub(super) async fn client_writes_suite(store: &dyn ClientStore) {
+/// A prepared store holding the server's rows `a` (seq 1) and `d` (seq 2) of `threads`, more to come.
+async fn with_server_rows(store: &dyn ClientStore) {
     store.prepare(&super::test_schema()).await.expect("prepare");
     let server = vec![Row::upsert("a", 1, thread("server")), Row::upsert("d", 2, thread("doomed"))];
     store.apply_page("s", page("threads", 0, server, true)).await.expect("apply");
+}
+
+/// A local write shows at once over the server's version and is queued; acknowledgements keep it until the pull
+/// reaches its seq or a complete pull settles it; the client id is stable.
+pub async fn local_writes_show_at_once_and_settle(store: Arc<dyn ClientStore>) {
+    let store = store.as_ref();
+    with_server_rows(store).await;
 
     let id = store.client_id().await.expect("client id");
     assert!(!id.is_empty());
@@ -96,12 +105,12 @@ pub(super) async fn client_writes_suite(store: &dyn ClientStore) {
     store.settle("s", m2.mutation_id).await.expect("settle");
     assert!(store.pending_writes("s").await.expect("pending").is_empty());
     assert_eq!(visible(store).await["n"], (9, thread("new")));
-
-    rejections_and_bad_writes(store).await;
-    reset_keeps_pending_writes(store).await;
 }
 
-async fn rejections_and_bad_writes(store: &dyn ClientStore) {
+/// A write that does not fit the schema is refused and changes nothing; a rejected write is rolled back.
+pub async fn rejections_and_bad_writes(store: Arc<dyn ClientStore>) {
+    let store = store.as_ref();
+    with_server_rows(store).await;
     let before = visible(store).await;
     let bad = [
         write("x", MutationOp::Insert, &[("nope", json!(1))]),
@@ -126,7 +135,10 @@ async fn rejections_and_bad_writes(store: &dyn ClientStore) {
     assert!(store.pending_writes("s").await.expect("pending").is_empty());
 }
 
-async fn reset_keeps_pending_writes(store: &dyn ClientStore) {
+/// A reset keeps the outbox: pending writes show again on the rows the next pull brings.
+pub async fn reset_keeps_pending_writes(store: Arc<dyn ClientStore>) {
+    let store = store.as_ref();
+    with_server_rows(store).await;
     let m = store.mutate("s", write("a", MutationOp::Update, &[("title", json!("kept"))])).await.expect("update");
     store.mutate("s", write("z", MutationOp::Insert, &[("title", json!("zed"))])).await.expect("insert");
     store.reset("s").await.expect("reset");

@@ -1,19 +1,18 @@
 //! Test support shared by every crate: a small schema, page builders, a fault-injecting transport, and the
 //! conformance suites that every [`ClientStore`](crate::ClientStore) and [`ServerStore`](crate::ServerStore)
-//! implementation runs.
+//! implementation runs, one `#[test]` per contract through [`client_store_contracts!`](crate::client_store_contracts),
+//! [`server_store_contracts!`](crate::server_store_contracts) and [`push_contracts!`](crate::push_contracts).
 
-mod client_store;
-mod client_writes;
+pub mod client_store;
+pub mod client_writes;
+mod contracts;
 mod faulty;
-mod push;
+pub mod push;
 mod push_model;
-mod server_store;
+pub mod server_store;
 
-pub use client_store::client_store_suite;
 pub use faulty::{Fault, FaultyTransport, PushFault};
-pub use push::push_suite;
 pub use push_model::push_model_check;
-pub use server_store::server_store_suite;
 
 use crate::page::Page;
 use crate::schema::{Collection, Column, ColumnType, Schema};

@@ -7,15 +7,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{Value as Json, json};
 
-use super::{post, test_schema, thread};
+use super::{post, thread};
 use crate::error::FeedError;
 use crate::feed::{ServerStore, Write};
 use crate::mutation::{Mutation, MutationOp, MutationOutcome, PushRequest, PushResponse};
 use crate::push::{CheckedMutation, MAX_PUSH_MUTATIONS, PushHook, RowReader, RowState, Verdict};
 use crate::value::Value;
-
-/// Makes a fresh store serving [`test_schema`], with the given hook.
-pub type MakeStore<'a> = &'a dyn Fn(Option<Arc<dyn PushHook>>) -> Arc<dyn ServerStore>;
 
 /// A mutation of `posts`.
 pub(super) fn mutation(mutation_id: u64, op: MutationOp, id: &str, fields: Json) -> Mutation {
@@ -48,15 +45,14 @@ fn code(response: &PushResponse, i: usize) -> &str {
     }
 }
 
-/// Runs every check against fresh stores made by `make`. Panics on the first broken contract.
-pub async fn push_suite(make: MakeStore<'_>) {
-    assert_eq!(make(None).schema(), &test_schema(), "the suite expects stores serving testing::test_schema()");
-    policy(make(None).as_ref()).await;
-    retries_apply_nothing(make(None).as_ref()).await;
-    hostile_pushes_change_nothing(make(None).as_ref()).await;
-    deleted_by_cascade(make(None).as_ref()).await;
-    hook_refuses_and_rewrites(make(Some(Arc::new(ThreadHook)))).await;
-    failing_hook_rolls_back(make(Some(Arc::new(FailingHook)))).await;
+/// The hook of [`hook_refuses_and_rewrites`], for the store it is given.
+pub fn thread_hook() -> Arc<dyn PushHook> {
+    Arc::new(ThreadHook)
+}
+
+/// The hook of [`failing_hook_rolls_back`], for the store it is given.
+pub fn failing_hook() -> Arc<dyn PushHook> {
+    Arc::new(FailingHook)
 }
 
 async fn seed(store: &dyn ServerStore) -> i64 {
@@ -68,7 +64,9 @@ async fn latest(store: &dyn ServerStore) -> i64 {
     store.status("s").await.expect("status").latest_seq
 }
 
-async fn policy(store: &dyn ServerStore) {
+/// The conflict policy: per-field updates, inserts merging, deletes, rejections `not_found` and `deleted`.
+pub async fn policy(store: Arc<dyn ServerStore>) {
+    let store = store.as_ref();
     let base = seed(store).await;
     let insert = mutation(1, MutationOp::Insert, "p1", json!({"thread_id": "t1", "body": "hi", "likes": 2}));
     let r = store.push("s", push("c", vec![insert])).await.expect("insert");
@@ -138,7 +136,9 @@ async fn policy(store: &dyn ServerStore) {
     assert_eq!(page.rows.iter().map(|r| (r.id.as_str(), r.seq)).collect::<Vec<_>>(), vec![("p1", base + 5)]);
 }
 
-async fn retries_apply_nothing(store: &dyn ServerStore) {
+/// A push sent again applies nothing twice (PROTOCOL.md invariant 10).
+pub async fn retries_apply_nothing(store: Arc<dyn ServerStore>) {
+    let store = store.as_ref();
     seed(store).await;
     let first = push(
         "c",
@@ -206,7 +206,9 @@ pub fn hostile_pushes() -> Vec<(&'static str, PushRequest, Option<u64>)> {
     ]
 }
 
-async fn hostile_pushes_change_nothing(store: &dyn ServerStore) {
+/// A push that fails the checks is refused whole and changes nothing.
+pub async fn hostile_pushes_change_nothing(store: Arc<dyn ServerStore>) {
+    let store = store.as_ref();
     let at = seed(store).await;
     for (what, request, mutation_id) in hostile_pushes() {
         match store.push("s", request).await {
@@ -224,7 +226,9 @@ async fn hostile_pushes_change_nothing(store: &dyn ServerStore) {
     assert_eq!(seqs(&r.expect("a good push")), vec![Some(at + 1)]);
 }
 
-async fn deleted_by_cascade(store: &dyn ServerStore) {
+/// A row deleted by a cascade is `deleted` to a later update, and a delete of it changes nothing.
+pub async fn deleted_by_cascade(store: Arc<dyn ServerStore>) {
+    let store = store.as_ref();
     seed(store).await;
     let p = Write::Upsert { collection: "posts".into(), id: "p1".into(), values: post("t1", "x") };
     store.write("s", vec![p]).await.expect("post");
@@ -276,7 +280,8 @@ impl PushHook for ThreadHook {
     }
 }
 
-async fn hook_refuses_and_rewrites(store: Arc<dyn ServerStore>) {
+/// The store's hook sees the push's own earlier writes, and may refuse a mutation or rewrite its fields.
+pub async fn hook_refuses_and_rewrites(store: Arc<dyn ServerStore>) {
     let at = seed(store.as_ref()).await;
     let r = store
         .push(
@@ -315,7 +320,8 @@ impl PushHook for FailingHook {
     }
 }
 
-async fn failing_hook_rolls_back(store: Arc<dyn ServerStore>) {
+/// A hook that fails rolls the whole push back, its last mutation id included.
+pub async fn failing_hook_rolls_back(store: Arc<dyn ServerStore>) {
     let at = seed(store.as_ref()).await;
     let request = push(
         "c",

@@ -15,23 +15,15 @@ fn del(collection: &str, id: &str) -> Write {
     Write::Delete { collection: collection.into(), id: id.into() }
 }
 
-/// Runs every check against fresh stores made by `make`, each serving [`test_schema`]. Panics on the first
-/// broken contract.
-pub async fn server_store_suite(make: impl Fn() -> Arc<dyn ServerStore>) {
-    assert_eq!(make().schema(), &test_schema(), "the suite expects stores serving testing::test_schema()");
-    unknown_scope(make().as_ref()).await;
-    pages_in_seq_order(make().as_ref()).await;
-    updates_and_deletes_take_new_seqs(make().as_ref()).await;
-    deletes_cascade(make().as_ref()).await;
-    invalid_batches_change_nothing(make().as_ref()).await;
-    scopes_are_independent(make().as_ref()).await;
-    waits_for_a_newer_seq(make()).await;
+/// The store serves [`test_schema`], which the other contracts write and read.
+pub async fn serves_the_test_schema(store: Arc<dyn ServerStore>) {
+    assert_eq!(store.schema(), &test_schema(), "the contracts expect stores serving testing::test_schema()");
 }
 
 /// [`crate::ChangeFeed::wait_for_seq`]: at once when the seq is already past, on a write during the wait, and
 /// the known seq after the timeout (0 for a scope with no write yet). Bounds are loose: a store may rely on its
 /// periodic re-check.
-async fn waits_for_a_newer_seq(store: Arc<dyn ServerStore>) {
+pub async fn waits_for_a_newer_seq(store: Arc<dyn ServerStore>) {
     use std::time::{Duration, Instant};
     let started = Instant::now();
     assert_eq!(store.wait_for_seq("ghost", 0, Duration::from_millis(100)).await.ok(), Some(0));
@@ -57,14 +49,18 @@ async fn waits_for_a_newer_seq(store: Arc<dyn ServerStore>) {
     assert!(started.elapsed() >= Duration::from_millis(100));
 }
 
-async fn unknown_scope(store: &dyn ServerStore) {
+/// A scope with no write yet is `UnknownScope` to pages and status.
+pub async fn unknown_scope(store: Arc<dyn ServerStore>) {
+    let store = store.as_ref();
     assert!(matches!(store.page("ghost", "threads", 0, 10).await, Err(FeedError::UnknownScope(_))));
     assert!(matches!(store.status("ghost").await, Err(FeedError::UnknownScope(_))));
     store.write("s", vec![up("threads", "t", thread("t"))]).await.expect("write");
     assert!(matches!(store.page("s", "nope", 0, 10).await, Err(FeedError::UnknownCollection(_))));
 }
 
-async fn pages_in_seq_order(store: &dyn ServerStore) {
+/// Pages come in seq order, at most `limit` rows, with `has_more` and the live count (PROTOCOL.md invariant 2).
+pub async fn pages_in_seq_order(store: Arc<dyn ServerStore>) {
+    let store = store.as_ref();
     let writes = (0..5).map(|i| up("threads", &format!("t{i}"), thread(&format!("title {i}")))).collect();
     let receipt = store.write("s", writes).await.expect("write");
     assert_eq!((receipt.upserted, receipt.last_seq), (5, 5));
@@ -85,7 +81,9 @@ async fn pages_in_seq_order(store: &dyn ServerStore) {
     assert_eq!(status.collections["posts"].latest_seq, 0);
 }
 
-async fn updates_and_deletes_take_new_seqs(store: &dyn ServerStore) {
+/// Every update and delete takes a new seq; deletes leave tombstones (PROTOCOL.md invariant 3).
+pub async fn updates_and_deletes_take_new_seqs(store: Arc<dyn ServerStore>) {
+    let store = store.as_ref();
     store.write("s", vec![up("threads", "a", thread("a")), up("threads", "b", thread("b"))]).await.expect("write");
     store.write("s", vec![up("threads", "a", thread("a2"))]).await.expect("update");
     let receipt = store.write("s", vec![del("threads", "b"), del("threads", "missing")]).await.expect("delete");
@@ -103,7 +101,9 @@ async fn updates_and_deletes_take_new_seqs(store: &dyn ServerStore) {
     assert_eq!(store.status("s").await.expect("status").collections["threads"].count, 2);
 }
 
-async fn deletes_cascade(store: &dyn ServerStore) {
+/// A delete cascades along references, each deleted row leaving a tombstone.
+pub async fn deletes_cascade(store: Arc<dyn ServerStore>) {
+    let store = store.as_ref();
     let writes = vec![
         up("threads", "t1", thread("one")),
         up("threads", "t2", thread("two")),
@@ -121,7 +121,9 @@ async fn deletes_cascade(store: &dyn ServerStore) {
     assert_eq!(store.status("s").await.expect("status").collections["posts"].count, 1);
 }
 
-async fn invalid_batches_change_nothing(store: &dyn ServerStore) {
+/// A batch with an invalid write fails whole and changes nothing.
+pub async fn invalid_batches_change_nothing(store: Arc<dyn ServerStore>) {
+    let store = store.as_ref();
     store.write("s", vec![up("threads", "a", thread("a"))]).await.expect("write");
     let bad = vec![
         up("threads", "b", thread("b")),
@@ -136,7 +138,9 @@ async fn invalid_batches_change_nothing(store: &dyn ServerStore) {
     assert_eq!((status.latest_seq, status.collections["threads"].count), (1, 1), "nothing of a failed batch lands");
 }
 
-async fn scopes_are_independent(store: &dyn ServerStore) {
+/// Scopes have their own seqs, rows and counts (PROTOCOL.md invariant 6).
+pub async fn scopes_are_independent(store: Arc<dyn ServerStore>) {
+    let store = store.as_ref();
     store.write("x", vec![up("threads", "same", thread("x"))]).await.expect("write");
     store.write("y", vec![up("threads", "same", thread("y")), up("threads", "more", thread("y"))]).await.expect("w");
     store.write("x", vec![del("threads", "same")]).await.expect("delete");

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::json;
-use sync_core::testing::{push_model_check, push_suite, test_schema, thread};
+use sync_core::testing::{push_model_check, test_schema, thread};
 use sync_core::{
     CheckedMutation, FeedError, Mutation, MutationOp, MutationOutcome, PushHook, PushRequest, RowReader, ServerStore,
     Value, Verdict, Write,
@@ -25,14 +25,23 @@ async fn fresh(dbs: &Mutex<Vec<Db>>, hook: Option<Arc<dyn PushHook>>) -> Arc<dyn
     store
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn push_conformance() {
-    if !available().await {
-        return;
+/// The push contracts, each store in a fresh PostgreSQL schema.
+mod contracts {
+    use std::sync::{Arc, Mutex};
+
+    use sync_core::{PushHook, ServerStore};
+
+    use crate::support::{Db, available};
+
+    async fn make(hook: Option<Arc<dyn PushHook>>) -> Option<(Mutex<Vec<Db>>, Arc<dyn ServerStore>)> {
+        if !available().await {
+            return None;
+        }
+        let dbs = Mutex::new(Vec::new());
+        let store = super::fresh(&dbs, hook).await;
+        Some((dbs, store))
     }
-    let dbs = Mutex::new(Vec::new());
-    let make = |hook| tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(fresh(&dbs, hook)));
-    push_suite(&make).await;
+    sync_core::push_contracts!(make);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

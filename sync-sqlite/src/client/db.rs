@@ -204,9 +204,10 @@ impl ClientDb {
     /// committed as by `apply_page`. A page that fails rolls back the pages held with it (their cursor too): no
     /// savepoint per page, since one copies every page it changes to a sub-journal first (14 % of a 1M sync).
     pub(super) fn apply_page_held(&mut self, scope: &str, page: &Page) -> Result<ApplyOutcome, StoreError> {
+        // The caller decided that this is a sync from scratch (the engine, once per collection): any page with
+        // more after it may open a held transaction.
         let holding = self.held.is_some() || self.deferred.contains(&page.collection);
-        let fresh_start = self.held.is_none() && page.since_seq == 0 && page.has_more;
-        if !holding && !fresh_start {
+        if !holding && !page.has_more {
             return self.apply_page(scope, page);
         }
         self.begin()?;
@@ -280,7 +281,8 @@ impl ClientDb {
             });
         }
         let was_deferred = deferred.contains(&page.collection);
-        // Not for a last page: dropping and building again in one transaction would gain nothing.
+        // Whether dropping the indexes is safe is the store's own check (an empty table at cursor 0, whoever
+        // calls); not for a last page: dropping and building again in one transaction would gain nothing.
         let defer_now = !was_deferred && cursor == 0 && page.has_more && is_empty(tx, sql).map_err(fail)?;
         if defer_now {
             run_all(tx, &sql.drop_indexes).map_err(fail)?;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use sync_core::live::{DEFAULT_RECHECK, SeqWatch, latest_seq};
+use sync_core::watch::{DEFAULT_RECHECK, SeqWatch, latest_seq};
 use sync_core::{
     ChangeFeed, Collection, FeedError, FeedPage, PushHook, PushRequest, PushResponse, Schema, ScopeStatus, ServerStore,
     StoredRow, Value, Write, WriteReceipt, check_push, check_write,

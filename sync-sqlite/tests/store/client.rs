@@ -1,8 +1,6 @@
 //! `SqliteStore`, the client replica.
 
-use std::sync::Arc;
-
-use sync_core::testing::{client_store_suite, page, post, test_schema, thread};
+use sync_core::testing::{page, post, test_schema, thread};
 use sync_core::{ClientStore, Collection, Column, ColumnType, Row, Schema, StoreError, Value};
 use sync_sqlite::{Error, SqliteServerStore, SqliteStore};
 
@@ -26,10 +24,20 @@ fn columns(path: &std::path::Path, table: &str) -> Vec<(String, String, bool)> {
     rows.collect::<Result<_, _>>().expect("rows")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn conformance() {
-    let dirs = Dirs::default();
-    client_store_suite(|| Arc::new(SqliteStore::open(dirs.path("client.db")).expect("open"))).await;
+/// The client store contracts, each on a new file.
+mod contracts {
+    use std::sync::Arc;
+
+    use sync_core::ClientStore;
+    use sync_sqlite::SqliteStore;
+    use tempfile::TempDir;
+
+    async fn make() -> Option<(TempDir, Arc<dyn ClientStore>)> {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = SqliteStore::open(dir.path().join("client.db")).expect("open");
+        Some((dir, Arc::new(store)))
+    }
+    sync_core::client_store_contracts!(make);
 }
 
 #[tokio::test]

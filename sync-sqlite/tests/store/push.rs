@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use sync_core::testing::{push_model_check, push_suite, test_schema};
+use sync_core::testing::{push_model_check, test_schema};
 use sync_core::{MutationOp, MutationOutcome, PushHook, PushRequest, ServerStore};
 use sync_sqlite::SqliteServerStore;
 
@@ -17,10 +17,20 @@ fn open(dirs: &Dirs, hook: Option<Arc<dyn PushHook>>) -> Arc<dyn ServerStore> {
     })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn push_conformance() {
-    let dirs = Dirs::default();
-    push_suite(&|hook| open(&dirs, hook)).await;
+/// The push contracts, each on a new file.
+mod contracts {
+    use std::sync::Arc;
+
+    use sync_core::{PushHook, ServerStore};
+
+    use crate::Dirs;
+
+    async fn make(hook: Option<Arc<dyn PushHook>>) -> Option<(Dirs, Arc<dyn ServerStore>)> {
+        let dirs = Dirs::default();
+        let store = super::open(&dirs, hook);
+        Some((dirs, store))
+    }
+    sync_core::push_contracts!(make);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use sync_core::testing::{post, server_store_suite, test_schema, thread};
+use sync_core::testing::{post, test_schema, thread};
 use sync_core::{ChangeFeed, Column, ColumnType, FeedError, ServerStore, Write};
 use sync_sqlite::{Error, SqliteServerStore, SqliteStore};
 
@@ -12,11 +12,21 @@ fn up(collection: &str, id: &str, values: Vec<sync_core::Value>) -> Write {
     Write::Upsert { collection: collection.into(), id: id.into(), values }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn conformance() {
-    let dirs = Dirs::default();
-    server_store_suite(|| Arc::new(SqliteServerStore::open(dirs.path("server.db"), test_schema()).expect("open")))
-        .await;
+/// The server store contracts, each on a new file.
+mod contracts {
+    use std::sync::Arc;
+
+    use sync_core::ServerStore;
+    use sync_core::testing::test_schema;
+    use sync_sqlite::SqliteServerStore;
+    use tempfile::TempDir;
+
+    async fn make() -> Option<(TempDir, Arc<dyn ServerStore>)> {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = SqliteServerStore::open(dir.path().join("server.db"), test_schema()).expect("open");
+        Some((dir, Arc::new(store)))
+    }
+    sync_core::server_store_contracts!(make);
 }
 
 #[tokio::test]

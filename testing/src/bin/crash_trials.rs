@@ -42,12 +42,14 @@ struct Args {
 fn print(what: &str, report: &Report, started: Instant) {
     println!(
         "{what}: {} kills mid-sync ({} runs ended before their kill), {} page-boundary checks ({} collections caught \
-         half-synced), {} exact verifications, {} rows compared, {} server write batches; full-text index after a \
-         kill: {} current, {} mid-load (rebuilt on open), {} searches equal to the oracle; {:.0} s",
+         half-synced, {} with indexes deferred), {} exact verifications, {} rows compared, {} server write \
+         batches; full-text index after a kill: {} current, {} mid-load (rebuilt on open), {} searches equal to the \
+         oracle; {:.0} s",
         report.kills,
         report.missed,
         report.boundary_checks,
         report.partial,
+        report.deferred_indexes,
         report.exact,
         report.rows_compared,
         report.change_batches,

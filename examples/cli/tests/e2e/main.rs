@@ -1,7 +1,6 @@
 //! End-to-end tests: a real server (embedded SQLite store, axum on loopback) and real clients (the engine on an
 //! SQLite file, the `sync-cli` binary, the seed-style Python client).
 
-mod crash;
 mod exact;
 mod hostile;
 mod replay;

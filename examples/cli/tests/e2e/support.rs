@@ -9,7 +9,7 @@ use server_example::whatsapp;
 use sync_cli::{Client, ClientOptions};
 use sync_core::{ClientStore, ServerStore, Verification, verify_scope};
 use sync_http::ServerConfig;
-use sync_sqlite::{SqliteServerStore, SqliteStore};
+use sync_sqlite::SqliteServerStore;
 use tempfile::TempDir;
 
 pub const TOKEN_A: &str = "token-a";
@@ -57,8 +57,4 @@ impl Server {
 
 pub async fn verify(client: &dyn ClientStore, server: &dyn ServerStore, scope: &str) -> Verification {
     verify_scope(&whatsapp::schema(), scope, client, server).await.expect("verify")
-}
-
-pub fn open_store(path: &Path) -> SqliteStore {
-    SqliteStore::open(path).expect("open client store")
 }

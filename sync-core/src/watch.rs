@@ -1,4 +1,6 @@
-//! [`SeqWatch`]: in-process wakeups for waiters on an integration's seq.
+//! The server's side of live updates: [`SeqWatch`], the in-process "integration X reached seq S" signal a
+//! server's [`crate::ChangeFeed::wait_for_seq`] waits on, with a periodic re-check of the store so that a lost
+//! hint only delays (PROTOCOL.md invariant 8). The client's side is `live/`.
 
 use std::collections::HashMap;
 use std::future::Future;
