@@ -98,3 +98,12 @@ export declare class SyncEngine {
   close(): Promise<void>
   readonly closed: boolean
 }
+
+/**
+ * The Drizzle ORM schema (TypeScript source) of a sync schema (an object or its JSON text, as the server's
+ * `GET /schema` serves it): one `sqliteTable` per collection with the implicit `id`, `integrationId` and `seq`
+ * columns, booleans in `boolean` mode, timestamps in `timestamp_ms` mode and JSON in `json` mode, and each row type.
+ * For reads in another process (drizzle-orm + better-sqlite3); the command `seqsync-drizzle` writes it to a file.
+ * Throws a TypeError for a schema it cannot translate.
+ */
+export declare function drizzleSchema(schema: object | string): string

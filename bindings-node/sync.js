@@ -3,6 +3,7 @@
 // everything else happens in Rust (see src/).
 
 const native = require('./index.js')
+const { drizzleSchema } = require('./drizzle.js')
 
 class SyncEngine {
   #native
@@ -54,4 +55,4 @@ class SyncEngine {
   get closed() { return this.#native.closed }
 }
 
-module.exports = { SyncEngine }
+module.exports = { SyncEngine, drizzleSchema }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of the project. Needs: the Rust toolchain (cargo-nextest if present), python3 with pip, Node >= 18
-# and npm.
+# Runs every test of the project. Needs: the Rust toolchain (cargo-nextest if present), python3 with pip and venv, Node
+# >= 18 and npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 phase() { echo "== test.sh [${SECONDS}s] $*"; }
@@ -35,6 +35,8 @@ else
 fi
 export SEQSYNC_PROFILE=debug
 bash scripts/build-binaries.sh debug
+# bindings-node/__test__ includes the packed package installed in a temporary project (package.test.mjs) and the
+# Drizzle schema read by another process during a sync (drizzle.test.mjs).
 # One file at a time: each starts its own server, and the machines have few cores.
 node --test --test-concurrency=1 bindings-node/__test__/ examples/seed-client-node/test/ examples/electron-app/test/
 phase "crash trials of the node addon"
@@ -46,7 +48,8 @@ target/debug/crash-trials --client node --client-kills 5 --server-kills 0 --mess
 phase "uniffi bindings"
 # The uniffi binding: generate Kotlin, Swift and Python from the debug cdylib the workspace's tests built (the run
 # fails if any generation fails), then the shared scenarios (bindings-tests/scenarios.json) through the generated
-# Python package against the same server-example binary.
+# Python package against the same server-example binary, and that package packed into a wheel (scripts/pack-wheel.py,
+# no compilation) installed with pip into a fresh virtualenv outside the repository (test_wheel.py).
 bash scripts/gen-bindings.sh --no-build
 python3 -m pip install --quiet -r bindings-uniffi/tests/python/requirements.txt 2>/dev/null ||
   python3 -m pip install --quiet --break-system-packages -r bindings-uniffi/tests/python/requirements.txt

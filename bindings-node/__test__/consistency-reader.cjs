@@ -6,6 +6,7 @@
 // Each check is one read transaction: for each collection, the number of rows must equal the number of rows at or
 // below the collection's cursor in sync_state (no page visible without its cursor, no cursor without its rows).
 const Database = require('better-sqlite3')
+const { readLoop } = require('./read-loop.cjs')
 
 const { dbPath, integration, collections, expectedMessages } = JSON.parse(process.argv[2])
 const db = new Database(dbPath, { readonly: true, fileMustExist: true })
@@ -25,25 +26,9 @@ const check = db.transaction(() => {
   return seen
 })
 
-let checks = 0
 let partial = 0
-let stopping = false
-process.on('message', () => { stopping = true })
-
-function loop() {
-  try {
-    const seen = check()
-    checks++
-    if (seen.messages > 0 && seen.messages < expectedMessages) partial++
-    if (stopping) {
-      process.send({ checks, partial, last: seen }, () => process.exit(0))
-      return
-    }
-  } catch (e) {
-    process.send({ error: e.message, checks }, () => process.exit(1))
-    return
-  }
-  setTimeout(loop, 5)
-}
-process.send({ ready: true })
-loop()
+readLoop(() => {
+  const seen = check()
+  if (seen.messages > 0 && seen.messages < expectedMessages) partial++
+  return seen
+}, (last, checks) => ({ checks, partial, last }))

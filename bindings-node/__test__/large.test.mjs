@@ -3,10 +3,9 @@
 import assert from 'node:assert/strict'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
-import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-import { cleanup, counts, loadPackage, seed, serverStatus, startServer, tempDir } from './support.mjs'
+import { cleanup, counts, forkReader, loadPackage, seed, serverStatus, startServer, tempDir } from './support.mjs'
 
 const { SyncEngine } = loadPackage()
 const TOKEN = 'secret'
@@ -40,13 +39,10 @@ test(`syncing ${MESSAGES} messages: timers keep firing and better-sqlite3 reads 
   await engine.syncCollection('conversations')
 
   // In another process: see consistency-reader.cjs for why not in this one.
-  const reader = fork(fileURLToPath(new URL('./consistency-reader.cjs', import.meta.url)), [JSON.stringify({
+  const script = fileURLToPath(new URL('./consistency-reader.cjs', import.meta.url))
+  const { child: reader, next: nextMessage } = forkReader(script, {
     dbPath, integration: INTEGRATION, collections: Object.keys(expected), expectedMessages: expected.messages,
-  })])
-  const messages = []
-  const waiters = []
-  reader.on('message', (m) => (waiters.length ? waiters.shift()(m) : messages.push(m)))
-  const nextMessage = () => (messages.length ? Promise.resolve(messages.shift()) : new Promise((resolve) => waiters.push(resolve)))
+  })
   assert.deepEqual(await nextMessage(), { ready: true })
 
   let maxGap = 0
@@ -65,9 +61,10 @@ test(`syncing ${MESSAGES} messages: timers keep firing and better-sqlite3 reads 
   const elapsed = performance.now() - started
   clearInterval(timer)
   reader.send('stop')
-  const { error, checks, partial, last: seen } = await nextMessage()
+  const { error, checks, reads, partial, last: seen } = await nextMessage()
 
-  assert.equal(error, undefined, `better-sqlite3 saw an inconsistent state after ${checks} good reads: ${error}`)
+  const good = checks ?? reads
+  assert.equal(error, undefined, `better-sqlite3 saw an inconsistent state after ${good} good reads: ${error}`)
   assert.deepEqual(seen, expected, 'better-sqlite3 sees the server counts at the end')
   assert.deepEqual((await engine.stats()).counts, expected)
   await engine.close()

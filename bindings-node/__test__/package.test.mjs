@@ -1,7 +1,8 @@
 // The npm package as a user installs it: `npm pack` of @seqsync/node and of its linux-x64-gnu platform package
 // (npm/linux-x64-gnu, the napi-rs layout: the addon ships in a per-platform package), both installed into a fresh
 // project in a temporary folder outside the repository; a TypeScript program type-checks with `tsc --strict` and
-// runs against the real server, and so do a CommonJS `require` and an ESM `import`.
+// runs against the real server, and so do a CommonJS `require` and an ESM `import`; its `seqsync-drizzle` command
+// works.
 import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { copyFileSync, cpSync, existsSync, readdirSync, writeFileSync } from 'node:fs'
@@ -81,4 +82,12 @@ test('CommonJS require and ESM import of the installed package', () => {
   const total = Object.values(expected).reduce((a, b) => a + b)
   assert.equal(run('main.cjs', 'cjs.db').rows, total)
   assert.equal(run('main.mjs', 'esm.db').rows, total)
+})
+
+test('the installed seqsync-drizzle command writes the Drizzle schema of the server', () => {
+  const bin = path.join(app, 'node_modules', '.bin', 'seqsync-drizzle')
+  const source = execFileSync(bin, ['--url', server.url, '--token', TOKEN], { cwd: app, encoding: 'utf8' })
+  for (const collection of Object.keys(expected)) {
+    assert.match(source, new RegExp(`^export const \\w+ = sqliteTable\\('${collection}', \\{$`, 'm'))
+  }
 })

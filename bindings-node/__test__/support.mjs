@@ -1,6 +1,6 @@
 // Test support: the real addon (built with the napi CLI if missing), the real server-example binary (built with cargo
 // if missing), seeded into a temporary directory and served on loopback as a child process.
-import { spawn, spawnSync } from 'node:child_process'
+import { fork, spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
@@ -102,4 +102,14 @@ export function until(predicate, what, timeoutMs = 20_000) {
 
 export function cleanup(dir) {
   rmSync(dir, { recursive: true, force: true })
+}
+
+/** A reader script forked with `arg` (JSON): `next()` resolves with its next message, in order. */
+export function forkReader(script, arg) {
+  const child = fork(script, [JSON.stringify(arg)])
+  const messages = []
+  const waiters = []
+  child.on('message', (m) => (waiters.length ? waiters.shift()(m) : messages.push(m)))
+  const next = () => (messages.length ? Promise.resolve(messages.shift()) : new Promise((resolve) => waiters.push(resolve)))
+  return { child, next }
 }
