@@ -1,5 +1,6 @@
 //! The documents stay true to the code: ARCHITECTURE.md's dependency table and crate diagram against the
-//! manifests (`cargo metadata`), and every "PROTOCOL.md invariant N" cited in the tree against PROTOCOL.md.
+//! manifests (`cargo metadata`), every "PROTOCOL.md invariant N" cited in the tree against PROTOCOL.md, and the
+//! README's Rust example against the compiled example it is taken from.
 
 mod architecture;
 mod invariants;
@@ -71,4 +72,16 @@ fn every_cited_protocol_invariant_exists() {
 fn a_wrapped_citation_of_several_invariants_is_read_whole() {
     let text = "//! holds (PROTOCOL.md\n//! invariants 1, 3 and 11) here; PROTOCOL.md invariant 4: more";
     assert_eq!(invariants::citations(text), vec![1, 3, 11, 4]);
+}
+
+#[test]
+fn the_readmes_rust_example_is_the_compiled_quickstart_example() {
+    let readme = read("README.md");
+    let start = readme.find("```rust").expect("README has a Rust example");
+    let body = &readme[start..];
+    let body = &body[body.find('\n').expect("a fence line") + 1..];
+    let snippet = &body[..body.find("```").expect("the example's closing fence")];
+    let example = read("sync-client/examples/quickstart.rs");
+    let missing: Vec<_> = snippet.lines().map(str::trim).filter(|l| !l.is_empty() && !example.contains(*l)).collect();
+    assert!(missing.is_empty(), "README lines not in sync-client/examples/quickstart.rs: {missing:?}");
 }
