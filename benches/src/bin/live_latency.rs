@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 
 use server_example::serve::{RunningServer, access, start};
 use server_example::whatsapp::{self, contact};
-use sync_core::live::{ChangeEvent, FollowOptions, NotifyingStore};
+use sync_benches::{ms, percentile, wait_for};
+use sync_core::live::{FollowOptions, NotifyingStore};
 use sync_core::{ClientStore, ServerStore, SyncConfig, SyncEngine, Transport};
 use sync_http::{HttpTransport, ServerConfig};
 use sync_postgres::PostgresStore;
 use sync_sqlite::SqliteStore;
-use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 const SCOPE: &str = "wa-bench";
@@ -33,14 +33,6 @@ async fn instance(
     let config = ServerConfig::new(access(&[(TOKEN.into(), vec!["*".into()])]));
     let server = start(store.clone(), config, "127.0.0.1:0").await.expect("serve");
     (store, server)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2}", d.as_secs_f64() * 1e3)
 }
 
 /// `writes` sequential writes through `writer`; each timed from the commit (the write returned) to the change
@@ -73,15 +65,6 @@ async fn latency(writer: &PostgresStore, reader: &RunningServer, writes: usize, 
     task.await.ok();
     samples.sort();
     samples
-}
-
-async fn wait_for(events: &mut broadcast::Receiver<ChangeEvent>, id: &str) {
-    loop {
-        let event = tokio::time::timeout(Duration::from_secs(30), events.recv()).await.expect("event in 30 s");
-        if event.expect("events").upserted.iter().any(|u| u == id) {
-            return;
-        }
-    }
 }
 
 fn rss_kib() -> u64 {

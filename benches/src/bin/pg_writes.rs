@@ -18,6 +18,7 @@ use anyhow::{Context as _, bail};
 use clap::Parser;
 use server_example::serve::{RunningServer, access, start};
 use server_example::whatsapp;
+use sync_benches::percentile;
 use sync_core::Transport;
 use sync_http::{HttpTransport, ServerConfig};
 use sync_postgres::PostgresStore;
@@ -125,10 +126,6 @@ async fn empty(db: &tokio_postgres::Client) -> anyhow::Result<()> {
 async fn instance(store: Arc<PostgresStore>, nats: &str, stop: &CancellationToken) -> anyhow::Result<RunningServer> {
     store.start_live(Some(nats), stop.clone()).await?;
     start(store, ServerConfig::new(access(&[(TOKEN.into(), vec!["*".into()])])), "127.0.0.1:0").await
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 fn ms(d: Duration) -> String {

@@ -14,6 +14,7 @@ use serde_json::{Value as Json, json};
 use server_example::generate::{Sizes, generate};
 use server_example::serve::{RunningServer, access, start};
 use server_example::whatsapp;
+use sync_benches::{ms, percentile, wait_for};
 use sync_core::live::{ChangeEvent, FollowOptions, NotifyingStore};
 use sync_core::outbox::LocalWrite;
 use sync_core::{ClientStore, MutationOp, ServerStore, SyncConfig, SyncEngine, SyncOptions, Value, Write};
@@ -154,19 +155,6 @@ async fn follow_latency(server: &Server, writes: usize) -> Vec<Duration> {
     samples
 }
 
-async fn wait_for(events: &mut broadcast::Receiver<ChangeEvent>, id: &str) {
-    loop {
-        let event = tokio::time::timeout(Duration::from_secs(30), events.recv()).await.expect("event in 30 s");
-        if event.expect("events").upserted.iter().any(|u| u == id) {
-            return;
-        }
-    }
-}
-
-fn ms(sorted: &[Duration], p: f64) -> String {
-    format!("{:.2}", sorted[((sorted.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1e3)
-}
-
 #[tokio::main]
 async fn main() {
     let mut args = std::env::args().skip(1);
@@ -193,7 +181,13 @@ async fn main() {
     println!("\n| server store | writes | p50 ms | p99 ms | max ms |\n|---|--:|--:|--:|--:|");
     for server in &servers {
         let s = follow_latency(server, follows).await;
-        println!("| {} | {follows} | {} | {} | {} |", server.name, ms(&s, 0.5), ms(&s, 0.99), ms(&s, 1.0));
+        println!(
+            "| {} | {follows} | {} | {} | {} |",
+            server.name,
+            ms(percentile(&s, 0.5)),
+            ms(percentile(&s, 0.99)),
+            ms(percentile(&s, 1.0))
+        );
     }
 
     stop.cancel();
