@@ -160,10 +160,8 @@ async fn settle(
     report.exact += 1;
     let (client_id, last) = client_identity(db)?;
     let seen = hook.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
-    let wrong: Vec<_> = (1..=last)
-        .filter(|id| seen.get(&(client_id.clone(), *id)) != Some(&1))
-        .map(|id| (id, seen.get(&(client_id.clone(), id)).copied()))
-        .collect();
+    let times = |id: u64| seen.get(&(client_id.clone(), id)).copied();
+    let wrong: Vec<_> = (1..=last).map(|id| (id, times(id))).filter(|(_, n)| *n != Some(1)).collect();
     ensure!(wrong.is_empty(), "mutations not applied exactly once (id, times): {wrong:?}");
     ensure!(seen.len() as u64 == last, "the server saw mutations the client never made: {seen:?}");
     report.applied = seen.len();

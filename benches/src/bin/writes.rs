@@ -16,8 +16,8 @@ use server_example::serve::{RunningServer, access, start};
 use server_example::whatsapp;
 use sync_benches::{ms, percentile, wait_for};
 use sync_core::live::{ChangeEvent, FollowOptions, NotifyingStore};
-use sync_core::outbox::LocalWrite;
-use sync_core::{ClientStore, MutationOp, ServerStore, SyncConfig, SyncEngine, SyncOptions, Value, Write};
+use sync_core::outbox::{LocalWrite, decode_value};
+use sync_core::{ClientStore, Collection, MutationOp, ServerStore, SyncConfig, SyncEngine, SyncOptions, Write};
 use sync_http::{HttpTransport, ServerConfig};
 use sync_postgres::PostgresStore;
 use sync_sqlite::{SqliteServerStore, SqliteStore};
@@ -67,22 +67,17 @@ fn message(conversation: &str, i: usize) -> BTreeMap<String, Json> {
     serde_json::from_value(fields).expect("an object")
 }
 
-/// The same message as a server-side write: the columns in the schema's order.
-fn message_write(conversation: &str, id: String, i: usize) -> Write {
-    let (text, null) = (|s: String| Value::Text(s), Value::Null);
-    let values = vec![
-        text(conversation.to_owned()),
-        text(format!("plain-{i}")),
-        null.clone(),
-        Value::Bool(true),
-        text(format!("bench message {i}")),
-        text("text".into()),
-        text("sent".into()),
-        null.clone(),
-        Value::Integer(1_700_000_000_000),
-        null.clone(),
-        null,
-    ];
+/// The same message as a server-side write: its fields decoded as a page row's are, in the schema's column order.
+fn message_write(messages: &Collection, conversation: &str, id: String, i: usize) -> Write {
+    let mut fields = message(conversation, i);
+    fields.insert("wa_message_id".into(), json!(format!("plain-{i}")));
+    let values = messages
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(c, column)| decode_value(messages, c, fields.get(&column.name).unwrap_or(&Json::Null)))
+        .collect::<Result<_, _>>()
+        .expect("a valid message");
     Write::Upsert { collection: "messages".into(), id, values }
 }
 
@@ -106,7 +101,9 @@ async fn offline_then_push(server: &Server, n: usize) {
     let report = c.engine.push(SCOPE, &CancellationToken::new()).await.expect("push");
     let push = started.elapsed();
     assert_eq!((report.pushed, report.applied, report.rejected), (n as u64, n as u64, 0), "{report:?}");
-    let writes = (0..n).map(|i| message_write(&c.conversation, format!("plain-{i}"), i)).collect();
+    let schema = whatsapp::schema();
+    let messages = schema.collection("messages").expect("the WhatsApp schema has messages");
+    let writes = (0..n).map(|i| message_write(messages, &c.conversation, format!("plain-{i}"), i)).collect();
     let started = Instant::now();
     server.store.write(SCOPE, writes).await.expect("plain insert");
     let plain = started.elapsed();
