@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (4, include_str!("../migrations/004_drop_next_seq.sql")),
     (5, include_str!("../migrations/005_poll_heads.sql")),
     (6, include_str!("../migrations/006_push_clients.sql")),
+    (7, include_str!("../migrations/007_per_transaction_flush.sql")),
 ];
 
 /// In a migration, the store's schema (quoted): functions that name their tables with it need neither dynamic SQL
@@ -80,7 +81,9 @@ pub(super) fn create_indexes(c: &Collection) -> Vec<String> {
     out
 }
 
-/// The triggers that give every write a seq, keep the live count and turn deletes into tombstones.
+/// The triggers that give every write a seq, keep the live count and turn deletes into tombstones. The live
+/// count is taken per statement from its transition tables (one call per statement, not per row); the counter
+/// and the counts are saved at commit by a trigger on `sync_scopes` (migration 007).
 pub(super) fn create_triggers(c: &Collection) -> Vec<String> {
     let t = &c.name;
     vec![
@@ -88,10 +91,10 @@ pub(super) fn create_triggers(c: &Collection) -> Vec<String> {
             "CREATE OR REPLACE TRIGGER sync_take_seq BEFORE INSERT OR UPDATE ON \"{t}\" FOR EACH ROW EXECUTE FUNCTION sync_take_seq()"
         ),
         format!(
-            "CREATE OR REPLACE TRIGGER sync_count_live AFTER INSERT OR UPDATE ON \"{t}\" FOR EACH ROW EXECUTE FUNCTION sync_count_live()"
+            "CREATE OR REPLACE TRIGGER sync_count_inserted AFTER INSERT ON \"{t}\" REFERENCING NEW TABLE AS sync_new FOR EACH STATEMENT EXECUTE FUNCTION sync_count_inserted()"
         ),
         format!(
-            "DROP TRIGGER IF EXISTS sync_flush ON \"{t}\"; CREATE CONSTRAINT TRIGGER sync_flush AFTER INSERT OR UPDATE ON \"{t}\" DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION sync_flush()"
+            "CREATE OR REPLACE TRIGGER sync_count_updated AFTER UPDATE ON \"{t}\" REFERENCING OLD TABLE AS sync_old NEW TABLE AS sync_new FOR EACH STATEMENT EXECUTE FUNCTION sync_count_updated()"
         ),
         format!(
             "CREATE OR REPLACE TRIGGER sync_keep_tombstone BEFORE DELETE ON \"{t}\" FOR EACH ROW EXECUTE FUNCTION sync_keep_tombstone()"

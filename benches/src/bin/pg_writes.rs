@@ -1,6 +1,6 @@
 //! The PostgreSQL write path at scale: plain-SQL inserts, as another program would write them, into the
 //! project's `messages` table (seqs, counts and live hints kept by triggers), into the same table as it was
-//! before migration 005 (a `pg_notify` at every commit; schema `before`) and into a plain copy of it (the same
+//! before migration 007 (a live count per row, a deferred flush per row; schema `before`) and into a plain copy of it (the same
 //! columns and indexes, an identity `seq`, no triggers), measured with `pgbench` in simple query mode; then
 //! the live latency (commit → long-poll answer) while 8 writers load the project's table. Writes Markdown to
 //! stdout.
@@ -54,6 +54,13 @@ const LOADS: [Load; 4] = [
     },
     Load { label: "8 writers, all on one integration, single-row", writers: 8, rows: 1, own_integration: false },
 ];
+
+/// The triggers of the `before` table as they were until migration 007 (per-row count, per-row deferred flush).
+const BEFORE_007: &str = "DROP TRIGGER sync_flush_scope ON sync_scopes;
+    DROP TRIGGER sync_count_inserted ON messages; DROP TRIGGER sync_count_updated ON messages;
+    CREATE TRIGGER sync_count_live AFTER INSERT OR UPDATE ON messages FOR EACH ROW EXECUTE FUNCTION sync_count_live();
+    CREATE CONSTRAINT TRIGGER sync_flush AFTER INSERT OR UPDATE ON messages DEFERRABLE INITIALLY DEFERRED
+        FOR EACH ROW EXECUTE FUNCTION sync_flush()";
 
 const TOKEN: &str = "bench";
 const PROBE_SCOPE: &str = "probe";
@@ -182,14 +189,21 @@ async fn run(args: &Args, server_url: &str, database: &str) -> anyhow::Result<()
     )
     .await
     .context("creating the plain copy")?;
-    // The store as before migration 005: migration 003's functions again (NOTIFY at commit, dynamic SQL).
+    // The store as before migration 007: 005's functions and 003's per-row live count, on per-row triggers.
     PostgresStore::connect_in(&db_url, "before", whatsapp::schema()).await?;
-    let before = include_str!("../../../sync-postgres/migrations/003_fast_triggers.sql");
-    db.batch_execute(&format!("SET search_path = before; {before}; RESET search_path")).await?;
+    let m003 = include_str!("../../../sync-postgres/migrations/003_fast_triggers.sql");
+    let m005 = include_str!("../../../sync-postgres/migrations/005_poll_heads.sql");
+    let m005 = &m005[m005.find("CREATE OR REPLACE FUNCTION sync_lock_scope").context("005's functions")?..];
+    db.batch_execute(&format!(
+        "SET search_path = before; {m003}; {}; {BEFORE_007}; RESET search_path",
+        m005.replace("{{schema}}", "before")
+    ))
+    .await
+    .context("setting up the store as before migration 007")?;
     let dir = tempfile::tempdir()?;
 
     println!(
-        "| load | project's table | plain table | ratio | before 005 (NOTIFY at commit) | its ratio |\n\
+        "| load | project's table | plain table | ratio | before 007 (per-row count and flush) | its ratio |\n\
          |---|--:|--:|--:|--:|--:|"
     );
     for load in &LOADS {
