@@ -3,6 +3,7 @@
 //! (ours and the seed's naive sequence) with clients syncing over HTTP, and live hints from polling the heads.
 
 mod batched;
+mod counts;
 mod heads;
 mod push;
 mod seq_order;
