@@ -32,7 +32,9 @@ BEGIN
         taken := parked::BIGINT;
     ELSE
         -- A no-op update: it locks the row like SELECT … FOR UPDATE, stays a HOT update (no indexed column
-        -- changes) and queues sync_flush_scope.
+        -- changes) and queues sync_flush_scope, deferred to commit even under `SET CONSTRAINTS ALL IMMEDIATE`
+        -- (which would fire it at the end of this update, before the rows take their seqs).
+        SET CONSTRAINTS {{schema}}.sync_flush_scope DEFERRED;
         UPDATE {{schema}}.sync_scopes SET seq = seq WHERE integration_id = scope RETURNING seq INTO taken;
         IF NOT FOUND THEN
             INSERT INTO {{schema}}.sync_scopes (integration_id) VALUES (scope) ON CONFLICT (integration_id) DO NOTHING;
@@ -134,27 +136,35 @@ BEGIN
 END $$;
 
 -- Deferred to commit, once per transaction and integration (queued by sync_lock_scope's update): saves the
--- counter and adds the pending live counts.
+-- counter and adds the pending live counts, then forgets the integration's lock and pending counts, so that a
+-- later write in the same transaction locks again and queues another flush. That happens when the flush fired
+-- before the commit (`SET CONSTRAINTS ALL IMMEDIATE` fires it at the end of the statement) or when another
+-- deferred trigger writes synced rows at commit.
 CREATE FUNCTION sync_flush_scope() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     scope TEXT := NEW.integration_id;
     cur TEXT := current_setting('sync_seq.cur', true);
     sp INT := strpos(cur, ' ');
-    counter TEXT;
+    counter BIGINT;
+    list_key TEXT := 'sync_live.t' || md5(scope);
     tbl TEXT;
+    key TEXT;
     pending TEXT;
 BEGIN
     IF sp > 0 AND substr(cur, sp + 1) = scope THEN
-        counter := left(cur, sp - 1);
+        counter := left(cur, sp - 1)::BIGINT;
+        PERFORM set_config('sync_seq.cur', '', true);
     ELSE
-        counter := current_setting('sync_seq.s' || md5(scope), true);
+        counter := NULLIF(current_setting('sync_seq.s' || md5(scope), true), '')::BIGINT;
     END IF;
+    PERFORM set_config('sync_seq.s' || md5(scope), '', true);
     -- Stamped with this transaction's id even if it took no seq: the head poll then hints the same seq again,
-    -- which its waiters ignore.
-    UPDATE {{schema}}.sync_scopes SET seq = COALESCE(NULLIF(counter, '')::BIGINT, seq), changed_by = pg_current_xact_id()
-    WHERE integration_id = scope;
-    FOREACH tbl IN ARRAY COALESCE(NULLIF(current_setting('sync_live.t' || md5(scope), true), ''), '{}')::TEXT[] LOOP
-        pending := current_setting('sync_live.c' || md5(scope || '/' || tbl), true);
+    -- which its waiters ignore. An update that would change nothing is left out: it would queue this again.
+    UPDATE {{schema}}.sync_scopes SET seq = COALESCE(counter, seq), changed_by = pg_current_xact_id()
+    WHERE integration_id = scope AND (seq, changed_by) IS DISTINCT FROM (COALESCE(counter, seq), pg_current_xact_id());
+    FOREACH tbl IN ARRAY COALESCE(NULLIF(current_setting(list_key, true), ''), '{}')::TEXT[] LOOP
+        key := 'sync_live.c' || md5(scope || '/' || tbl);
+        pending := current_setting(key, true);
         IF pending IS NOT NULL AND pending NOT IN ('', '0') THEN
             -- The row exists but on an integration's first write to a collection: an update is cheaper than an upsert.
             UPDATE {{schema}}.sync_counts SET live = live + pending::BIGINT WHERE integration_id = scope AND collection = tbl;
@@ -163,13 +173,15 @@ BEGIN
                 ON CONFLICT (integration_id, collection) DO UPDATE SET live = c.live + excluded.live;
             END IF;
         END IF;
+        PERFORM set_config(key, '', true);
     END LOOP;
+    PERFORM set_config(list_key, '', true);
     RETURN NULL;
 END $$;
 
--- Queued by sync_lock_scope's update, not by the flush's own (which stamps the row with this transaction).
+-- Queued by sync_lock_scope's no-op update only: the flush's own update changes the row.
 CREATE CONSTRAINT TRIGGER sync_flush_scope AFTER UPDATE ON sync_scopes DEFERRABLE INITIALLY DEFERRED
-FOR EACH ROW WHEN (NEW.changed_by IS DISTINCT FROM pg_current_xact_id()) EXECUTE FUNCTION sync_flush_scope();
+FOR EACH ROW WHEN (NEW.seq = OLD.seq AND NEW.changed_by = OLD.changed_by) EXECUTE FUNCTION sync_flush_scope();
 
 -- The per-row live count and the per-row deferred flush are replaced (with the data tables' triggers on them,
 -- which connect() creates anew after the migrations).

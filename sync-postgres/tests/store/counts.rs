@@ -1,7 +1,8 @@
 //! What the triggers keep per transaction (migration 007: the counter and the live counts saved once at commit,
 //! the counts taken per statement) stays exact under the plain-SQL statements another program may run: rows of
 //! two integrations in one statement, upserts, `ON CONFLICT DO NOTHING` skipping the row that first took an
-//! integration's seq, a rolled-back savepoint, deletes, and two collections in one transaction.
+//! integration's seq, a rolled-back savepoint, deletes, two collections in one transaction, and writes under
+//! `SET CONSTRAINTS ALL IMMEDIATE` (which fires deferred triggers early).
 
 use sync_core::testing::test_schema;
 
@@ -78,6 +79,19 @@ async fn counters_and_live_counts_stay_exact_under_plain_sql() {
     ))
     .await
     .expect("a skipped row, then one more");
+    assert_exact(&sql).await;
+    // Under `SET CONSTRAINTS ALL IMMEDIATE`, set before the first write and again between two writes (which fires
+    // the pending flush then): every seq is still saved and counted once.
+    sql.batch_execute(&format!(
+        "BEGIN; SET CONSTRAINTS ALL IMMEDIATE;
+         {THREAD} ('i1', 'a', 'now', false, 0), ('i2', 'a', 'now', false, 0);
+         SET CONSTRAINTS ALL IMMEDIATE;
+         {THREAD} ('i3', 'a', 'now', false, 0);
+         COMMIT;
+         {THREAD} ('i4', 'a', 'after', false, 0);"
+    ))
+    .await
+    .expect("writes under immediate constraints");
     assert_exact(&sql).await;
     let gone: i64 =
         sql.query_one("SELECT count(*) FROM sync_scopes WHERE integration_id = 'c'", &[]).await.expect("c").get(0);
