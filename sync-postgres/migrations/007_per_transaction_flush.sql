@@ -32,13 +32,18 @@ BEGIN
         taken := parked::BIGINT;
     ELSE
         -- A no-op update: it locks the row like SELECT … FOR UPDATE, stays a HOT update (no indexed column
-        -- changes) and queues sync_flush_scope, deferred to commit even under `SET CONSTRAINTS ALL IMMEDIATE`
-        -- (which would fire it at the end of this update, before the rows take their seqs).
-        SET CONSTRAINTS {{schema}}.sync_flush_scope DEFERRED;
+        -- changes) and queues sync_flush_scope.
         UPDATE {{schema}}.sync_scopes SET seq = seq WHERE integration_id = scope RETURNING seq INTO taken;
         IF NOT FOUND THEN
             INSERT INTO {{schema}}.sync_scopes (integration_id) VALUES (scope) ON CONFLICT (integration_id) DO NOTHING;
             UPDATE {{schema}}.sync_scopes SET seq = seq WHERE integration_id = scope RETURNING seq INTO taken;
+        END IF;
+        -- Under `SET CONSTRAINTS ALL IMMEDIATE` the flush fired at the end of that update, before any row took
+        -- a seq, and did nothing but say so: defer it (only then, it costs a statement) and queue it again.
+        IF current_setting('sync_seq.early', true) = 'on' THEN
+            PERFORM set_config('sync_seq.early', '', true);
+            SET CONSTRAINTS {{schema}}.sync_flush_scope DEFERRED;
+            UPDATE {{schema}}.sync_scopes SET seq = seq WHERE integration_id = scope;
         END IF;
     END IF;
     PERFORM set_config('sync_seq.cur', taken || ' ' || scope, true);
@@ -138,8 +143,8 @@ END $$;
 -- Deferred to commit, once per transaction and integration (queued by sync_lock_scope's update): saves the
 -- counter and adds the pending live counts, then forgets the integration's lock and pending counts, so that a
 -- later write in the same transaction locks again and queues another flush. That happens when the flush fired
--- before the commit (`SET CONSTRAINTS ALL IMMEDIATE` fires it at the end of the statement) or when another
--- deferred trigger writes synced rows at commit.
+-- before the commit (`SET CONSTRAINTS ALL IMMEDIATE` given after a write fires pending flushes at once) or when
+-- another deferred trigger writes synced rows at commit.
 CREATE FUNCTION sync_flush_scope() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     scope TEXT := NEW.integration_id;
@@ -156,6 +161,11 @@ BEGIN
         PERFORM set_config('sync_seq.cur', '', true);
     ELSE
         counter := NULLIF(current_setting('sync_seq.s' || md5(scope), true), '')::BIGINT;
+        IF counter IS NULL THEN
+            -- No lock state yet: fired inside sync_lock_scope's update (immediate constraints), which re-queues.
+            PERFORM set_config('sync_seq.early', 'on', true);
+            RETURN NULL;
+        END IF;
     END IF;
     PERFORM set_config('sync_seq.s' || md5(scope), '', true);
     -- Stamped with this transaction's id even if it took no seq: the head poll then hints the same seq again,
