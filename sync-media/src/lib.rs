@@ -24,6 +24,9 @@
 //! - `names.rs`: [`safe_file_name`] and [`place`]: hostile names, reserved names, collisions.
 //! - `item.rs`, `events.rs`, `options.rs`, `error.rs`: the public types.
 
+// Every public item is documented: the crates are published, and `cargo doc` is their manual.
+#![deny(missing_docs)]
+
 mod downloader;
 mod error;
 mod events;
