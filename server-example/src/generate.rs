@@ -1,11 +1,13 @@
 //! A deterministic generator of a realistic WhatsApp-like integration: the same seed and sizes always give the
 //! same rows. Messages are spread over conversations with a skew (a few chats hold most messages), in time
-//! order; media records follow media messages; groups have participants.
+//! order; media records follow media messages (their size and SHA-256 those of a real file of a
+//! [`MediaPool`]); groups have participants.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sync_core::{FeedError, ServerStore, Value, Write};
 
+use crate::media::{MediaPool, MediaProfile};
 use crate::text;
 
 /// How much to generate.
@@ -53,11 +55,26 @@ struct Conversation {
 }
 
 /// Writes a generated integration `scope` into `store`, in batches; `progress` gets the rows written so far.
+/// Media rows point at the files of a small pool from `seed` ([`MediaPool::new`] with the small profile, four
+/// files per kind); [`generate_with_media`] takes another pool.
 pub async fn generate(
     store: &dyn ServerStore,
     scope: &str,
     sizes: Sizes,
     seed: u64,
+    progress: impl FnMut(u64),
+) -> Result<Totals, FeedError> {
+    let pool = MediaPool::new(seed, MediaProfile::Small, 4);
+    generate_with_media(store, scope, sizes, seed, &pool, progress).await
+}
+
+/// [`generate`] with the media rows pointing at the files of `pool` (their size and SHA-256).
+pub async fn generate_with_media(
+    store: &dyn ServerStore,
+    scope: &str,
+    sizes: Sizes,
+    seed: u64,
+    pool: &MediaPool,
     mut progress: impl FnMut(u64),
 ) -> Result<Totals, FeedError> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -167,7 +184,7 @@ pub async fn generate(
     let mut previous: Vec<Option<String>> = vec![None; n_conv];
     for (i, c) in placement.iter().enumerate() {
         let conv = &conversations[*c as usize];
-        let message = message_writes(&mut rng, conv, previous[*c as usize].as_deref(), sent_at(i), &contacts);
+        let message = message_writes(&mut rng, conv, previous[*c as usize].as_deref(), sent_at(i), &contacts, pool);
         totals.messages += 1;
         totals.media += message.len() as u64 - 1;
         if let Some(Write::Upsert { id, .. }) = message.first() {
@@ -189,6 +206,7 @@ fn message_writes(
     previous: Option<&str>,
     sent_at: i64,
     contacts: &[String],
+    pool: &MediaPool,
 ) -> Vec<Write> {
     let id = text::uuid(rng);
     let from_me = rng.random_ratio(2, 5);
@@ -245,6 +263,7 @@ fn message_writes(
         "sticker" => ("image/webp", "webp"),
         _ => return out,
     };
+    let Some(file) = pool.pick(kind, rng) else { return out };
     let visual = matches!(kind, "image" | "video" | "sticker");
     let timed = matches!(kind, "audio" | "video");
     let values = vec![
@@ -254,8 +273,8 @@ fn message_writes(
         Value::from(
             (kind == "document").then(|| format!("{}.{ext}", text::body(rng).split(' ').next().unwrap_or("file"))),
         ),
-        Value::Integer(rng.random_range(4_000..20_000_000)),
-        Value::from(text::hex(rng, 64)),
+        Value::Integer(file.size as i64),
+        Value::from(file.sha256.as_str()),
         Value::from(visual.then(|| rng.random_range(320..4000i64))),
         Value::from(visual.then(|| rng.random_range(320..4000i64))),
         Value::from(timed.then(|| rng.random_range(1_000..600_000i64))),

@@ -6,6 +6,7 @@
 //! - `main.rs`: the `server-example` command (`serve`, `seed`, `demo`, `import`).
 //! - `whatsapp.rs`: [`whatsapp::schema`], the five collections.
 //! - `generate.rs`: [`generate::generate`], a realistic data set from a seed; `text.rs`: bodies, names, ids.
+//! - `media.rs`: [`media::MediaPool`], the real files generated media rows point at, written by SHA-256.
 //! - `changes.rs`: [`changes::apply_changes`], new, edited and deleted messages and a deleted conversation.
 //! - `hook.rs`: [`hook::WhatsAppHook`], which refuses a client's message to a conversation that does not exist.
 //! - `serve.rs`: [`serve::start`], the HTTP server in a background task; token flag parsing.
@@ -25,11 +26,12 @@ pub mod demo;
 pub mod generate;
 pub mod hook;
 pub mod import;
+pub mod media;
 pub mod serve;
 mod text;
 pub mod whatsapp;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sync_core::ServerStore;
@@ -47,4 +49,14 @@ pub async fn open_store(db: &Path, database_url: Option<&str>) -> anyhow::Result
             (Arc::new(store.with_hook(Arc::new(hook::WhatsAppHook))), db.display().to_string())
         }
     })
+}
+
+/// Where `seed` writes and `serve` finds media files by default: `<db name>-media` beside the SQLite file `db`,
+/// or `media` in the working folder for PostgreSQL.
+pub fn default_media_dir(db: &Path, postgres: bool) -> PathBuf {
+    if postgres {
+        return PathBuf::from("media");
+    }
+    let stem = db.file_stem().map_or_else(|| "server".into(), |s| s.to_string_lossy().into_owned());
+    db.with_file_name(format!("{stem}-media"))
 }

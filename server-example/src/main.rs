@@ -5,14 +5,15 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
-use server_example::generate::{Sizes, generate};
+use server_example::generate::{Sizes, generate_with_media};
 use server_example::hook::WhatsAppHook;
+use server_example::media::{MediaPool, MediaProfile};
 use server_example::serve::{access, parse_token, start, with_read_tokens};
 use server_example::{demo, import, whatsapp};
 use sync_core::ServerStore;
-use sync_http::ServerConfig;
+use sync_http::{MediaDir, ServerConfig};
 use sync_postgres::PostgresStore;
 use tokio_util::sync::CancellationToken;
 
@@ -37,6 +38,21 @@ struct SizeArgs {
     /// Generator seed: the same seed gives the same data.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+}
+
+#[derive(clap::Args)]
+struct MediaArgs {
+    /// Where to write the media files. Default: `<db name>-media` beside the SQLite file, or `media` with
+    /// `--database-url`.
+    #[arg(long)]
+    media_dir: Option<PathBuf>,
+    /// File sizes: `small` (kilobytes; the default keeps seeding fast and small on disk) or `realistic` (a few
+    /// MB, videos up to 50 MB).
+    #[arg(long, value_enum, default_value_t)]
+    media_profile: MediaProfile,
+    /// Distinct files per kind (image, video, voice note, document, sticker); media rows share them.
+    #[arg(long, default_value_t = 4)]
+    media_files_per_kind: usize,
 }
 
 #[derive(Subcommand)]
@@ -66,6 +82,10 @@ enum Command {
         /// (`nats://127.0.0.1:4222`), so their live clients wake too.
         #[arg(long, requires = "database_url")]
         nats_url: Option<String>,
+        /// The media files served at `/media/{integration_id}/{media_id}` (named by SHA-256, as `seed` writes
+        /// them). Default: `<db name>-media` beside the SQLite file, or `media` with `--database-url`.
+        #[arg(long)]
+        media_dir: Option<PathBuf>,
     },
     /// Generate a realistic integration into the server's store.
     Seed {
@@ -80,6 +100,8 @@ enum Command {
         integration: String,
         #[command(flatten)]
         sizes: SizeArgs,
+        #[command(flatten)]
+        media: MediaArgs,
     },
     /// Delete PostgreSQL tombstones older than an age; clients whose cursor is older must then re-sync.
     Prune {
@@ -139,7 +161,8 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { db, database_url, listen, tokens, read_tokens, max_limit, nats_url } => {
+        Command::Serve { db, database_url, listen, tokens, read_tokens, max_limit, nats_url, media_dir } => {
+            let media_dir = media_dir.unwrap_or_else(|| server_example::default_media_dir(&db, database_url.is_some()));
             let (store, name): (Arc<dyn ServerStore>, String) = match database_url {
                 Some(url) => {
                     let store =
@@ -154,18 +177,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let mut config = ServerConfig::new(with_read_tokens(access(&tokens), &read_tokens));
             config.max_limit = max_limit.max(1);
+            config.media = Some(Arc::new(MediaDir::new(store.clone(), media_dir, "message_media")));
             let server = start(store, config, &listen).await?;
             println!("serving {name} on {}", server.url());
             tokio::signal::ctrl_c().await?;
             server.stop().await
         }
-        Command::Seed { db, database_url, integration, sizes } => {
+        Command::Seed { db, database_url, integration, sizes, media } => {
             if integration.is_empty() {
                 bail!("the integration id must not be empty");
             }
+            let media_dir =
+                media.media_dir.unwrap_or_else(|| server_example::default_media_dir(&db, database_url.is_some()));
+            let pool = MediaPool::new(sizes.seed, media.media_profile, media.media_files_per_kind);
+            let written = pool.write(&media_dir).with_context(|| format!("cannot write {}", media_dir.display()))?;
             let (store, name) = server_example::open_store(&db, database_url.as_deref()).await?;
-            let totals = generate(store.as_ref(), &integration, sizes.sizes(), sizes.seed, |_| {}).await?;
+            let totals =
+                generate_with_media(store.as_ref(), &integration, sizes.sizes(), sizes.seed, &pool, |_| {}).await?;
             println!("seeded {integration} in {name}: {totals:?}");
+            println!("media: {} files in {} ({written} bytes written)", pool.files().len(), media_dir.display());
             Ok(())
         }
         Command::Prune { database_url, older_than } => {

@@ -15,6 +15,10 @@
 //!   timeout; the status endpoint as soon as the integration's `latest_seq` passes `since_seq`, or with the
 //!   status as it is after the timeout. A wakeup is a hint: rows still come by cursor (see `live.rs` for why
 //!   long-poll rather than server-sent events).
+//! - `GET /media/{integration_id}/{media_id}` → the bytes of a media file, from the [`MediaSource`] of
+//!   [`ServerConfig::media`]: `ETag` (its quoted SHA-256), `Content-Length`, `Accept-Ranges: bytes`; a `Range` of
+//!   one span gets 206 with `Content-Range` (how a client resumes), with `If-Range` naming another `ETag` the
+//!   whole file (200); never gzip-compressed.
 //! - `GET /schema` → the [`sync_core::Schema`] the server serves. `GET /health` → `ok`.
 //! - `POST /sync/push/{integration_id}` with a [`sync_core::PushRequest`] → [`sync_core::PushResponse`]: a
 //!   client's writes, each applied at most once ([`writable_router`] only; [`router`] answers 405). 400
@@ -37,6 +41,8 @@
 //! - `access.rs`: [`Access`], bearer tokens and the integrations they may read.
 //! - `openapi.rs`: the fixed parts of the OpenAPI document (security scheme, the page and row schemas).
 //! - `push.rs`: the push handler.
+//! - `media.rs`: [`MediaSource`], [`MediaFile`] and the media handler (ranges, `If-Range`, streaming from disk).
+//! - `media_dir.rs`: [`MediaDir`], files named by their SHA-256, described by a collection of a server store.
 //! - `live.rs`: the long-poll handlers over [`sync_core::ChangeFeed::wait_for_seq`].
 //! - `error_body.rs`: the JSON error body both sides share.
 // Every public item is documented: the crates are published, and `cargo doc` is their manual.
@@ -46,6 +52,8 @@ mod access;
 mod client;
 mod error_body;
 mod live;
+mod media;
+mod media_dir;
 mod openapi;
 mod push;
 mod server;
@@ -54,4 +62,6 @@ pub use access::Access;
 pub use client::HttpTransport;
 pub use error_body::ErrorBody;
 pub use live::{DEFAULT_LIVE_WAIT, MAX_LIVE_WAIT};
+pub use media::{MediaFile, MediaSource};
+pub use media_dir::MediaDir;
 pub use server::{ServerConfig, openapi, router, serve, writable_router};

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use sync_core::{ChangeFeed, FeedError, MAX_PUSH_BYTES, ScopeStatus, ServerStore, wire};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate as _};
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -20,10 +21,11 @@ use utoipa_axum::routes;
 use crate::access::Access;
 use crate::error_body::ErrorBody;
 use crate::live;
+use crate::media::{self, MediaSource};
 use crate::openapi::{ApiDoc, Page};
 
 /// Server settings.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ServerConfig {
     /// Who may read what.
     pub access: Access,
@@ -31,12 +33,25 @@ pub struct ServerConfig {
     pub default_limit: usize,
     /// Greatest `limit` served; larger requests are clamped. Default: 10,000.
     pub max_limit: usize,
+    /// Where `GET /media/{integration_id}/{media_id}` finds files. Default: none (every media request gets 404).
+    pub media: Option<Arc<dyn MediaSource>>,
 }
 
 impl ServerConfig {
     /// Defaults with the given access rules.
     pub fn new(access: Access) -> Self {
-        ServerConfig { access, default_limit: 500, max_limit: 10_000 }
+        ServerConfig { access, default_limit: 500, max_limit: 10_000, media: None }
+    }
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("access", &self.access)
+            .field("default_limit", &self.default_limit)
+            .field("max_limit", &self.max_limit)
+            .field("media", &self.media.is_some())
+            .finish()
     }
 }
 
@@ -60,6 +75,7 @@ fn api() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(status))
         .routes(routes!(page))
         .routes(routes!(crate::push::push))
+        .routes(routes!(media::media))
 }
 
 /// The OpenAPI document of [`router`], as served at `GET /openapi.json`.
@@ -90,8 +106,14 @@ fn build(feed: Arc<dyn ChangeFeed>, store: Option<Arc<dyn ServerStore>>, config:
         .layer(DefaultBodyLimit::max(MAX_PUSH_BYTES + 1))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see GET /openapi.json") })
         // The fastest gzip level: most of the size win at a fraction of the CPU (a 650 KB page: 20 ms at the
-        // default level on these machines), and the server stays cheap per page.
-        .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
+        // default level on these machines), and the server stays cheap per page. Media files (the answers with
+        // `Accept-Ranges`) are sent as they are: ranges and `Content-Length` count the file's own bytes.
+        .layer(
+            CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest).compress_when(
+                DefaultPredicate::new()
+                    .and(|_, _, headers: &HeaderMap, _: &_| !headers.contains_key(header::ACCEPT_RANGES)),
+            ),
+        )
         .with_state(state)
 }
 

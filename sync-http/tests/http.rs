@@ -219,3 +219,6 @@ async fn a_loopback_server_is_not_asked_for_gzip() {
 
 #[path = "http/live.rs"]
 mod live;
+
+#[path = "http/media.rs"]
+mod media;

@@ -84,6 +84,7 @@ async fn every_route_is_documented_and_answers_match_the_document() {
     let paths: Vec<&str> = doc["paths"].as_object().expect("paths").keys().map(String::as_str).collect();
     let mut expected = vec![
         "/health",
+        "/media/{integration_id}/{media_id}",
         "/openapi.json",
         "/schema",
         "/sync/push/{integration_id}",
@@ -200,4 +201,47 @@ fn the_router_has_no_undocumented_route() {
         .map(|item| item.as_object().map_or(0, |methods| methods.len()))
         .sum();
     assert_eq!(documented, operations, "each registered handler is one documented operation");
+}
+
+#[path = "common/media_server.rs"]
+mod media_server;
+
+/// Each documented status of the media route, provoked for real, matches the document.
+#[tokio::test]
+async fn media_answers_match_the_document() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (url, _bytes, _stop) = media_server::media_server(dir.path()).await;
+    let doc = serde_json::to_value(sync_http::openapi()).expect("document");
+    let path = "/media/{integration_id}/{media_id}";
+    let cases = [
+        ("/media/alpha/a1", Some("alpha-token"), None, 200),
+        ("/media/alpha/a1", Some("alpha-token"), Some("bytes=5-"), 206),
+        ("/media/alpha/a1", Some("alpha-token"), Some("bytes=999999999-"), 416),
+        ("/media/alpha/%FF", Some("alpha-token"), None, 400),
+        ("/media/alpha/a1", None, None, 401),
+        ("/media/beta/b1", Some("alpha-token"), None, 403),
+        ("/media/alpha/b1", Some("alpha-token"), None, 404),
+        ("/media/alpha/liar", Some("alpha-token"), None, 500),
+    ];
+    for (uri, token, range, expected) in cases {
+        let mut request = reqwest::Client::new().get(format!("{url}{uri}"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(range) = range {
+            request = request.header("range", range);
+        }
+        let response = request.send().await.expect("send");
+        let status = response.status().as_u16();
+        let content_type =
+            response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let body = response.bytes().await.expect("body");
+        let body = serde_json::from_slice(&body).unwrap_or(Json::Null);
+        assert_eq!(status, expected, "{uri}: {body}");
+        if expected >= 400 {
+            assert_documented(&doc, path, status, &content_type, &body);
+        } else {
+            assert!(doc["paths"][path]["get"]["responses"][status.to_string()].is_object(), "{uri}");
+        }
+    }
 }

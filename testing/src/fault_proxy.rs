@@ -29,6 +29,8 @@ pub enum Fault {
     Stall,
     /// The status line, headers and half the body are sent, then the connection closes.
     Truncate,
+    /// The answer is sent whole, with one byte of the body (the middle one) changed.
+    Corrupt,
     /// The server is never asked; the proxy answers this status (500, 502, 503…) with a JSON error body.
     Status(u16),
     /// The proxy answers 429 with `Retry-After: seconds`.
@@ -46,6 +48,7 @@ impl Fault {
             Fault::Delay(_) => "delay".into(),
             Fault::Stall => "stall".into(),
             Fault::Truncate => "truncate".into(),
+            Fault::Corrupt => "corrupt".into(),
             Fault::Status(code) => format!("status_{code}"),
             Fault::RateLimited { .. } => "status_429".into(),
         }
@@ -212,7 +215,7 @@ async fn handle(
     let mut response = Vec::new();
     server.read_to_end(&mut response).await?;
     let head_end = head_end(&response).unwrap_or(response.len());
-    let response = [with_connection_close(&response[..head_end]), response[head_end..].to_vec()].concat();
+    let mut response = [with_connection_close(&response[..head_end]), response[head_end..].to_vec()].concat();
     let half = response.len() - (response.len() - head_end) / 2;
     match fault {
         Some(Fault::Delay(delay)) => {
@@ -220,6 +223,12 @@ async fn handle(
             client.write_all(&response).await?;
         }
         Some(Fault::Truncate) => client.write_all(&response[..half]).await?,
+        Some(Fault::Corrupt) => {
+            if half < response.len() {
+                response[half] ^= 0x55;
+            }
+            client.write_all(&response).await?;
+        }
         Some(Fault::Stall) => {
             client.write_all(&response[..half]).await?;
             tokio::time::sleep(stall).await;

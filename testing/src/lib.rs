@@ -2,7 +2,7 @@
 //! network, the processes or the load. `RELIABILITY.md` has the trials, their commands and their figures.
 //!
 //! # Layout
-//! - `fault_proxy.rs`: [`FaultProxy`], an HTTP proxy on loopback that resets, delays, stalls, truncates and
+//! - `fault_proxy.rs`: [`FaultProxy`], an HTTP proxy on loopback that resets, delays, stalls, truncates, corrupts and
 //!   answers 5xx or 429 on a schedule or at random with a seed.
 //! - `history.rs`: [`History`], every version of every row the server has served, to check that a client
 //!   database is at a page boundary: its rows are exactly the server's rows up to its cursor.
@@ -13,6 +13,7 @@
 //!   without SQLite, and generated queries (hostile ones included) to compare it with the store's search on.
 //! - `write_crash.rs`: [`write_crash::write_kills`], crash trials of client writes (none lost, none applied
 //!   twice).
+//! - `media_crash.rs`: [`media_crash::media_kills`], `sync-cli media` killed mid-file, resumed, verified.
 //! - `load.rs`: [`load::run`], concurrent full syncs and a mixed load of writers and pullers on PostgreSQL.
 //! - `bin/crash_trials.rs`: the `crash-trials` command; `bin/load.rs`: the `load` command.
 
@@ -20,6 +21,7 @@ pub mod crash;
 pub mod fault_proxy;
 pub mod history;
 pub mod load;
+pub mod media_crash;
 pub mod procs;
 pub mod search_oracle;
 pub mod write_crash;

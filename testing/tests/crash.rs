@@ -51,3 +51,15 @@ async fn sync_cli_killed_between_its_writes_and_their_acknowledgement_loses_none
     assert_eq!(report.kills, 12);
     assert!(report.exact >= 1 && report.applied >= report.reported && report.reported > 0, "{report:?}");
 }
+
+/// `sync-cli media` killed mid-file: every file in the folder verified after each kill, each resume from the
+/// partial file's length, no partial file left at the end, and only the bytes in flight at a kill fetched twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_media_download_resumes_from_its_partial_file() {
+    let bins = Binaries::locate().expect("binaries");
+    let report = sync_testing::media_crash::media_kills(&bins, 8, 2, 2_000_000, 7).await.expect("media kills");
+    assert!(report.kills == 8 && report.rounds >= 2, "{report:?}");
+    assert!(report.resumed_bytes >= report.partial_bytes && report.partial_bytes > 0, "{report:?}");
+    // A kill loses only what was in flight (four downloads, each at most its channel and socket buffers).
+    assert!(report.refetched_bytes() < report.kills as u64 * 4 * 512 * 1024, "{report:?}");
+}

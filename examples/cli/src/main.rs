@@ -1,5 +1,5 @@
-//! `sync-cli`: pull an integration from a sync server into an SQLite file, write rows locally and push them, show
-//! its stats, or reset it.
+//! `sync-cli`: pull an integration from a sync server into an SQLite file, write rows locally and push them,
+//! download its media, show its stats, or reset it.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use sync_cli::media::MediaArgs;
 use sync_cli::{Bars, Client, ClientOptions};
 use sync_core::outbox::{LocalWrite, WriteState};
 use sync_core::{ClientStore, MutationOp};
@@ -74,6 +75,24 @@ enum Command {
         /// Also show this integration's cursors.
         #[arg(long)]
         integration: Option<String>,
+    },
+    /// Download an integration's media files (after a pull) through the persistent queue: resumable, verified.
+    Media {
+        /// The pulled file (the queue is kept in it), the server, the integration.
+        #[command(flatten)]
+        server: Server,
+        /// The download folder. Default: your Downloads folder.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Downloads at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Every media file, not only images up to 5 MB and voice notes up to 2 MB.
+        #[arg(long)]
+        all: bool,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
     },
     /// Delete an integration's rows and cursors, so the next pull starts from scratch.
     Reset {
@@ -195,6 +214,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("pushed {}: {} applied, {} rejected", report.pushed, report.applied, report.rejected);
             }
             Ok(())
+        }
+        Command::Media { server, dir, concurrency, all, quiet } => {
+            let Server { db, url, token, integration } = server;
+            let args = MediaArgs { db, url, token, integration, dir, concurrency, all, quiet };
+            sync_cli::media::run(args).await
         }
         Command::Stats { db, integration } => {
             let store = SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))?;

@@ -3,6 +3,7 @@
 //! live updates across two instances through NATS.
 
 mod live;
+mod media;
 mod plain_sql;
 mod resync;
 mod support;

@@ -7,6 +7,7 @@ use std::time::Instant;
 use clap::Parser;
 use server_example::generate::Sizes;
 use sync_testing::crash::{Report, ServerKind, client_kills, server_kills};
+use sync_testing::media_crash::media_kills;
 use sync_testing::procs::{Binaries, ClientKind};
 use sync_testing::write_crash::write_kills;
 
@@ -31,6 +32,9 @@ struct Args {
     /// `seqsync_crash_PID`); `none` skips them.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
     postgres: String,
+    /// Kills of `sync-cli media` that must land mid-file (0: none; the long run uses 120).
+    #[arg(long, default_value_t = 0)]
+    media_kills: usize,
     /// Messages in the synced integration (conversations and contacts scale with it).
     #[arg(long, default_value_t = 6_000)]
     messages: usize,
@@ -80,6 +84,24 @@ async fn run(args: Args) -> anyhow::Result<()> {
             r.reported,
             r.applied,
             r.exact,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    if args.media_kills > 0 {
+        let started = Instant::now();
+        let r = media_kills(&bins, args.media_kills, 3, 2_000_000, args.seed).await?;
+        println!(
+            "sync-cli media killed: {} kills mid-file ({} runs missed), {} rounds, {} files verified, partial files \
+             {} bytes, resumed from {} bytes, served {} bytes for {} needed: {} bytes fetched twice, {:.0} s",
+            r.kills,
+            r.missed,
+            r.rounds,
+            r.files_verified,
+            r.partial_bytes,
+            r.resumed_bytes,
+            r.served_bytes,
+            r.needed_bytes,
+            r.refetched_bytes(),
             started.elapsed().as_secs_f64()
         );
     }
