@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (4, include_str!("../migrations/004_drop_next_seq.sql")),
     (5, include_str!("../migrations/005_poll_heads.sql")),
     (6, include_str!("../migrations/006_push_clients.sql")),
+    (7, include_str!("../migrations/007_moves.sql")),
 ];
 
 /// In a migration, the store's schema (quoted): functions that name their tables with it need neither dynamic SQL
@@ -73,6 +74,10 @@ pub(super) fn create_indexes(c: &Collection) -> Vec<String> {
     for column in c.columns.iter().filter(|column| column.references.is_some()) {
         out.push(index(format!("idx_{}_{}", c.name, column.name), &[column.name.as_str()]));
     }
+    // Selective sync: a filter value's rows in seq order, one range scan per value (`id` has the primary key).
+    if let Some(filter) = declared_filter(c) {
+        out.push(index(format!("idx_{}_filter_{filter}", c.name), &[filter, "seq"]));
+    }
     out.push(format!(
         "CREATE INDEX IF NOT EXISTS \"idx_{0}_tombstones\" ON \"{0}\" ({CHANGED_AT}) WHERE deleted",
         c.name
@@ -80,9 +85,27 @@ pub(super) fn create_indexes(c: &Collection) -> Vec<String> {
     out
 }
 
-/// The triggers that give every write a seq, keep the live count and turn deletes into tombstones.
+/// The filter column of `c` when it is a declared column (not `id`, which never changes).
+fn declared_filter(c: &Collection) -> Option<&str> {
+    c.filter.as_deref().filter(|f| *f != "id")
+}
+
+/// The triggers that give every write a seq, keep the live count, turn deletes into tombstones and record the
+/// rows that leave a filter value.
 pub(super) fn create_triggers(c: &Collection) -> Vec<String> {
     let t = &c.name;
+    let mut triggers = base_triggers(t);
+    if let Some(f) = declared_filter(c) {
+        triggers.push(format!(
+            "CREATE OR REPLACE TRIGGER sync_record_move AFTER UPDATE ON \"{t}\" FOR EACH ROW WHEN (NOT OLD.deleted \
+             AND OLD.\"{f}\" IS NOT NULL AND OLD.\"{f}\" IS DISTINCT FROM NEW.\"{f}\") \
+             EXECUTE FUNCTION sync_record_move('{f}')"
+        ));
+    }
+    triggers
+}
+
+fn base_triggers(t: &str) -> Vec<String> {
     vec![
         format!(
             "CREATE OR REPLACE TRIGGER sync_take_seq BEFORE INSERT OR UPDATE ON \"{t}\" FOR EACH ROW EXECUTE FUNCTION sync_take_seq()"
