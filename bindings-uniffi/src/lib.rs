@@ -3,7 +3,7 @@
 //!
 //! A thin layer, the twin of `bindings-node`: every method forwards to a [`sync_client::Client`] and converts
 //! values and errors; no sync logic lives here. Async methods run on the binding's
-//! own tokio runtime (see [`runtime`]), so the foreign side's executor (asyncio, Kotlin coroutines, Swift
+//! own tokio runtime (see the `runtime` module), so the foreign side's executor (asyncio, Kotlin coroutines, Swift
 //! concurrency) only awaits a handle and never drives the engine. Failures are one flat [`SeqsyncError`] whose
 //! variants are the Node addon's error codes.
 //!

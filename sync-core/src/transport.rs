@@ -9,7 +9,7 @@ use crate::mutation::{PushRequest, PushResponse};
 use crate::page::{PageRequest, ScopeStatus};
 use crate::schema::Schema;
 
-/// How the engine talks to a server. HTTP in production ([`sync-http`]), in memory in tests.
+/// How the engine talks to a server. HTTP in production (the `sync-http` crate), in memory in tests.
 ///
 /// Implementations do not retry and need not time out: the engine wraps every call in its own timeout and
 /// retry policy. They must not decode pages either: they return the raw body, which the engine decodes and
@@ -50,7 +50,8 @@ pub trait Transport: Send + Sync {
     /// Waits (a long-poll) until the latest seq of `scope` is greater than `after_seq`, then returns the
     /// scope's status; after about `timeout` without a change, returns the status as it is. A hint only: the
     /// engine syncs by cursor after it. Unlike the other methods, the engine calls it under a timeout of
-    /// `timeout` plus [`SyncConfig::request_timeout`](crate::SyncConfig::request_timeout).
+    /// `timeout` plus the request timeout
+    /// ([`SyncConfig::with_request_timeout`](crate::SyncConfig::with_request_timeout)).
     ///
     /// Default: re-fetches the status every 500 ms until it changes or `timeout` passes (for transports with
     /// no live mode).

@@ -33,7 +33,7 @@ impl Verification {
 
 /// Compares every collection of `scope`: same ids, same values (seqs are not compared: a row that reached its
 /// current values through a different history is still the same row). Values are compared as the wire carries
-/// them (see [`same_value`]). Streams both sides in id order.
+/// them (see `same_value`). Streams both sides in id order.
 pub async fn verify_scope(
     schema: &Schema,
     scope: &str,

@@ -59,6 +59,8 @@
 //! - `convert.rs`: [`Value`] to and from PostgreSQL types.
 //! - `testing.rs` (feature `testing`): a store in a throwaway PostgreSQL schema, and clients syncing from it.
 
+#![deny(missing_docs)]
+
 mod convert;
 pub mod fanout;
 mod feed;

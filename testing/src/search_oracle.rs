@@ -174,7 +174,7 @@ impl Oracle {
         out
     }
 
-    /// Runs each query on `store` and compares: a query with at most [`EXACT_UP_TO`] matches must find exactly
+    /// Runs each query on `store` and compares: a query with at most `EXACT_UP_TO` (400) matches must find exactly
     /// those; a larger one must fill its page with matches. Hits must be in rank order, and each snippet must
     /// mark a match and hold no markup but the markers.
     pub async fn check(&self, store: &SqliteStore, scope: &str, queries: &[Query]) -> anyhow::Result<Checked> {
