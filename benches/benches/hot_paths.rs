@@ -16,8 +16,14 @@ fn decode(c: &mut Criterion) {
     let messages = schema.collection("messages").expect("messages");
     let (_, page) = sync_benches::message_page(ROWS);
     let body = encode_page(messages, "bench", &page);
-    let request =
-        PageRequest { scope: "bench".into(), collection: "messages".into(), since_seq: 0, limit: ROWS, fresh: true };
+    let request = PageRequest {
+        scope: "bench".into(),
+        collection: "messages".into(),
+        since_seq: 0,
+        limit: ROWS,
+        fresh: true,
+        filter: None,
+    };
     let mut group = c.benchmark_group("page");
     group.throughput(Throughput::Elements(ROWS as u64));
     group.bench_function("decode 1500 messages", |b| {
@@ -32,8 +38,14 @@ fn apply(c: &mut Criterion) {
     let messages = schema.collection("messages").expect("messages");
     let (_, feed_page) = sync_benches::message_page(ROWS);
     let body = encode_page(messages, "bench", &feed_page);
-    let request =
-        PageRequest { scope: "bench".into(), collection: "messages".into(), since_seq: 0, limit: ROWS, fresh: true };
+    let request = PageRequest {
+        scope: "bench".into(),
+        collection: "messages".into(),
+        since_seq: 0,
+        limit: ROWS,
+        fresh: true,
+        filter: None,
+    };
     let page = decode_page(messages, &request, &body, usize::MAX).expect("decode");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");

@@ -24,6 +24,7 @@ fuzz_target!(|data: &[u8]| {
         since_seq: i64::from(*since),
         limit: usize::from(*limit).max(1),
         fresh: false,
+        filter: None,
     };
     let Ok(page) = wire::decode_page(collection, &request, body, 1 << 20) else { return };
     assert!(page.rows.len() <= request.limit, "more rows than the limit");

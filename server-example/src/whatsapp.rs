@@ -4,7 +4,9 @@
 
 use sync_core::{Collection, Column, ColumnType as T, Schema, Value, Write};
 
-/// The five collections, in the seed's sync order with the seed's page sizes.
+/// The five collections, in the seed's sync order with the seed's page sizes. A client may subscribe to a set of
+/// conversations: conversations are filtered by their own id, messages, media and participants by
+/// `conversation_id`; contacts are synced whole.
 pub fn schema() -> Schema {
     let conversations = Collection::new(
         "conversations",
@@ -22,6 +24,7 @@ pub fn schema() -> Schema {
         ],
     )
     .index(&["last_message_at"])
+    .filter("id")
     .page_size(100)
     .writable();
     let messages = Collection::new(
@@ -41,6 +44,7 @@ pub fn schema() -> Schema {
         ],
     )
     .index(&["conversation_id", "sent_at"])
+    .filter("conversation_id")
     .full_text(&["body"])
     .page_size(1500)
     .writable();
@@ -75,6 +79,7 @@ pub fn schema() -> Schema {
         ],
     )
     .index(&["message_id"])
+    .filter("conversation_id")
     .page_size(1000);
     let participants = Collection::new(
         "conversation_participants",
@@ -86,6 +91,7 @@ pub fn schema() -> Schema {
         ],
     )
     .index(&["conversation_id"])
+    .filter("conversation_id")
     .page_size(1000);
     Schema::new(vec![conversations, messages, contacts, media, participants]).expect("the WhatsApp schema is valid")
 }

@@ -211,6 +211,10 @@ pub enum FeedError {
     /// A write that does not fit the schema.
     #[error("invalid write: {0}")]
     InvalidWrite(String),
+    /// A filtered read the feed cannot serve: a collection without a filter column, no values, too many, or a
+    /// feed without filtered reads.
+    #[error("bad filter: {0}")]
+    BadFilter(String),
     /// A push that breaks the protocol or the schema (see [`crate::check_push`]); nothing of it was applied.
     #[error("invalid push: {message}")]
     InvalidPush {

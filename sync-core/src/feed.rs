@@ -38,6 +38,35 @@ pub trait ChangeFeed: Send + Sync {
         self.page(scope, collection, since_seq, limit).await
     }
 
+    /// Selective sync (PROTOCOL.md, "Selective sync"): the rows (and tombstones) of `collection` in `scope` whose
+    /// filter column ([`crate::Collection::filter`]) holds one of `values`, with `seq > since_seq`, in seq order,
+    /// at most `limit`; plus, as tombstones, the rows that left one of `values` (their filter value changed) at
+    /// that seq, unless the row's new value is also in `values` (then the row itself is sent). When `has_more` is
+    /// false, `latest_seq` is the collection's greatest seq the answer covers (at least the last row's): every
+    /// row of `values` at or below it was sent, so it is the values' next cursor. `fresh` as in
+    /// [`ChangeFeed::page_fresh`].
+    ///
+    /// Must cost O(limit + values) index reads, whatever `since_seq` is (a merge of one range scan per value).
+    /// Default: [`FeedError::BadFilter`] (a feed without filtered reads).
+    async fn page_filtered(&self, scope: &str, collection: &str, read: &FilteredRead) -> Result<FeedPage, FeedError> {
+        let _ = (scope, read);
+        Err(FeedError::BadFilter(format!("this server does not serve filtered pages of `{collection}`")))
+    }
+
+    /// The newest `per_value` live rows of each of `values` (recent-first initial sync): a page in seq order with
+    /// `has_more` false and `latest_seq` its last row's seq, which is not a cursor (rows below it are missing).
+    /// Default: [`FeedError::BadFilter`].
+    async fn head(
+        &self,
+        scope: &str,
+        collection: &str,
+        values: &[String],
+        per_value: usize,
+    ) -> Result<FeedPage, FeedError> {
+        let _ = (scope, values, per_value);
+        Err(FeedError::BadFilter(format!("this server does not serve heads of `{collection}`")))
+    }
+
     /// Latest seq and live row count per collection of `scope`.
     async fn status(&self, scope: &str) -> Result<ScopeStatus, FeedError>;
 
@@ -58,6 +87,19 @@ pub trait ChangeFeed: Send + Sync {
             .wait(scope, after_seq, timeout, crate::watch::DEFAULT_RECHECK, || crate::watch::latest_seq(self, scope))
             .await
     }
+}
+
+/// A filtered page request ([`ChangeFeed::page_filtered`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FilteredRead {
+    /// The filter values (at most [`crate::MAX_FILTER_VALUES`], checked by [`crate::check_filter`]).
+    pub values: Vec<String>,
+    /// The cursor those values share.
+    pub since_seq: i64,
+    /// Maximum rows.
+    pub limit: usize,
+    /// As [`ChangeFeed::page_fresh`]: the client began these values from cursor 0 in this session.
+    pub fresh: bool,
 }
 
 /// One write to a server store.

@@ -52,6 +52,7 @@ mod config;
 mod engine;
 mod error;
 mod feed;
+mod filter;
 pub mod live;
 pub mod memory;
 mod mutation;
@@ -73,7 +74,8 @@ pub use code::ErrorCode;
 pub use config::SyncConfig;
 pub use engine::{PUSH_BATCH, PushReport, SyncEngine, SyncOptions, WriteEvent};
 pub use error::{FeedError, PageError, SchemaError, StoreError, SyncError, TransportError};
-pub use feed::{ChangeFeed, ServerStore, Write, WriteReceipt, check_write};
+pub use feed::{ChangeFeed, FilteredRead, ServerStore, Write, WriteReceipt, check_write};
+pub use filter::{DEFAULT_HEAD_ROWS, MAX_FILTER_VALUES, MAX_HEAD_PER_VALUE, check_filter, merge_filtered};
 pub use mutation::{Mutation, MutationOp, MutationOutcome, MutationResult, PushRequest, PushResponse};
 pub use page::{
     ApplyOutcome, CollectionStatus, CursorState, FeedPage, Page, PageRequest, ScopeStatus, StoreStats, StoredRow,
@@ -88,4 +90,4 @@ pub use store::ClientStore;
 pub use tokio_util::sync::CancellationToken;
 pub use transport::Transport;
 pub use value::{Change, Row, Value};
-pub use verify::{Verification, verify_scope};
+pub use verify::{Verification, verify_scope, verify_subset};

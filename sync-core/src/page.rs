@@ -20,6 +20,10 @@ pub struct PageRequest {
     /// Whether this client's sync of the collection started from scratch (cursor 0) in this session (wire:
     /// `&fresh=1`); see [`ChangeFeed::page_fresh`](crate::ChangeFeed::page_fresh).
     pub fresh: bool,
+    /// Selective sync (wire: `&filter=v` per value): only rows whose filter column holds one of these values, and
+    /// tombstones of rows that left them; see [`ChangeFeed::page_filtered`](crate::ChangeFeed::page_filtered).
+    /// `None`: every row (the seed's request).
+    pub filter: Option<Vec<String>>,
 }
 
 /// A decoded and validated page, ready for a store to apply.

@@ -40,6 +40,10 @@ pub struct Collection {
     /// Whether clients may write rows of this collection (push mutations); read-only when false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub writable: bool,
+    /// The column a client may subscribe by (selective sync: a set of its values), or `id` for a collection
+    /// filtered by its own key. A collection without one is synced whole by every subscription.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
 }
 
 /// A declared column.
@@ -121,6 +125,7 @@ impl Collection {
             full_text: Vec::new(),
             page_size: None,
             writable: false,
+            filter: None,
         }
     }
 
@@ -139,6 +144,12 @@ impl Collection {
     /// Lets clients write rows of this collection.
     pub fn writable(mut self) -> Self {
         self.writable = true;
+        self
+    }
+
+    /// Declares the column clients subscribe by (a declared text column, or `id`).
+    pub fn filter(mut self, column: &str) -> Self {
+        self.filter = Some(column.to_owned());
         self
     }
 
@@ -232,6 +243,15 @@ impl Schema {
                     }
                 }
             }
+            if let Some(filter) = &c.filter {
+                let text = c.column_index(filter).map(|i| c.columns[i].ty) == Some(ColumnType::Text);
+                if filter != "id" && !text {
+                    return Err(SchemaError::Invalid(format!(
+                        "the filter column `{}.{filter}` must be `id` or a declared text column",
+                        c.name
+                    )));
+                }
+            }
             for name in &c.full_text {
                 match c.column_index(name).map(|i| c.columns[i].ty) {
                     Some(ColumnType::Text) => {}
@@ -294,6 +314,9 @@ mod tests {
             bad(Collection::new("t", vec![Column::new("n", ColumnType::Integer)]).full_text(&["n"]))
                 .contains("full-text")
         );
+        assert!(bad(Collection::new("t", vec![Column::new("n", ColumnType::Integer)]).filter("n")).contains("filter"));
+        assert!(bad(Collection::new("t", vec![]).filter("nope")).contains("filter"));
+        assert!(Schema::new(vec![Collection::new("t", vec![]).filter("id")]).is_ok());
         assert!(Schema::from_json("{\"collections\": 3}").is_err());
     }
 }

@@ -19,6 +19,20 @@ pub trait Transport: Send + Sync {
     /// Fetches the body of one page. Errors carry the HTTP status and `Retry-After` when there was one.
     async fn fetch_page(&self, request: &PageRequest) -> Result<Vec<u8>, TransportError>;
 
+    /// Fetches the body of a head (`GET /sync/{collection}/{scope}/head`): the newest `per_value` live rows of each
+    /// filter value, as a page in seq order (decoded like a page from cursor 0, but not a cursor). Default: a
+    /// [`TransportError::Protocol`] error (a transport of a server without selective sync).
+    async fn fetch_head(
+        &self,
+        scope: &str,
+        collection: &str,
+        values: &[String],
+        per_value: usize,
+    ) -> Result<Vec<u8>, TransportError> {
+        let _ = (scope, collection, values, per_value);
+        Err(TransportError::Protocol("this transport cannot fetch heads".into()))
+    }
+
     /// Fetches the latest seq and row count of every collection of `scope`.
     async fn fetch_status(&self, scope: &str) -> Result<ScopeStatus, TransportError>;
 

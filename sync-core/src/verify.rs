@@ -1,5 +1,7 @@
 //! Row-for-row comparison of a client replica with the server's source of truth (PROTOCOL.md invariant 1).
 
+use std::collections::BTreeSet;
+
 use crate::feed::ServerStore;
 use crate::page::StoredRow;
 use crate::schema::Schema;
@@ -38,9 +40,30 @@ pub async fn verify_scope(
     client: &dyn ClientStore,
     server: &dyn ServerStore,
 ) -> Result<Verification, String> {
+    verify_subset(schema, scope, client, server, None).await
+}
+
+/// [`verify_scope`] for a client subscribed to the filter values `values` (selective sync): in each collection
+/// that declares a filter column, the client must hold exactly the server's live rows whose filter value is one
+/// of `values`; collections without one are compared whole. `None`: every row (as [`verify_scope`]).
+pub async fn verify_subset(
+    schema: &Schema,
+    scope: &str,
+    client: &dyn ClientStore,
+    server: &dyn ServerStore,
+    values: Option<&BTreeSet<String>>,
+) -> Result<Verification, String> {
     let mut result = Verification::default();
     for collection in &schema.collections {
         let name = collection.name.as_str();
+        let keep = |row: &StoredRow| match (values, collection.filter.as_deref()) {
+            (Some(values), Some("id")) => values.contains(&row.id),
+            (Some(values), Some(column)) => match collection.column_index(column).map(|i| &row.values[i]) {
+                Some(Value::Text(value)) => values.contains(value),
+                _ => false,
+            },
+            _ => true,
+        };
         let (mut client_after, mut server_after): (Option<String>, Option<String>) = (None, None);
         let (mut c_rows, mut s_rows): (Vec<StoredRow>, Vec<StoredRow>) = (vec![], vec![]);
         let (mut ci, mut si, mut compared) = (0, 0, 0u64);
@@ -56,6 +79,11 @@ pub async fn verify_scope(
                     server.read_rows(scope, name, server_after.as_deref(), CHUNK).await.map_err(|e| e.to_string())?;
                 si = 0;
                 server_after = s_rows.last().map(|r| r.id.clone()).or(server_after);
+                let more = !s_rows.is_empty();
+                s_rows.retain(|row| keep(row));
+                if s_rows.is_empty() && more {
+                    continue;
+                }
             }
             let (c, s) = (c_rows.get(ci), s_rows.get(si));
             let note = match (c, s) {

@@ -154,6 +154,24 @@ impl Transport for HttpTransport {
         if request.fresh {
             url.query_pairs_mut().append_pair("fresh", "1");
         }
+        for value in request.filter.iter().flatten() {
+            url.query_pairs_mut().append_pair("filter", value);
+        }
+        self.get(url).await
+    }
+
+    async fn fetch_head(
+        &self,
+        scope: &str,
+        collection: &str,
+        values: &[String],
+        per_value: usize,
+    ) -> Result<Vec<u8>, TransportError> {
+        let mut url = self.url(&["sync", collection, scope, "head"]);
+        url.query_pairs_mut().append_pair("per_value", &per_value.to_string());
+        for value in values {
+            url.query_pairs_mut().append_pair("filter", value);
+        }
         self.get(url).await
     }
 

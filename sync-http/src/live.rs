@@ -75,24 +75,24 @@ impl SharedStatus {
     }
 }
 
-/// A page of `collection` after `since_seq`: at once when it has rows, else once a row arrives, else an empty
-/// page after `wait`. A wakeup for another collection of the integration re-reads the page and waits again.
-pub(crate) async fn page(
+/// A page after `since_seq`, read by `read` (a plain or a filtered page): at once when it has rows, else once a
+/// row arrives, else an empty page after `wait`. A wakeup for another collection (or value) of the integration
+/// re-reads the page and waits again.
+pub(crate) async fn page<F, Fut>(
     feed: &dyn ChangeFeed,
-    (scope, collection): (&str, &str),
+    scope: &str,
     since_seq: i64,
-    limit: usize,
-    fresh: bool,
     wait: Duration,
-) -> Result<FeedPage, FeedError> {
+    read: F,
+) -> Result<FeedPage, FeedError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<FeedPage, FeedError>>,
+{
     let deadline = Instant::now() + wait;
     let mut known = since_seq;
     loop {
-        let page = if fresh {
-            feed.page_fresh(scope, collection, since_seq, limit).await?
-        } else {
-            feed.page(scope, collection, since_seq, limit).await?
-        };
+        let page = read().await?;
         let left = deadline.saturating_duration_since(Instant::now());
         if !page.rows.is_empty() || left.is_zero() {
             return Ok(page);

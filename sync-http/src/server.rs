@@ -10,7 +10,10 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sync_core::{ChangeFeed, FeedError, MAX_PUSH_BYTES, ScopeStatus, ServerStore, wire};
+use sync_core::{
+    ChangeFeed, DEFAULT_HEAD_ROWS, FeedError, FilteredRead, MAX_HEAD_PER_VALUE, MAX_PUSH_BYTES, ScopeStatus,
+    ServerStore, wire,
+};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate as _};
@@ -74,6 +77,7 @@ fn api() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(schema))
         .routes(routes!(status))
         .routes(routes!(page))
+        .routes(routes!(head))
         .routes(routes!(crate::push::push))
         .routes(routes!(media::media))
 }
@@ -135,7 +139,9 @@ pub(crate) fn feed_error(e: FeedError) -> Response {
         FeedError::UnknownScope(_) => error(StatusCode::NOT_FOUND, "not_found", e.to_string()),
         FeedError::UnknownCollection(_) => error(StatusCode::NOT_FOUND, "unknown_collection", e.to_string()),
         FeedError::ResyncRequired { .. } => error(StatusCode::CONFLICT, "resync_required", e.to_string()),
-        FeedError::InvalidWrite(_) => error(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
+        FeedError::InvalidWrite(_) | FeedError::BadFilter(_) => {
+            error(StatusCode::BAD_REQUEST, "bad_request", e.to_string())
+        }
         other => {
             tracing::error!(error = %other, "feed failed");
             error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the server log has the cause")
@@ -238,12 +244,13 @@ async fn status(
         ("since_seq" = Option<i64>, Query, minimum = 0, description = "the client's cursor; default 0"),
         ("limit" = Option<i64>, Query, minimum = 1, description = "rows per page; default and maximum set by the server (larger values are clamped)"),
         ("fresh" = Option<String>, Query, description = "`1` or `true` when the client syncs this collection from cursor 0 in this session: served below the tombstone horizon"),
+        ("filter" = Option<Vec<String>>, Query, explode = true, description = "selective sync, repeated once per value (1 to 1,000): only the rows whose filter column (the collection's `filter` in `GET /schema`) holds one of these values, and tombstones of rows that left them; when `has_more` is false, `latest_seq` may be past the last row (the collection's greatest seq the answer covers: the values' next cursor)"),
         ("live" = Option<String>, Query, description = "`true` or `1`: long-poll, answer as soon as there is something newer than `since_seq` (or after `timeout`)"),
         ("timeout" = Option<f64>, Query, minimum = 0, description = "with `live`: seconds to wait, default 25, at most 60"),
     ),
     responses(
         (status = 200, description = "the page (with `live`: once it has a row, or empty after the timeout)", body = Page),
-        (status = 400, description = "a bad `since_seq`, `limit` or `timeout`, or an undecodable URL", body = ErrorBody),
+        (status = 400, description = "a bad `since_seq`, `limit`, `timeout` or `filter` (a collection without a filter column, no value, an empty one, more than 1,000), or an undecodable URL", body = ErrorBody),
         (status = 401, description = "missing or unknown token", body = ErrorBody),
         (status = 403, description = "the token may not read this integration", body = ErrorBody),
         (status = 404, description = "no such integration (`not_found`) or collection (`unknown_collection`)", body = ErrorBody),
@@ -253,17 +260,13 @@ async fn status(
 async fn page(
     State(state): State<Arc<AppState>>,
     path: Result<Path<(String, String)>, PathRejection>,
-    params: Result<Query<HashMap<String, String>>, QueryRejection>,
+    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
-    let (Path((collection, scope)), Query(params)) = match (path, params) {
-        (Ok(path), Ok(params)) => (path, params),
-        (Err(e), _) => return bad_request(e),
-        (_, Err(e)) => return bad_request(e),
+    let (collection, scope, params, filter) = match collection_request(&state, path, params, &headers) {
+        Ok(request) => request,
+        Err(refused) => return *refused,
     };
-    if let Err(denied) = state.config.access.check(&headers, Some(&scope)) {
-        return denied.into_response();
-    }
     let since_seq = match since_seq(&params) {
         Ok(n) => n,
         Err(why) => return error(StatusCode::BAD_REQUEST, "bad_request", why),
@@ -281,14 +284,100 @@ async fn page(
         return feed_error(FeedError::UnknownCollection(collection));
     };
     let fresh = params.get("fresh").is_some_and(|v| v == "1" || v == "true");
-    let page = if let Some(wait) = live {
-        live::page(state.feed.as_ref(), (&scope, &collection), since_seq, limit, fresh, wait).await
-    } else if fresh {
-        state.feed.page_fresh(&scope, &collection, since_seq, limit).await
-    } else {
-        state.feed.page(&scope, &collection, since_seq, limit).await
+    let feed = state.feed.as_ref();
+    let read = || async {
+        match &filter {
+            Some(values) => {
+                let read = FilteredRead { values: values.clone(), since_seq, limit, fresh };
+                feed.page_filtered(&scope, &collection, &read).await
+            }
+            None if fresh => feed.page_fresh(&scope, &collection, since_seq, limit).await,
+            None => feed.page(&scope, &collection, since_seq, limit).await,
+        }
+    };
+    let page = match live {
+        Some(wait) => live::page(feed, &scope, since_seq, wait, read).await,
+        None => read().await,
     };
     match page {
+        Ok(page) => json(wire::encode_page(schema, &scope, &page)),
+        Err(e) => feed_error(e),
+    }
+}
+
+/// A collection route's request: (collection, integration, the query's parameters by name, the `filter`
+/// values), or the answer refusing an undecodable URL or a token without access.
+type CollectionRequest = (String, String, HashMap<String, String>, Option<Vec<String>>);
+
+fn collection_request(
+    state: &AppState,
+    path: Result<Path<(String, String)>, PathRejection>,
+    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    headers: &HeaderMap,
+) -> Result<CollectionRequest, Box<Response>> {
+    let (Path((collection, scope)), Query(pairs)) = match (path, params) {
+        (Ok(path), Ok(params)) => (path, params),
+        (Err(e), _) => return Err(Box::new(bad_request(e))),
+        (_, Err(e)) => return Err(Box::new(bad_request(e))),
+    };
+    state.config.access.check(headers, Some(&scope)).map_err(|denied| Box::new(denied.into_response()))?;
+    let (params, filter) = split_filter(pairs);
+    Ok((collection, scope, params, filter))
+}
+
+/// The query's parameters by name, and the `filter` values (a repeated parameter) apart, `None` without any.
+fn split_filter(pairs: Vec<(String, String)>) -> (HashMap<String, String>, Option<Vec<String>>) {
+    let mut filter: Option<Vec<String>> = None;
+    let mut params = HashMap::new();
+    for (name, value) in pairs {
+        if name == "filter" {
+            filter.get_or_insert_with(Vec::new).push(value);
+        } else {
+            params.insert(name, value);
+        }
+    }
+    (params, filter)
+}
+
+/// The newest rows of each filter value (recent-first initial sync). Not a cursor: `latest_seq` is the last row's.
+#[utoipa::path(get, path = "/sync/{collection}/{integration_id}/head",
+    params(
+        ("collection" = String, Path, description = "a collection of `GET /schema` that declares a `filter` column"),
+        ("integration_id" = String, Path, description = "the integration (scope)"),
+        ("filter" = Vec<String>, Query, explode = true, description = "the values, repeated once per value (1 to 1,000)"),
+        ("per_value" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "live rows per value, newest first; default 50"),
+    ),
+    responses(
+        (status = 200, description = "a page in seq order with `has_more` false: the newest `per_value` live rows of each value", body = Page),
+        (status = 400, description = "a bad `filter` or `per_value`, or an undecodable URL", body = ErrorBody),
+        (status = 401, description = "missing or unknown token", body = ErrorBody),
+        (status = 403, description = "the token may not read this integration", body = ErrorBody),
+        (status = 404, description = "no such integration (`not_found`) or collection (`unknown_collection`)", body = ErrorBody),
+        (status = 500, description = "the store failed", body = ErrorBody),
+    ))]
+async fn head(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let (collection, scope, params, filter) = match collection_request(&state, path, params, &headers) {
+        Ok(request) => request,
+        Err(refused) => return *refused,
+    };
+    let per_value = match params.get("per_value").map(|v| v.parse::<usize>()) {
+        None => DEFAULT_HEAD_ROWS,
+        Some(Ok(n)) if (1..=MAX_HEAD_PER_VALUE).contains(&n) => n,
+        Some(_) => {
+            let why = format!("`per_value` must be an integer from 1 to {MAX_HEAD_PER_VALUE}");
+            return error(StatusCode::BAD_REQUEST, "bad_request", why);
+        }
+    };
+    let Some(schema) = state.feed.schema().collection(&collection) else {
+        return feed_error(FeedError::UnknownCollection(collection));
+    };
+    let values = filter.unwrap_or_default();
+    match state.feed.head(&scope, &collection, &values, per_value).await {
         Ok(page) => json(wire::encode_page(schema, &scope, &page)),
         Err(e) => feed_error(e),
     }

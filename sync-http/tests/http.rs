@@ -153,8 +153,14 @@ impl Empty for MemoryStore {
 async fn transport_errors_are_classified() {
     let feed = feed().await;
     let (url, _stop) = spawn_server(feed).await;
-    let request =
-        PageRequest { scope: "alpha".into(), collection: "threads".into(), since_seq: 0, limit: 10, fresh: true };
+    let request = PageRequest {
+        scope: "alpha".into(),
+        collection: "threads".into(),
+        since_seq: 0,
+        limit: 10,
+        fresh: true,
+        filter: None,
+    };
 
     let anonymous = HttpTransport::new(&url, None).expect("transport");
     let err = anonymous.fetch_page(&request).await.expect_err("no token");
@@ -206,8 +212,14 @@ async fn a_loopback_server_is_not_asked_for_gzip() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let request =
-        PageRequest { scope: "alpha".into(), collection: "posts".into(), since_seq: 0, limit: 4, fresh: true };
+    let request = PageRequest {
+        scope: "alpha".into(),
+        collection: "posts".into(),
+        since_seq: 0,
+        limit: 4,
+        fresh: true,
+        filter: None,
+    };
     for base in [format!("http://127.0.0.1:{port}"), format!("http://localhost:{port}")] {
         let transport = HttpTransport::new(&base, Some("t0ken")).expect("transport");
         let error = transport.fetch_page(&request).await.expect_err("the echo server answers 400");

@@ -90,6 +90,7 @@ async fn every_route_is_documented_and_answers_match_the_document() {
         "/sync/push/{integration_id}",
         "/sync/status/{integration_id}",
         "/sync/{collection}/{integration_id}",
+        "/sync/{collection}/{integration_id}/head",
     ];
     expected.sort_unstable();
     assert_eq!(paths, expected);
@@ -98,6 +99,7 @@ async fn every_route_is_documented_and_answers_match_the_document() {
     // schemathesis cover the first, nothing should provoke the second).
     let page = "/sync/{collection}/{integration_id}";
     let status_path = "/sync/status/{integration_id}";
+    let head = "/sync/{collection}/{integration_id}/head";
     let cases: Vec<(&str, String, Option<&str>, u16)> = vec![
         ("/health", "/health".into(), None, 200),
         ("/openapi.json", "/openapi.json".into(), None, 200),
@@ -117,6 +119,13 @@ async fn every_route_is_documented_and_answers_match_the_document() {
         (page, "/sync/threads/beta".into(), Some("alpha-token"), 403),
         (page, "/sync/nope/alpha".into(), Some("alpha-token"), 404),
         (page, "/sync/threads/nobody".into(), Some("admin"), 404),
+        (page, "/sync/posts/alpha?filter=t1&filter=t2&limit=2".into(), Some("alpha-token"), 200),
+        (page, "/sync/posts/alpha?filter=".into(), Some("alpha-token"), 400),
+        (head, "/sync/posts/alpha/head?filter=t1&per_value=2".into(), Some("alpha-token"), 200),
+        (head, "/sync/posts/alpha/head?filter=t1&per_value=0".into(), Some("alpha-token"), 400),
+        (head, "/sync/posts/alpha/head?filter=t1".into(), None, 401),
+        (head, "/sync/posts/beta/head?filter=t1".into(), Some("alpha-token"), 403),
+        (head, "/sync/nope/alpha/head?filter=t1".into(), Some("alpha-token"), 404),
     ];
     for (path, uri, token, expected) in cases {
         let (status, content_type, body) = get(&format!("{url}{uri}"), token).await;

@@ -11,7 +11,7 @@ use super::convert::read_values;
 use super::{PostgresStore, db, sql};
 
 /// A read-only repeatable-read transaction: its statements all see one snapshot.
-async fn snapshot(client: &mut Object) -> Result<Transaction<'_>, tokio_postgres::Error> {
+pub(super) async fn snapshot(client: &mut Object) -> Result<Transaction<'_>, tokio_postgres::Error> {
     client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start().await
 }
 

@@ -65,6 +65,7 @@
 mod convert;
 pub mod fanout;
 mod feed;
+mod filtered;
 mod poll;
 mod push;
 mod schema;
@@ -81,8 +82,8 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use sync_core::watch::{SeqWatch, latest_seq};
 use sync_core::{
-    ChangeFeed, FeedError, FeedPage, PushHook, PushRequest, PushResponse, Schema, ScopeStatus, ServerStore, StoredRow,
-    Value, Write, WriteReceipt, check_push,
+    ChangeFeed, FeedError, FeedPage, FilteredRead, PushHook, PushRequest, PushResponse, Schema, ScopeStatus,
+    ServerStore, StoredRow, Value, Write, WriteReceipt, check_filter, check_push,
 };
 use tokio_postgres::NoTls;
 
@@ -218,6 +219,25 @@ impl ChangeFeed for PostgresStore {
         limit: usize,
     ) -> Result<FeedPage, FeedError> {
         self.read_page(scope, collection, since_seq, limit, true).await
+    }
+
+    /// Two statements in one snapshot (the rows, the rows that left a value), each a Merge Append of one range
+    /// scan per value, plus the horizon, the live count and the collection's greatest seq.
+    async fn page_filtered(&self, scope: &str, collection: &str, read: &FilteredRead) -> Result<FeedPage, FeedError> {
+        let (_, values) = check_filter(&self.schema, collection, &read.values)?;
+        self.read_filtered(scope, collection, &FilteredRead { values, ..read.clone() }).await
+    }
+
+    /// One statement: a lateral backward range scan per value.
+    async fn head(
+        &self,
+        scope: &str,
+        collection: &str,
+        values: &[String],
+        per_value: usize,
+    ) -> Result<FeedPage, FeedError> {
+        let (_, values) = check_filter(&self.schema, collection, values)?;
+        self.read_head(scope, collection, &values, per_value).await
     }
 
     async fn status(&self, scope: &str) -> Result<ScopeStatus, FeedError> {

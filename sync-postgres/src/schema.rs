@@ -16,6 +16,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (5, include_str!("../migrations/005_poll_heads.sql")),
     (6, include_str!("../migrations/006_push_clients.sql")),
     (7, include_str!("../migrations/007_per_transaction_flush.sql")),
+    (8, include_str!("../migrations/008_moves.sql")),
 ];
 
 /// In a migration, the store's schema (quoted): functions that name their tables with it need neither dynamic SQL
@@ -74,6 +75,10 @@ pub(super) fn create_indexes(c: &Collection) -> Vec<String> {
     for column in c.columns.iter().filter(|column| column.references.is_some()) {
         out.push(index(format!("idx_{}_{}", c.name, column.name), &[column.name.as_str()]));
     }
+    // Selective sync: a filter value's rows in seq order, one range scan per value (`id` has the primary key).
+    if let Some(filter) = declared_filter(c) {
+        out.push(index(format!("idx_{}_filter_{filter}", c.name), &[filter, "seq"]));
+    }
     out.push(format!(
         "CREATE INDEX IF NOT EXISTS \"idx_{0}_tombstones\" ON \"{0}\" ({CHANGED_AT}) WHERE deleted",
         c.name
@@ -81,11 +86,27 @@ pub(super) fn create_indexes(c: &Collection) -> Vec<String> {
     out
 }
 
-/// The triggers that give every write a seq, keep the live count and turn deletes into tombstones. The live
-/// count is taken per statement from its transition tables (one call per statement, not per row); the counter
-/// and the counts are saved at commit by a trigger on `sync_scopes` (migration 007).
+/// The filter column of `c` when it is a declared column (not `id`, which never changes).
+fn declared_filter(c: &Collection) -> Option<&str> {
+    c.filter.as_deref().filter(|f| *f != "id")
+}
+
+/// The triggers that give every write a seq, keep the live count, turn deletes into tombstones and record the
+/// rows that leave a filter value.
 pub(super) fn create_triggers(c: &Collection) -> Vec<String> {
     let t = &c.name;
+    let mut triggers = base_triggers(t);
+    if let Some(f) = declared_filter(c) {
+        triggers.push(format!(
+            "CREATE OR REPLACE TRIGGER sync_record_move AFTER UPDATE ON \"{t}\" FOR EACH ROW WHEN (NOT OLD.deleted \
+             AND OLD.\"{f}\" IS NOT NULL AND OLD.\"{f}\" IS DISTINCT FROM NEW.\"{f}\") \
+             EXECUTE FUNCTION sync_record_move('{f}')"
+        ));
+    }
+    triggers
+}
+
+fn base_triggers(t: &str) -> Vec<String> {
     vec![
         format!(
             "CREATE OR REPLACE TRIGGER sync_take_seq BEFORE INSERT OR UPDATE ON \"{t}\" FOR EACH ROW EXECUTE FUNCTION sync_take_seq()"

@@ -43,6 +43,7 @@ pub(crate) const SERVER: Migrations = Migrations {
     steps: &[
         Migration { name: "001_scopes.sql", sql: include_str!("../migrations/server/001_scopes.sql") },
         Migration { name: "002_push_clients.sql", sql: include_str!("../migrations/server/002_push_clients.sql") },
+        Migration { name: "003_moves.sql", sql: include_str!("../migrations/server/003_moves.sql") },
     ],
 };
 

@@ -1,7 +1,8 @@
 //! Client pushes over real loopback HTTP against the example server on both stores (the embedded SQLite one and
 //! PostgreSQL, `sync_postgres::testing`: where it is found and what happens when it is unreachable), with
 //! `WhatsAppHook`: hostile pushes refused, and engines writing through `sync-client` (offline writes, lost
-//! answers, bursts, concurrent clients, live followers) ending exact.
+//! answers, bursts, concurrent clients, live followers) ending exact. And selective sync on the wire
+//! (`selective.rs`).
 
 /// Each scenario as two tests, `<name>::sqlite` and `<name>::postgres`.
 macro_rules! on_both_stores {
@@ -24,10 +25,14 @@ macro_rules! on_both_stores {
 
 pub mod hostile;
 mod live;
+mod selective;
 mod support;
 mod writes;
 
+use selective::{bad_filters_are_refused, filtered_pages_hold_exactly_their_values, heads_hold_the_newest_rows};
 use support::{Kind, store};
+
+on_both_stores!(filtered_pages_hold_exactly_their_values, heads_hold_the_newest_rows, bad_filters_are_refused);
 
 async fn hostile_pushes_change_nothing(kind: Kind) {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -104,6 +104,7 @@ impl<'a> CollectionSync<'a> {
                 since_seq,
                 limit: self.limit,
                 fresh: self.from_scratch,
+                filter: None,
             };
             let what = format!("GET /sync/{name}/{scope}?since_seq={since_seq}");
             let fetch_started = Instant::now();

@@ -102,6 +102,7 @@ fn covered(page: &PageError, transport: &TransportError, store: &StoreError, fee
         FeedError::UnknownScope(_)
         | FeedError::UnknownCollection(_)
         | FeedError::InvalidWrite(_)
+        | FeedError::BadFilter(_)
         | FeedError::InvalidPush { .. }
         | FeedError::ResyncRequired { .. }
         | FeedError::Backend { .. } => {}

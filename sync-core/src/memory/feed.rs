@@ -8,7 +8,7 @@ use tokio::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::error::FeedError;
-use crate::feed::{ChangeFeed, ServerStore, Write, WriteReceipt, check_write};
+use crate::feed::{ChangeFeed, FilteredRead, ServerStore, Write, WriteReceipt, check_write};
 use crate::mutation::{PushRequest, PushResponse};
 use crate::page::{CollectionStatus, FeedPage, ScopeStatus, StoredRow};
 use crate::push::{PushHook, apply_push, check_push};
@@ -36,14 +36,36 @@ pub(super) struct Scope {
 #[derive(Clone, Default)]
 pub(super) struct Log {
     pub(super) by_id: HashMap<String, (i64, Option<Vec<Value>>)>,
-    by_seq: BTreeMap<i64, String>,
-    live: u64,
+    pub(super) by_seq: BTreeMap<i64, String>,
+    pub(super) live: u64,
+    /// Selective sync: each row's filter value (kept for tombstones), and (old value, seq, id) of every move.
+    pub(super) filter_of: HashMap<String, String>,
+    pub(super) moves: Vec<(String, i64, String)>,
 }
 
 impl MemoryFeed {
     /// An empty feed serving `schema`.
     pub fn new(schema: Schema) -> Self {
         MemoryFeed { schema, inner: Mutex::new(HashMap::new()), live: SeqWatch::new(), hook: None }
+    }
+
+    pub(super) fn schema_ref(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// Runs `read` over the log of `collection` in `scope` (`None`: nothing written to it yet).
+    pub(super) async fn with_log<T>(
+        &self,
+        scope: &str,
+        collection: &str,
+        read: impl FnOnce(Option<&Log>) -> T,
+    ) -> Result<T, FeedError> {
+        if self.schema.collection(collection).is_none() {
+            return Err(FeedError::UnknownCollection(collection.to_owned()));
+        }
+        let inner = self.inner.lock().await;
+        let s = inner.get(scope).ok_or_else(|| FeedError::UnknownScope(scope.to_owned()))?;
+        Ok(read(s.collections.get(collection)))
     }
 
     /// The same feed with `hook` reviewing every pushed mutation.
@@ -54,10 +76,29 @@ impl MemoryFeed {
 }
 
 impl Scope {
-    /// Writes a row with the next seq; returns the seq.
-    pub(super) fn upsert(&mut self, collection: &str, id: &str, values: Vec<Value>) -> i64 {
+    /// Writes a row with the next seq, recording a move when a live row's filter value changes; returns the seq.
+    pub(super) fn upsert(&mut self, schema: &Schema, collection: &str, id: &str, values: Vec<Value>) -> i64 {
         self.seq += 1;
-        self.collections.entry(collection.to_owned()).or_default().put(id, self.seq, Some(values));
+        let log = self.collections.entry(collection.to_owned()).or_default();
+        let filter = schema.collection(collection).and_then(|c| c.filter.as_deref().map(|f| (c, f)));
+        if let Some((c, column)) = filter {
+            let value = match column {
+                "id" => Some(id.to_owned()),
+                column => match c.column_index(column).map(|i| &values[i]) {
+                    Some(Value::Text(text)) => Some(text.clone()),
+                    _ => None,
+                },
+            };
+            let live = log.by_id.get(id).is_some_and(|(_, v)| v.is_some());
+            match (log.filter_of.remove(id), value) {
+                (Some(old), new) if live && new.as_ref() != Some(&old) => {
+                    log.moves.push((old, self.seq, id.to_owned()));
+                    log.filter_of.extend(new.map(|new| (id.to_owned(), new)));
+                }
+                (_, new) => log.filter_of.extend(new.map(|new| (id.to_owned(), new))),
+            }
+        }
+        log.put(id, self.seq, Some(values));
         self.seq
     }
 
@@ -142,6 +183,20 @@ impl ChangeFeed for MemoryFeed {
         Ok(FeedPage { rows, latest_seq, has_more, total_count: log.live })
     }
 
+    async fn page_filtered(&self, scope: &str, collection: &str, read: &FilteredRead) -> Result<FeedPage, FeedError> {
+        self.filtered(scope, collection, read).await
+    }
+
+    async fn head(
+        &self,
+        scope: &str,
+        collection: &str,
+        values: &[String],
+        per_value: usize,
+    ) -> Result<FeedPage, FeedError> {
+        self.newest(scope, collection, values, per_value).await
+    }
+
     async fn status(&self, scope: &str) -> Result<ScopeStatus, FeedError> {
         let inner = self.inner.lock().await;
         let s = inner.get(scope).ok_or_else(|| FeedError::UnknownScope(scope.to_owned()))?;
@@ -176,7 +231,7 @@ impl ServerStore for MemoryFeed {
         for w in writes {
             match w {
                 Write::Upsert { collection, id, values } => {
-                    s.upsert(&collection, &id, values);
+                    s.upsert(&self.schema, &collection, &id, values);
                     receipt.upserted += 1;
                 }
                 Write::Delete { collection, id } => receipt.deleted += s.delete(&self.schema, &collection, &id),

@@ -1,6 +1,7 @@
 //! In-memory implementations of every trait, for fast tests and as executable documentation of the contracts.
 
 mod feed;
+mod filter;
 mod push;
 mod store;
 mod transport;

@@ -31,7 +31,7 @@ impl PushTx for MemoryTx<'_> {
     }
 
     async fn put(&mut self, collection: &str, id: &str, values: Vec<Value>) -> Result<i64, FeedError> {
-        Ok(self.scope.upsert(collection, id, values))
+        Ok(self.scope.upsert(self.schema, collection, id, values))
     }
 
     async fn delete(&mut self, collection: &str, id: &str) -> Result<i64, FeedError> {

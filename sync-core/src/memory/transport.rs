@@ -34,7 +34,7 @@ impl FeedTransport {
 fn status_error(e: FeedError) -> TransportError {
     let (status, code) = match &e {
         FeedError::UnknownScope(_) | FeedError::UnknownCollection(_) => (404, "not_found"),
-        FeedError::InvalidWrite(_) | FeedError::InvalidPush { .. } => (400, "bad_request"),
+        FeedError::InvalidWrite(_) | FeedError::InvalidPush { .. } | FeedError::BadFilter(_) => (400, "bad_request"),
         FeedError::ResyncRequired { .. } => (409, "resync_required"),
         _ => (500, "internal"),
     };
@@ -45,10 +45,14 @@ fn status_error(e: FeedError) -> TransportError {
 impl Transport for FeedTransport {
     async fn fetch_page(&self, request: &PageRequest) -> Result<Vec<u8>, TransportError> {
         let (scope, collection) = (&request.scope, &request.collection);
-        let page = if request.fresh {
-            self.feed.page_fresh(scope, collection, request.since_seq, request.limit).await
-        } else {
-            self.feed.page(scope, collection, request.since_seq, request.limit).await
+        let page = match &request.filter {
+            Some(values) => {
+                let (since_seq, limit, fresh) = (request.since_seq, request.limit, request.fresh);
+                let read = crate::FilteredRead { values: values.clone(), since_seq, limit, fresh };
+                self.feed.page_filtered(scope, collection, &read).await
+            }
+            None if request.fresh => self.feed.page_fresh(scope, collection, request.since_seq, request.limit).await,
+            None => self.feed.page(scope, collection, request.since_seq, request.limit).await,
         }
         .map_err(status_error)?;
         let collection = self
@@ -57,6 +61,22 @@ impl Transport for FeedTransport {
             .collection(&request.collection)
             .ok_or_else(|| status_error(FeedError::UnknownCollection(request.collection.clone())))?;
         Ok(encode_page(collection, &request.scope, &page))
+    }
+
+    async fn fetch_head(
+        &self,
+        scope: &str,
+        collection: &str,
+        values: &[String],
+        per_value: usize,
+    ) -> Result<Vec<u8>, TransportError> {
+        let page = self.feed.head(scope, collection, values, per_value).await.map_err(status_error)?;
+        let c = self
+            .feed
+            .schema()
+            .collection(collection)
+            .ok_or_else(|| status_error(FeedError::UnknownCollection(collection.to_owned())))?;
+        Ok(encode_page(c, scope, &page))
     }
 
     async fn fetch_status(&self, scope: &str) -> Result<ScopeStatus, TransportError> {

@@ -67,7 +67,8 @@ macro_rules! server_store_contracts {
             deletes_cascade(),
             invalid_batches_change_nothing(),
             scopes_are_independent(),
-            waits_for_a_newer_seq()
+            waits_for_a_newer_seq(),
+            filtered_pages_and_heads()
         );
     };
 }

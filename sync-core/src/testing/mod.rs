@@ -29,6 +29,7 @@ pub fn test_schema() -> Schema {
             Column::new("created_at", ColumnType::Timestamp),
         ],
     )
+    .filter("id")
     .page_size(3);
     let posts = Collection::new(
         "posts",
@@ -42,6 +43,7 @@ pub fn test_schema() -> Schema {
     )
     .index(&["thread_id", "likes"])
     .full_text(&["body"])
+    .filter("thread_id")
     .page_size(4)
     .writable();
     Schema::new(vec![threads, posts]).expect("the test schema is valid")

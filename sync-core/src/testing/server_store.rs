@@ -148,3 +148,54 @@ pub async fn scopes_are_independent(store: Arc<dyn ServerStore>) {
     assert_eq!(store.status("x").await.expect("status").latest_seq, 2, "each scope counts its own seqs");
     assert_eq!(store.status("y").await.expect("status").latest_seq, 2);
 }
+
+/// Selective sync (PROTOCOL.md, "Selective sync"): a filtered page holds the rows of its values only, in seq
+/// order, with tombstones for deletes and for rows that left a value; a row that moved between two requested
+/// values comes as itself; paging by `latest_seq` ends with the collection's greatest seq; a head holds each
+/// value's newest live rows. Values are deduplicated; an unfiltered collection is refused.
+pub async fn filtered_pages_and_heads(store: Arc<dyn ServerStore>) {
+    use crate::feed::FilteredRead;
+    let threads: Vec<Write> = ["a", "b", "c"].iter().map(|t| up("threads", t, thread(t))).collect();
+    store.write("s", threads).await.expect("threads");
+    let posts = (0..12).map(|i| up("posts", &format!("p{i}"), post(["a", "b", "c"][i % 3], "x"))).collect();
+    store.write("s", posts).await.expect("posts");
+    // p0 a→b (between requested values), p3 a→c (out), p2 c→a (in), p6 deleted.
+    for (id, to) in [("p0", "b"), ("p3", "c"), ("p2", "a")] {
+        store.write("s", vec![up("posts", id, post(to, "moved"))]).await.expect("move");
+    }
+    store.write("s", vec![del("posts", "p6")]).await.expect("delete");
+    let values = vec!["a".to_owned(), "b".to_owned(), "a".to_owned()];
+    let (mut since_seq, mut seen) = (0, Vec::new());
+    loop {
+        let read = FilteredRead { values: values.clone(), since_seq, limit: 4, fresh: false };
+        let page = store.page_filtered("s", "posts", &read).await.expect("a filtered page");
+        assert!(page.rows.iter().all(|r| r.seq > since_seq) && page.rows.windows(2).all(|w| w[0].seq < w[1].seq));
+        seen.extend(page.rows.iter().map(|r| (r.id.clone(), r.change == Change::Delete)));
+        since_seq = page.latest_seq;
+        if !page.has_more {
+            break;
+        }
+    }
+    let mut live: Vec<String> = Vec::new();
+    for (id, deleted) in &seen {
+        live.retain(|l| l != id);
+        if !deleted {
+            live.push(id.clone());
+        }
+    }
+    live.sort();
+    let want = ["p0", "p1", "p10", "p2", "p4", "p7", "p9"];
+    assert_eq!(live, want, "a and b's live posts, from pages alone: {seen:?}");
+    assert!(seen.contains(&("p3".to_owned(), true)), "p3 left a: a tombstone {seen:?}");
+    assert!(!seen.contains(&("p0".to_owned(), true)), "p0 moved a→b, both requested: the row only {seen:?}");
+    assert_eq!(since_seq, store.status("s").await.expect("status").collections["posts"].latest_seq);
+
+    let head = store.head("s", "posts", &["a".to_owned(), "c".to_owned()], 2).await.expect("a head");
+    let mut ids: Vec<&str> = head.rows.iter().map(|r| r.id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["p11", "p2", "p3", "p9"], "the newest two live posts of a and of c (moves are new writes)");
+    let unfiltered = FilteredRead { values: vec!["a".into()], since_seq: 0, limit: 4, fresh: false };
+    assert!(matches!(store.page_filtered("s", "nope", &unfiltered).await, Err(FeedError::UnknownCollection(_))));
+    let empty = FilteredRead { values: vec![], ..unfiltered };
+    assert!(matches!(store.page_filtered("s", "posts", &empty).await, Err(FeedError::BadFilter(_))));
+}

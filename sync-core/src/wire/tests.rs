@@ -20,7 +20,7 @@ fn collection(name: &str) -> Collection {
 }
 
 fn request(collection: &str, since_seq: i64, limit: usize) -> PageRequest {
-    PageRequest { scope: SCOPE.into(), collection: collection.into(), since_seq, limit, fresh: false }
+    PageRequest { scope: SCOPE.into(), collection: collection.into(), since_seq, limit, fresh: false, filter: None }
 }
 
 /// Decodes `body` as a page of `name` requested with `since_seq` and a limit of 10.

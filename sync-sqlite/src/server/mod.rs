@@ -1,5 +1,6 @@
 //! [`SqliteServerStore`]: the embedded server's source of truth in an SQLite file.
 
+mod filtered;
 mod push;
 mod read;
 mod write;
@@ -12,8 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use sync_core::watch::{DEFAULT_RECHECK, SeqWatch, latest_seq};
 use sync_core::{
-    ChangeFeed, Collection, FeedError, FeedPage, PushHook, PushRequest, PushResponse, Schema, ScopeStatus, ServerStore,
-    StoredRow, Value, Write, WriteReceipt, check_push, check_write,
+    ChangeFeed, Collection, FeedError, FeedPage, FilteredRead, PushHook, PushRequest, PushResponse, Schema,
+    ScopeStatus, ServerStore, StoredRow, Value, Write, WriteReceipt, check_filter, check_push, check_write,
 };
 
 use crate::error::Error;
@@ -130,6 +131,27 @@ impl ChangeFeed for SqliteServerStore {
         self.shared.collection(collection)?;
         let (scope, collection) = (scope.to_owned(), collection.to_owned());
         self.read(move |reader| reader.page(&scope, &collection, since_seq, limit)).await
+    }
+
+    /// A merge of one lazy range scan per value over the filter index, and one over `moves` (rows that left a
+    /// value), in one read transaction.
+    async fn page_filtered(&self, scope: &str, collection: &str, read: &FilteredRead) -> Result<FeedPage, FeedError> {
+        let (_, values) = check_filter(&self.shared.schema, collection, &read.values)?;
+        let read = FilteredRead { values, ..read.clone() };
+        let (scope, collection) = (scope.to_owned(), collection.to_owned());
+        self.read(move |reader| reader.page_filtered(&scope, &collection, &read)).await
+    }
+
+    async fn head(
+        &self,
+        scope: &str,
+        collection: &str,
+        values: &[String],
+        per_value: usize,
+    ) -> Result<FeedPage, FeedError> {
+        let (_, values) = check_filter(&self.shared.schema, collection, values)?;
+        let (scope, collection) = (scope.to_owned(), collection.to_owned());
+        self.read(move |reader| reader.head(&scope, &collection, &values, per_value)).await
     }
 
     async fn status(&self, scope: &str) -> Result<ScopeStatus, FeedError> {

@@ -29,7 +29,15 @@ impl Reader {
         Ok(Reader { conn, path, shared })
     }
 
-    fn backend(&self, what: impl std::fmt::Display, e: rusqlite::Error) -> FeedError {
+    pub(super) fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+
+    pub(super) fn conn(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    pub(super) fn backend(&self, what: impl std::fmt::Display, e: rusqlite::Error) -> FeedError {
         FeedError::backend(format!("{what} in {}", self.path.display()), e)
     }
 

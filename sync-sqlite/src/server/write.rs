@@ -136,9 +136,22 @@ impl Batch<'_> {
     pub(super) fn upsert(&mut self, collection: &str, id: &str, values: &[Value]) -> rusqlite::Result<()> {
         let shared = self.shared;
         let Ok((c, sql)) = shared.collection(collection) else { return Ok(()) };
-        let deleted: Option<bool> =
-            self.conn.prepare_cached(&sql.deleted)?.query_row([self.scope, id], |row| row.get(0)).optional()?;
+        let moving = sql.filter.as_ref().and_then(|f| f.column).is_some();
+        let found: Option<(bool, Option<String>)> = self
+            .conn
+            .prepare_cached(&sql.deleted)?
+            .query_row([self.scope, id], |row| Ok((row.get(0)?, if moving { row.get(1)? } else { None })))
+            .optional()?;
+        let deleted = found.as_ref().map(|(deleted, _)| *deleted);
         self.seq += 1;
+        if let (Some((false, Some(old))), Some(column)) = (&found, sql.filter.as_ref().and_then(|f| f.column)) {
+            // A live row leaving its filter value: its subscribers get a tombstone at this seq.
+            if !matches!(&values[column], Value::Text(new) if new == old) {
+                self.conn
+                    .prepare_cached(sql::SAVE_MOVE)?
+                    .execute(params![self.scope, collection, old, self.seq, id])?;
+            }
+        }
         {
             let mut stmt = self.conn.prepare_cached(&sql.upsert)?;
             stmt.raw_bind_parameter(1, id)?;

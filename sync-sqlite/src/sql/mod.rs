@@ -98,6 +98,21 @@ fn secondary_indexes(c: &Collection, flavor: Flavor) -> Vec<(String, Vec<String>
                 .map(|column| (format!("idx_{}_{}", c.name, column.name), vec![column.name.clone()])),
         ),
     }
+    // Selective sync: the server reads a filter value's rows in seq order (one range scan per value), the client
+    // evicts a value's rows. A collection filtered by `id` has its primary key.
+    if let Some(filter) = c.filter.as_deref().filter(|f| *f != "id") {
+        let declared = c.indexes.iter().any(|i| i.columns.first().is_some_and(|first| first == filter));
+        match flavor {
+            Flavor::Server => {
+                out.push((format!("idx_{}_filter_{filter}", c.name), vec![filter.to_owned(), "seq".to_owned()]));
+            }
+            // A declared index that starts with the column serves the evictions.
+            Flavor::Client if !declared => {
+                out.push((format!("idx_{}_filter_{filter}", c.name), vec![filter.to_owned()]))
+            }
+            Flavor::Client => {}
+        }
+    }
     out
 }
 

@@ -9,8 +9,11 @@ use super::*;
 pub(crate) struct ServerSql {
     /// Binds id, integration_id, seq, then the declared columns; revives a tombstone.
     pub(crate) upsert: String,
-    /// Binds integration_id, id: the row's `deleted` flag, if it has a row.
+    /// Binds integration_id, id: the row's `deleted` flag, if it has a row (and its filter value, when the
+    /// collection has a declared filter column).
     pub(crate) deleted: String,
+    /// Selective sync, when the collection declares a filter column.
+    pub(crate) filter: Option<FilterSql>,
     /// Binds seq, integration_id, id: turns a live row into a tombstone with a new seq, nulling the nullable
     /// columns (no one reads them again). Changes nothing for a missing or already-deleted row.
     pub(crate) tombstone: String,
@@ -23,6 +26,41 @@ pub(crate) struct ServerSql {
     /// For every (child collection, column) referencing this collection: binds integration_id, the parent id;
     /// selects the ids of the live child rows.
     pub(crate) children: Vec<(String, String)>,
+}
+
+/// The statements of a collection's filter column.
+#[derive(Debug)]
+pub(crate) struct FilterSql {
+    /// Position of the filter column among the declared ones; `None` when the filter is `id`.
+    pub(crate) column: Option<usize>,
+    /// Binds integration_id, value, since_seq: the value's rows and tombstones in seq order (id, seq, deleted,
+    /// declared…), read lazily (one range scan of the filter index).
+    pub(crate) rows: String,
+    /// Binds integration_id, value, limit: the value's newest live rows, newest first.
+    pub(crate) head: String,
+}
+
+impl FilterSql {
+    fn new(c: &Collection, filter: &str) -> Self {
+        let select = || {
+            let mut query = Query::select();
+            query
+                .columns(["id", "seq", "deleted"].map(String::from).into_iter().chain(declared(c)))
+                .from(c.name.clone())
+                .and_where(Expr::col("integration_id").eq(param()))
+                .and_where(Expr::col(filter.to_owned()).eq(param()));
+            query
+        };
+        let rows =
+            select().and_where(Expr::col("seq").gt(param())).order_by("seq", Order::Asc).build(SqliteQueryBuilder).0;
+        let head = select()
+            .and_where(Expr::col("deleted").eq(Expr::cust("0")))
+            .order_by("seq", Order::Desc)
+            .limit(0)
+            .build(SqliteQueryBuilder)
+            .0;
+        FilterSql { column: c.column_index(filter), rows, head }
+    }
 }
 
 impl ServerSql {
@@ -40,15 +78,19 @@ impl ServerSql {
             );
         let mut tombstone = Query::update();
         tombstone.table(table.clone()).value("seq", param()).value("deleted", Expr::cust("1"));
-        for column in c.columns.iter().filter(|column| column.nullable) {
+        // A tombstone keeps its filter value: filtered pages send it to the value's subscribers.
+        let keep = c.filter.as_deref();
+        for column in c.columns.iter().filter(|column| column.nullable && Some(column.name.as_str()) != keep) {
             tombstone.value(column.name.clone(), Expr::cust("NULL"));
         }
         tombstone
             .and_where(Expr::col("integration_id").eq(param()))
             .and_where(Expr::col("id").eq(param()))
             .and_where(Expr::col("deleted").eq(Expr::cust("0")));
+        let filter_column = c.filter.as_deref().filter(|f| *f != "id");
         let deleted = Query::select()
             .column("deleted")
+            .columns(filter_column.map(str::to_owned))
             .from(table.clone())
             .and_where(Expr::col("integration_id").eq(param()))
             .and_where(Expr::col("id").eq(param()))
@@ -88,6 +130,7 @@ impl ServerSql {
         ServerSql {
             upsert: upsert.build(SqliteQueryBuilder).0,
             deleted,
+            filter: c.filter.as_deref().map(|f| FilterSql::new(c, f)),
             tombstone: tombstone.build(SqliteQueryBuilder).0,
             page,
             rows: RowsById::new(c, Flavor::Server),
@@ -110,6 +153,15 @@ pub(crate) const ADD_COUNTS: &str = "INSERT INTO collection_counts (integration_
 /// Binds integration_id.
 pub(crate) const SCOPE_COUNTS: &str =
     "SELECT collection, live, latest_seq FROM collection_counts WHERE integration_id = ?1";
+/// A collection's live count and greatest seq. Binds integration_id, collection.
+pub(crate) const COLLECTION_HEAD: &str =
+    "SELECT live, latest_seq FROM collection_counts WHERE integration_id = ?1 AND collection = ?2";
+/// The rows that left a filter value, in seq order. Binds integration_id, collection, old value, since_seq.
+pub(crate) const MOVES: &str = "SELECT id, seq FROM moves \
+     WHERE integration_id = ?1 AND collection = ?2 AND old_value = ?3 AND seq > ?4 ORDER BY seq";
+/// Records that a row left a filter value. Binds integration_id, collection, old value, seq, id.
+pub(crate) const SAVE_MOVE: &str =
+    "INSERT INTO moves (integration_id, collection, old_value, seq, id) VALUES (?1, ?2, ?3, ?4, ?5)";
 /// Binds integration_id, collection.
 pub(crate) const COLLECTION_COUNT: &str =
     "SELECT live FROM collection_counts WHERE integration_id = ?1 AND collection = ?2";

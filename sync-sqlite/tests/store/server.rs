@@ -89,7 +89,7 @@ async fn a_schema_the_file_cannot_hold_is_refused() {
     let err = SqliteStore::open(&path).expect_err("a server file is not a client replica");
     assert!(matches!(err, Error::WrongKind { .. }), "{err}");
     let version: u32 = raw(&path).query_row("PRAGMA user_version", [], |r| r.get(0)).expect("user_version");
-    assert_eq!(version, 2, "001_scopes, 002_push_clients");
+    assert_eq!(version, 3, "001_scopes, 002_push_clients, 003_moves");
 }
 
 #[tokio::test]
