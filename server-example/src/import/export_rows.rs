@@ -38,6 +38,18 @@ pub struct ExportOptions {
     pub date_order: Option<DateOrder>,
     /// The file's encoding when it has no byte-order mark; UTF-8 when `None`.
     pub encoding: Option<&'static Encoding>,
+    /// The attached files stored with the export (a ZIP's), by the name its attachment lines give them: their
+    /// `message_media` rows get the size and hash.
+    pub attachments: HashMap<String, Attachment>,
+}
+
+/// An attached file as stored in the media folder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attachment {
+    /// Its length in bytes.
+    pub size: u64,
+    /// Its SHA-256 in lowercase hex (its name in the media folder).
+    pub sha256: String,
 }
 
 /// What importing one export did.
@@ -159,7 +171,7 @@ pub async fn import_text(
     }
 
     for (m, id) in messages.iter().zip(message_ids(&conversation_id, &messages)) {
-        message_rows(&mut batch, &conversation_id, m, id, &jids, me).await?;
+        message_rows(&mut batch, &conversation_id, m, id, &jids, (me, &options.attachments)).await?;
     }
     batch.flush().await?;
     Ok(Imported { totals: batch.totals, unchanged: batch.unchanged, warnings: export.warnings })
@@ -187,7 +199,7 @@ async fn message_rows(
     m: &ExportMessage,
     id: String,
     jids: &HashMap<&str, String>,
-    me: Option<&str>,
+    (me, attachments): (Option<&str>, &HashMap<String, Attachment>),
 ) -> anyhow::Result<()> {
     let from_me = m.sender.is_some() && m.sender.as_deref() == me;
     let sender_jid = m.sender.as_deref().and_then(|name| jids.get(name)).cloned();
@@ -208,13 +220,14 @@ async fn message_rows(
     ];
     batch.upsert("messages", id.clone(), values).await?;
     if let Some(media) = &m.media {
+        let file = media.file_name.as_ref().and_then(|name| attachments.get(name));
         let values = vec![
             Value::from(id.as_str()),
             Value::from(conversation_id),
             Value::from(media.mime_type),
             Value::from(media.file_name.clone()),
-            Value::Null,
-            Value::Null,
+            file.map_or(Value::Null, |f| Value::Integer(i64::try_from(f.size).unwrap_or(i64::MAX))),
+            Value::from(file.map(|f| f.sha256.clone())),
             Value::Null,
             Value::Null,
             Value::Null,

@@ -1,6 +1,6 @@
 //! `server-example import`: real chats into an integration of any [`ServerStore`].
 //!
-//! Two sources: WhatsApp "Export chat" text files and the conversation corpus of the MIT-licensed PyPI package
+//! Two sources: WhatsApp "Export chat" text files (or the ZIP of an export with media, [`zip_export`]) and the conversation corpus of the MIT-licensed PyPI package
 //! `chitchat-dataset` ([`chitchat`]). Row ids are hashes of what identifies the source record (a chat's content,
 //! [`identity`]; the dataset's own ids), so importing the same data again finds the same rows; a row stored with
 //! the same values is not written again, so an unchanged re-import takes no seq. Rows are written in batches of
@@ -16,6 +16,7 @@ pub mod export_rows;
 pub mod identity;
 mod placeholders;
 pub mod whatsapp_export;
+pub mod zip_export;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -61,7 +62,12 @@ pub struct ImportArgs {
     /// Import the chitchat-dataset corpus; PATH defaults to the `dataset.json` of the installed Python package.
     #[arg(long, value_name = "PATH", num_args = 0..=1, conflicts_with = "files")]
     pub chitchat: Option<Option<PathBuf>>,
-    /// WhatsApp "Export chat" text files, one conversation each.
+    /// Where a ZIP export's attached files go, named by SHA-256 as `serve` reads them (default: where `serve`
+    /// looks: `<db name>-media` beside the SQLite file, or `media` with `--database-url`).
+    #[arg(long, value_name = "DIR")]
+    pub media_dir: Option<PathBuf>,
+    /// WhatsApp "Export chat" files, one conversation each: the text (`.txt`), or the ZIP of an export with media
+    /// (`.zip`), whose attached files are stored and linked to their messages.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 }
@@ -89,10 +95,18 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
                 chat_name: args.chat_name.clone(),
                 date_order: args.date_order,
                 encoding: args.encoding,
+                ..ExportOptions::default()
             };
+            let media_dir = args
+                .media_dir
+                .clone()
+                .unwrap_or_else(|| crate::default_media_dir(&args.db, args.database_url.is_some()));
             let (mut totals, mut unchanged) = (Totals::default(), 0);
             for file in &args.files {
-                let imported = export_rows::import_file(store, &args.integration, file, &options).await?;
+                let imported = match file.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
+                    true => zip_export::import_zip(store, &args.integration, file, &options, &media_dir).await?,
+                    false => export_rows::import_file(store, &args.integration, file, &options).await?,
+                };
                 for warning in &imported.warnings {
                     eprintln!("warning: {}: {warning}", file.display());
                 }
