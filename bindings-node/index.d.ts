@@ -63,12 +63,46 @@ export declare class NativeEngine {
    */
   follow(onChange?: ((change: RowChanges) => void) | undefined | null, cancel?: CancelToken | undefined | null, waitMs?: number | undefined | null, onWrite?: ((outcome: WriteOutcome) => void) | undefined | null): Promise<void>
   /**
+   * Opens the download queue with `settings` (replacing the settings before) and starts downloading; resolves
+   * with the folder finished files go to.
+   */
+  mediaConfigure(settings?: MediaSettings | undefined | null): Promise<string>
+  /** Sends every later media event to `onEvent` (on the event loop; `null` stops them). */
+  mediaListen(onEvent?: ((event: MediaEvent) => void) | undefined | null): Promise<void>
+  /** Queues a media row for download (`not_found` when the replica has no such media); resolves with its item. */
+  mediaDownload(mediaId: string, priority?: number | undefined | null): Promise<MediaItem>
+  /** Pauses (`pause`), resumes (`resume`) or cancels (`cancel`) an item of the queue. */
+  mediaControl(mediaId: string, action: 'pause' | 'resume' | 'cancel'): Promise<MediaItem>
+  /** Gives a waiting item a new priority (higher starts first). */
+  mediaPrioritize(mediaId: string, priority: number): Promise<MediaItem>
+  /** Gives every waiting item of a conversation a new priority; resolves with how many. */
+  mediaPrioritizeConversation(conversationId: string, priority: number): Promise<number>
+  /** One item, or null when it is not in the queue. */
+  mediaItem(mediaId: string): Promise<MediaItem | null>
+  /** The integration's items, in the order they would start. */
+  mediaItems(): Promise<MediaItem[]>
+  /** Items per state and the unfinished bytes. */
+  mediaTotals(): Promise<MediaTotals>
+  /**
+   * Applies the auto-download policy and the server's media changes to the queue now; resolves with the ids
+   * it queued.
+   */
+  mediaReconcile(): Promise<string[]>
+  /**
    * Writes a row locally at once (offline too: the replica shows it now) and queues it for the next push
    * (`syncAll` and `follow` push). Rejects with `invalid_write`, writing nothing, when the schema refuses it.
    */
   mutate(write: WriteInput): Promise<Mutation>
   /** The integration's local writes not settled yet, oldest first. */
   pendingWrites(): Promise<PendingWriteInfo[]>
+}
+
+/** An auto-download rule: media whose MIME type starts with `mimePrefix` and is at most `maxBytes` long. */
+export interface AutoDownloadRule {
+  /** e.g. `image/`; empty matches every type. */
+  mimePrefix: string
+  /** The largest size it takes. */
+  maxBytes: number
 }
 
 /** A collection's cursor (a row of the seed's `sync_state`). */
@@ -123,6 +157,95 @@ export interface ListRowsOptions {
   limit?: number
   /** Rows skipped first. Default: 0. */
   offset?: number
+}
+
+/**
+ * Something the queue did: `progress` (throttled per item: `bytes`, `total`, `rate`), `state` (`state`, and
+ * `errorCode`/`message` after a failure, `path` when done) or `totals`.
+ */
+export interface MediaEvent {
+  /** `progress`, `state` or `totals`. */
+  kind: 'progress' | 'state' | 'totals'
+  /** The item, for `progress` and `state`. */
+  mediaId?: string
+  /** Bytes on disk (`progress`). */
+  bytes?: number
+  /** The file's size (`progress`). */
+  total?: number
+  /** Bytes per second in this attempt (`progress`). */
+  rate?: number
+  /** The new state (`state`). */
+  state?: string
+  /** Why it failed (`state`). */
+  errorCode?: string
+  /** The failure, for a human (`state`). */
+  message?: string
+  /** Where the finished file is (`state` `done`). */
+  path?: string
+  /** The queue's totals (`totals`). */
+  totals?: MediaTotals
+}
+
+/** One download. */
+export interface MediaItem {
+  /** The media row's id. */
+  mediaId: string
+  /** The sender's file name (untrusted; the saved name is `path`'s). */
+  fileName?: string
+  /** Its MIME type. */
+  mimeType?: string
+  /** `queued`, `downloading`, `paused`, `done`, `failed` or `cancelled`. */
+  state: 'queued' | 'downloading' | 'paused' | 'done' | 'failed' | 'cancelled'
+  /** Bytes on disk so far. */
+  bytes: number
+  /** The file's size, from the media row. */
+  total?: number
+  /** Its SHA-256 (hex), from the media row; the download is verified against it. */
+  sha256?: string
+  /** Higher starts first. */
+  priority: number
+  /** Failed attempts. */
+  attempts: number
+  /** The last failure's code (`network`, `not_found`, `hash_mismatch`, ...). */
+  errorCode?: string
+  /** The last failure, for a human. */
+  lastError?: string
+  /** Where the finished file is. */
+  path?: string
+}
+
+/** How the download queue runs; every field optional. */
+export interface MediaSettings {
+  /** Where finished files go. Default: the user's Downloads folder. */
+  targetDir?: string
+  /** Where they go when there is no Downloads folder (an app folder); without it that is `invalid_argument`. */
+  fallbackDir?: string
+  /** Downloads at once (1 to 64). Default 4. */
+  concurrency?: number
+  /** Attempts before an item fails on network trouble. Default 8. */
+  maxAttempts?: number
+  /** What downloads by itself after a sync; `[]`: nothing. Default: images up to 5 MB, voice notes up to 2 MB. */
+  autoDownload?: Array<AutoDownloadRule>
+  /** On a metered connection nothing downloads by itself. Default false. */
+  metered?: boolean
+}
+
+/** Items per state, and the bytes of the unfinished ones. */
+export interface MediaTotals {
+  /** Waiting to start. */
+  queued: number
+  /** Running. */
+  downloading: number
+  /** Paused. */
+  paused: number
+  /** Finished. */
+  done: number
+  /** Given up. */
+  failed: number
+  /** Bytes on disk of the queued, downloading and paused items. */
+  bytes: number
+  /** Their sizes. */
+  totalBytes: number
 }
 
 /** A local write as recorded in the outbox and pushed. */

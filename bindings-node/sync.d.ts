@@ -1,7 +1,12 @@
 import type {
+  AutoDownloadRule,
   CollectionState,
   DatabaseStats,
   ListRowsOptions,
+  MediaEvent,
+  MediaItem,
+  MediaSettings,
+  MediaTotals,
   Mutation,
   OpenOptions,
   PendingWriteInfo,
@@ -16,7 +21,8 @@ import type {
 } from './index'
 
 export type {
-  CollectionState, DatabaseStats, ListRowsOptions, Mutation, OpenOptions, PendingWriteInfo, QueryRows, RowChanges,
+  AutoDownloadRule, CollectionState, DatabaseStats, ListRowsOptions, MediaEvent, MediaItem, MediaSettings, MediaTotals,
+  Mutation, OpenOptions, PendingWriteInfo, QueryRows, RowChanges,
   SearchHit, SearchOptions, SyncProgress, SyncResult, WriteInput, WriteOutcome,
 }
 
@@ -44,6 +50,38 @@ export interface FollowOptions {
   signal?: AbortSignal
   /** How long one long-poll waits for a change before asking again, in ms. Default: 25,000. */
   waitMs?: number
+}
+
+/**
+ * The media download queue of an engine (`engine.media`): persistent in the replica file, resumable (`Range`),
+ * verified (size and SHA-256 of the media row), at most `concurrency` downloads at once, highest priority first.
+ * It opens on first use with the default settings (the user's Downloads folder) or on `configure`.
+ */
+export interface MediaQueue {
+  /** Opens the queue with these settings (replacing earlier ones) and starts downloading; resolves with the folder. */
+  configure(settings?: MediaSettings): Promise<string>
+  /** Sends every later event (per-item `progress` throttled like sync progress, `state`, `totals`) to `listener`. */
+  onEvent(listener: ((event: MediaEvent) => void) | null): Promise<void>
+  /** Queues a synced media row (`not_found` when the replica has none); default priority 10 (auto-downloads: 0). */
+  download(mediaId: string, options?: { priority?: number }): Promise<MediaItem>
+  /** Stops an item, keeping its partial file (`not_found` when it is not in the queue). */
+  pause(mediaId: string): Promise<MediaItem>
+  /** Queues a paused or failed item again; it continues from its partial file. */
+  resume(mediaId: string): Promise<MediaItem>
+  /** Stops an item for good and removes its partial file. */
+  cancel(mediaId: string): Promise<MediaItem>
+  /** Gives a waiting item a new priority (higher starts first). */
+  prioritize(mediaId: string, priority: number): Promise<MediaItem>
+  /** Gives every waiting item of a conversation a new priority; resolves with how many. */
+  prioritizeConversation(conversationId: string, priority: number): Promise<number>
+  /** One item, or null when it is not in the queue. */
+  item(mediaId: string): Promise<MediaItem | null>
+  /** The integration's items, in the order they would start. */
+  list(): Promise<MediaItem[]>
+  /** Items per state, and the bytes of the unfinished ones. */
+  totals(): Promise<MediaTotals>
+  /** Applies the auto-download policy and the server's media changes now (every sync does it once the queue is open). */
+  reconcile(): Promise<string[]>
 }
 
 /**
@@ -94,6 +132,8 @@ export declare class SyncEngine {
   mutate(write: WriteInput): Promise<Mutation>
   /** Local writes not settled yet, oldest first: `pending` ("sending…") or `acknowledged` ("sent"). */
   pendingWrites(): Promise<PendingWriteInfo[]>
+  /** The media download queue. */
+  readonly media: MediaQueue
   /** Cancels running syncs and closes the file. Later calls reject with `closed`. */
   close(): Promise<void>
   readonly closed: boolean

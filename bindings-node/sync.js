@@ -51,6 +51,25 @@ class SyncEngine {
   search(query, options) { return this.#native.search(query, options) }
   mutate(write) { return this.#native.mutate(write) }
   pendingWrites() { return this.#native.pendingWrites() }
+  /** The media download queue: `engine.media.download(id)`, `.pause(id)`, ... (see sync.d.ts). */
+  get media() {
+    const n = this.#native
+    return {
+      configure: (settings) => n.mediaConfigure(settings ?? null),
+      onEvent: (listener) => n.mediaListen(listener ?? null),
+      download: (mediaId, { priority } = {}) => n.mediaDownload(mediaId, priority ?? null),
+      pause: (mediaId) => n.mediaControl(mediaId, 'pause'),
+      resume: (mediaId) => n.mediaControl(mediaId, 'resume'),
+      cancel: (mediaId) => n.mediaControl(mediaId, 'cancel'),
+      prioritize: (mediaId, priority) => n.mediaPrioritize(mediaId, priority),
+      prioritizeConversation: (conversationId, priority) => n.mediaPrioritizeConversation(conversationId, priority),
+      item: (mediaId) => n.mediaItem(mediaId),
+      list: () => n.mediaItems(),
+      totals: () => n.mediaTotals(),
+      reconcile: () => n.mediaReconcile(),
+    }
+  }
+
   close() { return this.#native.close() }
   get closed() { return this.#native.closed }
 }

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
 
+import { mediaScenarios } from './media-scenarios.mjs'
 import { cleanup, counts, loadPackage, repoDir, seed, serverStatus, startServer, tempDir } from './support.mjs'
 
 const { SyncEngine } = loadPackage()
@@ -237,6 +238,8 @@ const implementations = {
     await engine.close()
     assert.equal(await outcome, 'cancelled')
   },
+
+  ...mediaScenarios({ open, dir: () => dir }),
 }
 
 /** A client synced with the server, and a message of its replica. */

@@ -51,6 +51,12 @@ pub enum Error {
     /// The database has no schema yet, so its collections are unknown.
     #[error("the database has no schema yet: sync once (or open with a schema) first")]
     NoSchema,
+    /// A media download call failed (an unknown media id is `not_found`, a bad folder `invalid_argument`).
+    #[error(transparent)]
+    Media(#[from] sync_media::MediaError),
+    /// The media is not in the download queue (pause, resume, cancel and prioritize need it there).
+    #[error("media {0:?} is not in the download queue; download it first")]
+    NotQueued(String),
     /// The client was closed.
     #[error("the engine is closed (open a new one)")]
     Closed,
@@ -67,10 +73,22 @@ impl Error {
             Error::Sync(e) => e.code(),
             Error::Store(e) => e.code(),
             Error::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            Error::Media(e) => media_code(e),
+            Error::NotQueued(_) => ErrorCode::NotFound,
             Error::NoSchema => ErrorCode::Schema,
             Error::Closed => ErrorCode::Closed,
             Error::Internal(_) => ErrorCode::Internal,
         }
+    }
+}
+
+/// The code of a media call's failure: the queue's own codes folded into the shared set.
+fn media_code(e: &sync_media::MediaError) -> ErrorCode {
+    match e.code() {
+        "unknown_media" => ErrorCode::NotFound,
+        "bad_folder" | "bad_options" => ErrorCode::InvalidArgument,
+        "open_failed" | "store_failed" => ErrorCode::Store,
+        _ => ErrorCode::Internal,
     }
 }
 

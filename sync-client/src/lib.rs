@@ -11,6 +11,8 @@
 //! - `live.rs`: [`Client::follow`], the live loop with an optional [`ChangeListener`].
 //! - `rows.rs`: [`Client::list_rows`] ([`NamedRow`]s, filter values typed by their column).
 //! - `search.rs`: [`Client::search`] (full-text search with highlighted snippets), [`SearchRequest`].
+//! - `media.rs`: media downloads ([`Client::media_configure`], [`Client::media_download`], pause, resume, cancel,
+//!   prioritize, items, totals, [`Client::media_listen`]) over the [`sync_media`] queue.
 //! - `writes.rs`: [`Client::mutate`], [`Client::pending_writes`], [`Client::with_write_events`].
 //! - `forward.rs`: events of the engine handed to an app's listener (changes, write outcomes).
 //! - `error.rs`: [`OpenError`], [`Error`].
@@ -21,6 +23,7 @@
 mod error;
 mod forward;
 mod live;
+mod media;
 mod rows;
 mod search;
 mod writes;
@@ -31,6 +34,7 @@ use std::time::Duration;
 
 pub use error::{Error, OpenError};
 pub use live::ChangeListener;
+pub use media::{MediaListener, MediaSettings, USER_PRIORITY};
 pub use rows::NamedRow;
 pub use search::{SearchRequest, search_mode};
 pub use sync_core::ErrorCode;
@@ -42,6 +46,9 @@ use sync_core::{
 };
 pub use sync_core::{Mutation, MutationOp, MutationOutcome, WriteEvent};
 use sync_http::HttpTransport;
+pub use sync_media::{
+    AutoDownload, ItemState, MediaError, MediaEvent, MediaItem, MediaRecord, QueueTotals, Reconciled,
+};
 pub use sync_sqlite::{Highlight, ListRows, QueryResult, SearchHit, SearchMode, SearchOptions};
 use sync_sqlite::{SqliteOptions, SqliteStore};
 pub use writes::WriteListener;
@@ -85,6 +92,8 @@ pub struct Client {
     scope: String,
     /// Cancelled by [`Client::close`]; every token of [`Client::cancel_token`] is its child.
     closed: CancellationToken,
+    /// The media download queue, opened on first use.
+    media: media::MediaSlot,
 }
 
 impl Client {
@@ -104,7 +113,13 @@ impl Client {
         let store = Arc::new(SqliteStore::open_with(&options.db, store_options)?);
         let changes = Arc::new(NotifyingStore::new(store.clone(), CHANGE_BACKLOG));
         let engine = SyncEngine::new(changes.clone(), Arc::new(transport), config);
-        Ok(Client { engine, store, changes, scope: options.scope, closed: CancellationToken::new() })
+        let media = media::MediaSlot::new(
+            options.db.clone(),
+            &options.url,
+            options.token.as_deref(),
+            options.progress_interval,
+        );
+        Ok(Client { engine, store, changes, scope: options.scope, closed: CancellationToken::new(), media })
     }
 
     /// [`Client::open`] on a blocking thread (it may migrate the file).
@@ -128,7 +143,8 @@ impl Client {
     }
 
     /// Syncs `collections` (default: all, in schema order) until each is up to date, calling `progress` with
-    /// throttled events; `cancel` (default: [`Client::close`]) stops it between pages.
+    /// throttled events; `cancel` (default: [`Client::close`]) stops it between pages. When the media queue is open,
+    /// it is reconciled with the synced media rows afterwards ([`Client::media_reconcile`]).
     pub async fn sync(
         &self,
         collections: Option<Vec<String>>,
@@ -136,7 +152,9 @@ impl Client {
         cancel: Option<CancellationToken>,
     ) -> Result<SyncReport, Error> {
         let options = SyncOptions { progress, cancel: self.cancel_or_close(cancel), collections };
-        Ok(self.engine.sync(&self.scope, options).await?)
+        let report = self.engine.sync(&self.scope, options).await?;
+        self.reconcile_after_sync().await;
+        Ok(report)
     }
 
     /// Row counts per collection, file size and path.
@@ -160,11 +178,12 @@ impl Client {
         Ok(self.store.query(sql, params).await?)
     }
 
-    /// Cancels running syncs and `follow` loops, and closes the database once they have stopped (if no other
-    /// handle still holds it); dropping the last handle joins the store's threads, so it happens on a blocking
-    /// thread.
+    /// Cancels running syncs and `follow` loops, stops the media downloads (they resume from their partial files
+    /// on the next run), and closes the database once they have stopped (if no other handle still holds it);
+    /// dropping the last handle joins the store's threads, so it happens on a blocking thread.
     pub async fn close(client: Arc<Client>) -> Result<(), Error> {
         client.closed.cancel();
+        client.media.stop().await;
         Ok(tokio::task::spawn_blocking(move || drop(client)).await?)
     }
 }

@@ -1,6 +1,7 @@
 //! [`MediaDownloader`]: the queue's API and its scheduler (bounded concurrency, priority, retries, control).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -28,6 +29,8 @@ enum StopReason {
     Cancel,
     /// Its media changed on the server: the queue already holds it again, from zero.
     Restart,
+    /// The runner stops (the app closes): queued again, its partial file kept for the next run.
+    Shutdown,
 }
 
 struct Inner {
@@ -39,6 +42,8 @@ struct Inner {
     wake: Notify,
     /// One scheduler at a time, so `concurrency` holds.
     scheduler: tokio::sync::Mutex<()>,
+    /// Set by [`MediaRunner::stop`]: the scheduler starts nothing more and returns once its downloads stopped.
+    stopping: AtomicBool,
 }
 
 /// What [`MediaDownloader::reconcile`] did.
@@ -75,6 +80,7 @@ impl MediaDownloader {
             running: Mutex::new(HashMap::new()),
             wake: Notify::new(),
             scheduler: tokio::sync::Mutex::new(()),
+            stopping: AtomicBool::new(false),
         };
         Ok(MediaDownloader { inner: Arc::new(inner) })
     }
@@ -172,6 +178,28 @@ impl MediaDownloader {
         Ok(Reconciled { gone, changed, added })
     }
 
+    /// Gives the waiting (queued, paused or failed) items `media_ids` of `scope` the new `priority` (higher
+    /// starts first); returns how many it changed. Running and finished items are left alone.
+    pub async fn prioritize(&self, scope: &str, media_ids: Vec<String>, priority: i64) -> Result<u64, MediaError> {
+        let s = scope.to_owned();
+        let changed = blocking(&self.inner.queue, move |q| q.set_priority(&s, &media_ids, priority)).await?;
+        self.inner.wake.notify_one();
+        Ok(changed)
+    }
+
+    /// [`MediaDownloader::prioritize`] for every media row of a conversation (the `conversation` column of
+    /// [`crate::MediaColumns`]).
+    pub async fn prioritize_conversation(
+        &self,
+        scope: &str,
+        conversation_id: &str,
+        priority: i64,
+    ) -> Result<u64, MediaError> {
+        let (s, c) = (scope.to_owned(), conversation_id.to_owned());
+        let ids = blocking(&self.inner.queue, move |q| q.conversation_media(&s, &c)).await?;
+        self.prioritize(scope, ids, priority).await
+    }
+
     /// One item.
     pub async fn item(&self, scope: &str, media_id: &str) -> Result<Option<MediaItem>, MediaError> {
         let (s, id) = (scope.to_owned(), media_id.to_owned());
@@ -195,7 +223,8 @@ impl MediaDownloader {
         let mut tasks = JoinSet::new();
         loop {
             let mut wake_at = None;
-            while tasks.len() < self.inner.options.concurrency.max(1) {
+            let stopping = self.inner.stopping.load(Ordering::SeqCst);
+            while !stopping && tasks.len() < self.inner.options.concurrency.max(1) {
                 match blocking(&self.inner.queue, |q| q.claim_next()).await? {
                     Ok(item) => {
                         tasks.spawn(self.inner.clone().work(item));
@@ -206,7 +235,7 @@ impl MediaDownloader {
                     }
                 }
             }
-            if tasks.is_empty() && wake_at.is_none() {
+            if tasks.is_empty() && (wake_at.is_none() || stopping) {
                 return self.totals().await;
             }
             let delay =
@@ -223,24 +252,49 @@ impl MediaDownloader {
         }
     }
 
-    /// Runs the queue in the background until the returned token is cancelled: downloads whatever gets queued.
-    pub fn start(&self) -> CancellationToken {
+    /// Runs the queue in the background (on the current tokio runtime) until [`MediaRunner::stop`]: downloads
+    /// whatever gets queued.
+    pub fn start(&self) -> MediaRunner {
+        self.inner.stopping.store(false, Ordering::SeqCst);
         let stop = CancellationToken::new();
         let (this, stopped) = (self.clone(), stop.clone());
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             loop {
                 if let Err(e) = this.run_until_idle().await {
                     tracing::error!(error = %e, "the download queue failed; retrying in 1 s");
                     tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                if stopped.is_cancelled() {
+                    break;
                 }
                 tokio::select! {
                     () = this.inner.wake.notified() => {}
                     () = stopped.cancelled() => break,
                 }
             }
-            this.inner.stop_all();
         });
-        stop
+        MediaRunner { inner: self.inner.clone(), stop, task }
+    }
+}
+
+/// The background scheduler of [`MediaDownloader::start`].
+pub struct MediaRunner {
+    inner: Arc<Inner>,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl MediaRunner {
+    /// Stops the scheduler: running downloads stop and go back to `queued` with their partial files (the next run
+    /// resumes them); returns once they have.
+    pub async fn stop(self) {
+        self.inner.stopping.store(true, Ordering::SeqCst);
+        self.inner.stop_all();
+        self.stop.cancel();
+        self.inner.wake.notify_one();
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "the download scheduler panicked");
+        }
     }
 }
 
@@ -281,7 +335,7 @@ impl Inner {
 
     fn stop_all(&self) {
         for (token, why) in lock(&self.running).values() {
-            lock(why).get_or_insert(StopReason::Pause);
+            lock(why).get_or_insert(StopReason::Shutdown);
             token.cancel();
         }
     }
@@ -292,6 +346,11 @@ impl Inner {
         let token = CancellationToken::new();
         let why = Arc::new(Mutex::new(None));
         lock(&self.running).insert(key.clone(), (token.clone(), why.clone()));
+        if self.stopping.load(Ordering::SeqCst) {
+            // Claimed just before the runner stopped: `stop_all` may have missed it.
+            lock(&why).get_or_insert(StopReason::Shutdown);
+            token.cancel();
+        }
         self.state_event(&item.scope, &item.media_id, ItemState::Downloading, None).await;
         let outcome = self.attempt(&item, &token).await;
         lock(&self.running).remove(&key);
@@ -350,9 +409,9 @@ impl Inner {
                 let to = match reason {
                     StopReason::Pause => ItemState::Paused,
                     StopReason::Cancel => ItemState::Cancelled,
-                    StopReason::Restart => ItemState::Queued,
+                    StopReason::Restart | StopReason::Shutdown => ItemState::Queued,
                 };
-                if reason != StopReason::Pause {
+                if matches!(reason, StopReason::Cancel | StopReason::Restart) {
                     let _ = std::fs::remove_file(&partial);
                 }
                 let (s, i) = (scope.clone(), id.clone());

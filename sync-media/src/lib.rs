@@ -37,7 +37,7 @@ mod options;
 mod queue;
 mod writer;
 
-pub use downloader::{MediaDownloader, Reconciled};
+pub use downloader::{MediaDownloader, MediaRunner, Reconciled};
 pub use error::{Failure, MediaError};
 pub use events::{MediaEvent, MediaEventFn};
 pub use item::{ItemState, MediaItem, MediaRecord, QueueTotals};

@@ -37,7 +37,7 @@ impl AutoDownload {
 }
 
 /// Where the replica keeps media rows: the collection and its columns. Defaults: the WhatsApp example's
-/// `message_media` with `file_name`, `mime_type`, `size_bytes`, `sha256`.
+/// `message_media` with `file_name`, `mime_type`, `size_bytes`, `sha256`, `conversation_id`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MediaColumns {
     /// The collection (table).
@@ -50,6 +50,8 @@ pub struct MediaColumns {
     pub size: String,
     /// The SHA-256 column (hex).
     pub sha256: String,
+    /// The column naming a row's conversation (what [`crate::MediaDownloader::prioritize_conversation`] matches).
+    pub conversation: String,
 }
 
 impl Default for MediaColumns {
@@ -60,6 +62,7 @@ impl Default for MediaColumns {
             mime_type: "mime_type".into(),
             size: "size_bytes".into(),
             sha256: "sha256".into(),
+            conversation: "conversation_id".into(),
         }
     }
 }

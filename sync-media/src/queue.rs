@@ -342,6 +342,34 @@ impl Queue {
         self.with(|conn| Ok(conn.execute(&sql, params![scope, media_id, to.as_str()])? > 0))
     }
 
+    /// Gives the waiting (queued, paused or failed) items `media_ids` of `scope` a new priority; returns how many.
+    pub(crate) fn set_priority(&self, scope: &str, media_ids: &[String], priority: i64) -> Result<u64, MediaError> {
+        self.with(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            let mut changed = 0;
+            for id in media_ids {
+                changed += tx.execute(
+                    "UPDATE media_downloads SET priority = ?3 WHERE scope = ?1 AND media_id = ?2 \
+                     AND state IN ('queued', 'paused', 'failed')",
+                    params![scope, id, priority],
+                )? as u64;
+            }
+            tx.commit()?;
+            Ok(changed)
+        })
+    }
+
+    /// The ids of the replica's media rows of `scope` in conversation `conversation` (`MediaColumns::conversation`).
+    pub(crate) fn conversation_media(&self, scope: &str, conversation: &str) -> Result<Vec<String>, MediaError> {
+        let c = &self.columns;
+        let sql = format!(
+            "SELECT id FROM {} WHERE integration_id = ?1 AND {} = ?2",
+            quote(&c.collection),
+            quote(&c.conversation)
+        );
+        self.with(|conn| conn.prepare(&sql)?.query_map(params![scope, conversation], |r| r.get(0))?.collect())
+    }
+
     /// Compares the queue of `scope` with the replica's media rows: items whose row is gone, items whose file
     /// changed (size or SHA-256: reset to download again from zero), and rows the auto-download policy wants
     /// queued (added at priority 0, by the caller).

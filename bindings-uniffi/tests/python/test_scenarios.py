@@ -7,6 +7,7 @@ import re
 import pytest
 import seqsync
 from conftest import SCENARIOS, Server
+from media_scenarios import media_control, media_download
 
 V = seqsync.SqlValue
 
@@ -385,6 +386,8 @@ IMPLEMENTATIONS = {
     "write_rejected": write_rejected,
     "write_update_patch": write_update_patch,
     "write_delete": write_delete,
+    "media_download": lambda world, scenario: media_download(world, open_engine),
+    "media_control": lambda world, scenario: media_control(world, open_engine),
 }
 
 
