@@ -11,6 +11,7 @@
 //! - `live.rs`: [`Client::follow`], the live loop with an optional [`ChangeListener`].
 //! - `rows.rs`: [`Client::list_rows`] ([`NamedRow`]s, filter values typed by their column).
 //! - `search.rs`: [`Client::search`] (full-text search with highlighted snippets), [`SearchRequest`].
+//! - `subscribe.rs`: [`Client::subscribe`], unsubscribe, archive, unarchive (selective sync).
 //! - `writes.rs`: [`Client::mutate`], [`Client::pending_writes`], [`Client::with_write_events`].
 //! - `forward.rs`: events of the engine handed to an app's listener (changes, write outcomes).
 //! - `error.rs`: [`OpenError`], [`Error`].
@@ -23,6 +24,7 @@ mod forward;
 mod live;
 mod rows;
 mod search;
+mod subscribe;
 mod writes;
 
 use std::path::PathBuf;
@@ -40,7 +42,9 @@ use sync_core::{
     CancellationToken, ClientStore, CursorState, ProgressFn, Schema, StoreStats, SyncConfig, SyncEngine, SyncOptions,
     SyncReport, Value,
 };
-pub use sync_core::{Mutation, MutationOp, MutationOutcome, WriteEvent};
+pub use sync_core::{
+    Mutation, MutationOp, MutationOutcome, SubscribedValue, Subscription, SubscriptionChange, WriteEvent,
+};
 use sync_http::HttpTransport;
 pub use sync_sqlite::{Highlight, ListRows, QueryResult, SearchHit, SearchMode, SearchOptions};
 use sync_sqlite::{SqliteOptions, SqliteStore};

@@ -62,6 +62,7 @@ mod progress;
 mod push;
 mod schema;
 mod store;
+pub mod subscription;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod transport;
@@ -87,6 +88,7 @@ pub use push::{
 };
 pub use schema::{Collection, Column, ColumnType, DEFAULT_PAGE_SIZE, Index, RESERVED_COLUMNS, Schema};
 pub use store::ClientStore;
+pub use subscription::{SubscribedValue, Subscription, SubscriptionChange};
 pub use tokio_util::sync::CancellationToken;
 pub use transport::Transport;
 pub use value::{Change, Row, Value};

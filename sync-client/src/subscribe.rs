@@ -1,0 +1,46 @@
+//! Subscriptions (selective sync): which conversations (filter values) this client replicates.
+
+use sync_core::{Subscription, SubscriptionChange};
+
+use crate::{Client, Error};
+
+impl Client {
+    /// What this client replicates: everything (the default) or its subscribed values, with their cursors.
+    pub async fn subscription(&self) -> Result<Subscription, Error> {
+        Ok(self.engine.subscription(&self.scope).await?)
+    }
+
+    /// Subscribes to `values` (conversation ids): the next [`Client::sync`] fetches only their rows, from
+    /// scratch, and pulls the others from where they were. From "everything" (the default), the replica becomes
+    /// these values: their rows stay (nothing is fetched again) and every other value's rows are evicted. An
+    /// archived value is unarchived. An empty value is `invalid_argument`.
+    pub async fn subscribe(&self, values: Vec<String>) -> Result<Subscription, Error> {
+        self.change(SubscriptionChange::Subscribe(values)).await
+    }
+
+    /// Unsubscribes from `values`: their rows (in every collection filtered by them, children included) and
+    /// cursors are deleted now. A value not subscribed is `invalid_argument` and nothing changes.
+    pub async fn unsubscribe(&self, values: Vec<String>) -> Result<Subscription, Error> {
+        self.change(SubscriptionChange::Unsubscribe(values)).await
+    }
+
+    /// Archives subscribed `values`: their rows stay (readable, searchable), frozen, and syncs skip them.
+    pub async fn archive(&self, values: Vec<String>) -> Result<Subscription, Error> {
+        self.change(SubscriptionChange::Archive(values)).await
+    }
+
+    /// Unarchives `values`: the next sync catches them up from where they stopped.
+    pub async fn unarchive(&self, values: Vec<String>) -> Result<Subscription, Error> {
+        self.change(SubscriptionChange::Unarchive(values)).await
+    }
+
+    /// Back to replicating everything: the filtered collections' rows are deleted now and the next sync pulls
+    /// them whole.
+    pub async fn subscribe_everything(&self) -> Result<Subscription, Error> {
+        self.change(SubscriptionChange::Everything).await
+    }
+
+    async fn change(&self, change: SubscriptionChange) -> Result<Subscription, Error> {
+        Ok(self.engine.change_subscription(&self.scope, change, &self.cancel_token()).await?)
+    }
+}
