@@ -11,7 +11,8 @@
 //! - `live.rs`: [`Client::follow`], the live loop with an optional [`ChangeListener`].
 //! - `rows.rs`: [`Client::list_rows`] ([`NamedRow`]s, filter values typed by their column).
 //! - `search.rs`: [`Client::search`] (full-text search with highlighted snippets), [`SearchRequest`].
-//! - `subscribe.rs`: [`Client::subscribe`], unsubscribe, archive, unarchive (selective sync).
+//! - `subscribe.rs`: [`Client::subscribe`], unsubscribe, archive, unarchive (selective sync),
+//!   [`Client::sync_recent_first`] and [`Client::prioritize`].
 //! - `writes.rs`: [`Client::mutate`], [`Client::pending_writes`], [`Client::with_write_events`].
 //! - `forward.rs`: events of the engine handed to an app's listener (changes, write outcomes).
 //! - `error.rs`: [`OpenError`], [`Error`].
@@ -43,7 +44,8 @@ use sync_core::{
     SyncReport, Value,
 };
 pub use sync_core::{
-    Mutation, MutationOp, MutationOutcome, SubscribedValue, Subscription, SubscriptionChange, WriteEvent,
+    Mutation, MutationOp, MutationOutcome, RecentEvent, RecentFn, SubscribedValue, Subscription, SubscriptionChange,
+    WriteEvent,
 };
 use sync_http::HttpTransport;
 pub use sync_sqlite::{Highlight, ListRows, QueryResult, SearchHit, SearchMode, SearchOptions};
@@ -89,6 +91,8 @@ pub struct Client {
     scope: String,
     /// Cancelled by [`Client::close`]; every token of [`Client::cancel_token`] is its child.
     closed: CancellationToken,
+    /// The conversations [`Client::prioritize`] moved to the front of a recent-first backfill.
+    priorities: sync_core::Priorities,
 }
 
 impl Client {
@@ -108,7 +112,8 @@ impl Client {
         let store = Arc::new(SqliteStore::open_with(&options.db, store_options)?);
         let changes = Arc::new(NotifyingStore::new(store.clone(), CHANGE_BACKLOG));
         let engine = SyncEngine::new(changes.clone(), Arc::new(transport), config);
-        Ok(Client { engine, store, changes, scope: options.scope, closed: CancellationToken::new() })
+        let (scope, closed, priorities) = (options.scope, CancellationToken::new(), Default::default());
+        Ok(Client { engine, store, changes, scope, closed, priorities })
     }
 
     /// [`Client::open`] on a blocking thread (it may migrate the file).

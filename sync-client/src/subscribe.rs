@@ -1,6 +1,10 @@
-//! Subscriptions (selective sync): which conversations (filter values) this client replicates.
+//! Subscriptions (selective sync): which conversations (filter values) this client replicates; and the
+//! recent-first sync (the chat list first, then each conversation's newest messages, then the history).
 
-use sync_core::{Subscription, SubscriptionChange};
+use sync_core::{
+    CancellationToken, ProgressFn, RecentFirstOptions, RecentFn, Subscription, SubscriptionChange, SyncOptions,
+    SyncReport,
+};
 
 use crate::{Client, Error};
 
@@ -38,6 +42,33 @@ impl Client {
     /// them whole.
     pub async fn subscribe_everything(&self) -> Result<Subscription, Error> {
         self.change(SubscriptionChange::Everything).await
+    }
+
+    /// Syncs recent first ([`SyncEngine::sync_recent_first`](sync_core::SyncEngine::sync_recent_first)): the
+    /// conversations and contacts, then `events` gets `ChatListReady`; then the newest `per_value` (default 50)
+    /// messages, media and participants of each conversation, newest first, each followed by `HeadLanded`; then the
+    /// ordinary pull of everything, during which conversations passed to [`Client::prioritize`] are pulled whole
+    /// first (`HistoryLanded`). Ends as exact as [`Client::sync`]; the report is the last pull's.
+    pub async fn sync_recent_first(
+        &self,
+        per_value: Option<usize>,
+        events: Option<RecentFn>,
+        progress: Option<ProgressFn>,
+        cancel: Option<CancellationToken>,
+    ) -> Result<SyncReport, Error> {
+        let options = RecentFirstOptions {
+            sync: SyncOptions { progress, cancel: cancel.unwrap_or_else(|| self.cancel_token()), collections: None },
+            per_value: per_value.unwrap_or(sync_core::DEFAULT_HEAD_ROWS),
+            events,
+            priorities: self.priorities.clone(),
+        };
+        Ok(self.engine.sync_recent_first(&self.scope, options).await?)
+    }
+
+    /// Moves `value`'s history (a conversation the user opened) to the front of the running (or next)
+    /// recent-first sync's backfill.
+    pub fn prioritize(&self, value: &str) {
+        self.priorities.prioritize(value);
     }
 
     async fn change(&self, change: SubscriptionChange) -> Result<Subscription, Error> {

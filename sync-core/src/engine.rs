@@ -21,9 +21,11 @@ use crate::transport::Transport;
 
 mod collection;
 mod push;
+mod recent;
 mod subscribe;
 use collection::CollectionSync;
 pub use push::{PUSH_BATCH, PushReport, WriteEvent};
+pub use recent::{Priorities, RecentEvent, RecentFirstOptions, RecentFn};
 
 /// How long the writer waits for the next page before it commits the pages a store holds open
 /// ([`ClientStore::apply_page_held`]).

@@ -73,7 +73,9 @@ pub mod wire;
 
 pub use code::ErrorCode;
 pub use config::SyncConfig;
-pub use engine::{PUSH_BATCH, PushReport, SyncEngine, SyncOptions, WriteEvent};
+pub use engine::{
+    PUSH_BATCH, Priorities, PushReport, RecentEvent, RecentFirstOptions, RecentFn, SyncEngine, SyncOptions, WriteEvent,
+};
 pub use error::{FeedError, PageError, SchemaError, StoreError, SyncError, TransportError};
 pub use feed::{ChangeFeed, FilteredRead, ServerStore, Write, WriteReceipt, check_write};
 pub use filter::{DEFAULT_HEAD_ROWS, MAX_FILTER_VALUES, MAX_HEAD_PER_VALUE, check_filter, merge_filtered};

@@ -12,7 +12,7 @@ use sync_core::{ClientStore, SyncReport, Write, verify_subset};
 use crate::selective::{Served, conversation, delete, message, seeded};
 use crate::support::{Kind, SCOPE, TOKEN};
 
-fn client(h: &Served, dir: &tempfile::TempDir, name: &str) -> Client {
+pub fn client(h: &Served, dir: &tempfile::TempDir, name: &str) -> Client {
     let options = ClientOptions {
         db: dir.path().join(format!("{name}.db")),
         url: h.server.url(),
@@ -30,7 +30,7 @@ fn set(values: &[&str]) -> BTreeSet<String> {
     values.iter().map(|v| (*v).to_owned()).collect()
 }
 
-fn strings(values: &[&str]) -> Vec<String> {
+pub fn strings(values: &[&str]) -> Vec<String> {
     values.iter().map(|v| (*v).to_owned()).collect()
 }
 
@@ -39,7 +39,7 @@ async fn sync(client: &Client) -> SyncReport {
 }
 
 /// Asserts that `client` holds exactly the server's rows of `values` (all of them for `None`) and nothing else.
-async fn assert_exact(h: &Served, client: &Client, values: Option<&[&str]>) {
+pub async fn assert_exact(h: &Served, client: &Client, values: Option<&[&str]>) {
     let schema = whatsapp::schema();
     let values = values.map(set);
     let verification =

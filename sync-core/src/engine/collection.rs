@@ -39,6 +39,9 @@ pub(super) struct CollectionSync<'a> {
     /// Selective sync: the subscribed values this pull is for (all at `cursor`), whose own cursors the pages
     /// move ([`ClientStore::apply_filtered_page`]); `None`: the whole collection.
     filter: Option<Vec<String>>,
+    /// A prioritized history (`recent.rs`): the values' rows from 0, applied by [`ClientStore::apply_rows`] (no
+    /// cursor moves: the backfill brings them again as no-ops).
+    loose: bool,
 }
 
 /// What the writer has applied so far.
@@ -52,7 +55,17 @@ impl<'a> CollectionSync<'a> {
         let cursor = run.cursor(&collection.name);
         let limit = engine.config.page_size(schema, &collection.name);
         let (scope, cancel) = (run.scope, &run.options.cancel);
-        CollectionSync { engine, scope, collection, cancel, cursor, from_scratch: cursor == 0, limit, filter: None }
+        CollectionSync {
+            engine,
+            scope,
+            collection,
+            cancel,
+            cursor,
+            from_scratch: cursor == 0,
+            limit,
+            filter: None,
+            loose: false,
+        }
     }
 
     /// The pull of the rows of `values` (subscribed values whose cursors in the collection are all `cursor`).
@@ -65,6 +78,17 @@ impl<'a> CollectionSync<'a> {
     ) -> Self {
         let sync = CollectionSync::new(engine, run, schema, collection);
         CollectionSync { cursor, from_scratch: cursor == 0, filter: Some(values), ..sync }
+    }
+
+    /// The pull of the whole history of `value`, moving no cursor.
+    pub(super) fn history(
+        engine: &'a SyncEngine,
+        run: &Run<'a>,
+        schema: &Schema,
+        collection: &'a Collection,
+        value: String,
+    ) -> Self {
+        CollectionSync { loose: true, ..Self::filtered(engine, run, schema, collection, (0, vec![value])) }
     }
 
     /// Whether pages are applied held (a sync from scratch of the whole collection; a filtered pull's pages land
@@ -208,7 +232,9 @@ impl<'a> CollectionSync<'a> {
 
     async fn apply(&self, store: &dyn ClientStore, page: Page) -> Result<crate::page::ApplyOutcome, SyncError> {
         let apply_started = Instant::now();
-        let outcome = if let Some(values) = &self.filter {
+        let outcome = if self.loose {
+            store.apply_rows(self.scope, page).await?
+        } else if let Some(values) = &self.filter {
             store.apply_filtered_page(self.scope, values, page).await?
         } else if self.from_scratch {
             store.apply_page_held(self.scope, page).await?
