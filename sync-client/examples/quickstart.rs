@@ -24,5 +24,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for hit in client.store.search("wa-1", "lunch tomorrow", options).await? {
         println!("{} {} {}", hit.collection, hit.id, hit.snippet);
     }
+
+    // Selective sync: only these conversations (their messages, media, participants); the next sync fetches just them.
+    // unsubscribe evicts, archive keeps them frozen and unsynced, unarchive catches up, subscribe_everything goes back.
+    client.subscribe(vec!["c-1".into(), "c-2".into()]).await?;
+    client.sync(None, None, None).await?;
+
+    // Recent first: the chat list, then the newest 50 messages of each conversation, then the history; events say when.
+    let events: sync_client::RecentFn = std::sync::Arc::new(|event| println!("{event:?}"));
+    client.prioritize("c-2"); // the conversation the user opened: its history first
+    client.sync_recent_first(None, Some(events), None, None).await?;
     Ok(())
 }

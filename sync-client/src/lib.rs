@@ -13,6 +13,8 @@
 //! - `search.rs`: [`Client::search`] (full-text search with highlighted snippets), [`SearchRequest`].
 //! - `media.rs`: media downloads ([`Client::media_configure`], [`Client::media_download`], pause, resume, cancel,
 //!   prioritize, items, totals, [`Client::media_listen`]) over the [`sync_media`] queue.
+//! - `subscribe.rs`: [`Client::subscribe`], unsubscribe, archive, unarchive (selective sync),
+//!   [`Client::sync_recent_first`] and [`Client::prioritize`].
 //! - `writes.rs`: [`Client::mutate`], [`Client::pending_writes`], [`Client::with_write_events`].
 //! - `forward.rs`: events of the engine handed to an app's listener (changes, write outcomes).
 //! - `error.rs`: [`OpenError`], [`Error`].
@@ -26,6 +28,7 @@ mod live;
 mod media;
 mod rows;
 mod search;
+mod subscribe;
 mod writes;
 
 use std::path::PathBuf;
@@ -44,7 +47,10 @@ use sync_core::{
     CancellationToken, ClientStore, CursorState, ProgressFn, Schema, StoreStats, SyncConfig, SyncEngine, SyncOptions,
     SyncReport, Value,
 };
-pub use sync_core::{Mutation, MutationOp, MutationOutcome, WriteEvent};
+pub use sync_core::{
+    Mutation, MutationOp, MutationOutcome, RecentEvent, RecentFn, SubscribedValue, Subscription, SubscriptionChange,
+    WriteEvent,
+};
 use sync_http::HttpTransport;
 pub use sync_media::{
     AutoDownload, ItemState, MediaError, MediaEvent, MediaItem, MediaRecord, QueueTotals, Reconciled,
@@ -94,6 +100,8 @@ pub struct Client {
     closed: CancellationToken,
     /// The media download queue, opened on first use.
     media: media::MediaSlot,
+    /// The conversations [`Client::prioritize`] moved to the front of a recent-first backfill.
+    priorities: sync_core::Priorities,
 }
 
 impl Client {
@@ -119,7 +127,8 @@ impl Client {
             options.token.as_deref(),
             options.progress_interval,
         );
-        Ok(Client { engine, store, changes, scope: options.scope, closed: CancellationToken::new(), media })
+        let (scope, closed, priorities) = (options.scope, CancellationToken::new(), Default::default());
+        Ok(Client { engine, store, changes, scope, closed, media, priorities })
     }
 
     /// [`Client::open`] on a blocking thread (it may migrate the file).

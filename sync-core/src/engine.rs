@@ -11,16 +11,21 @@ use tokio_util::sync::CancellationToken;
 use crate::code::ErrorCode;
 use crate::config::SyncConfig;
 use crate::error::{SyncError, TransportError};
+use crate::filter::MAX_FILTER_VALUES;
 use crate::page::{CursorState, Page};
-use crate::progress::{Progress, ProgressFn, Stage, SyncReport};
+use crate::progress::{CollectionReport, Progress, ProgressFn, Stage, SyncReport};
 use crate::schema::{Collection, Schema};
 use crate::store::ClientStore;
+use crate::subscription::pull_groups;
 use crate::transport::Transport;
 
 mod collection;
 mod push;
+mod recent;
+mod subscribe;
 use collection::CollectionSync;
 pub use push::{PUSH_BATCH, PushReport, WriteEvent};
+pub use recent::{Priorities, RecentEvent, RecentFirstOptions, RecentFn};
 
 /// How long the writer waits for the next page before it commits the pages a store holds open
 /// ([`ClientStore::apply_page_held`]).
@@ -121,13 +126,25 @@ impl SyncEngine {
             .with_retry(&format!("GET /sync/status/{scope}"), cancel, || self.transport.fetch_status(scope))
             .await?;
         let cursors = self.store.sync_state(scope).await?;
+        let subscription = self.store.subscription(scope).await?;
         let mut run =
             Run { scope, options, cursors, report: SyncReport { scope: scope.to_owned(), ..Default::default() } };
         run.emit(Progress::new(scope, Stage::Started, None));
         for collection in collections {
-            let report = CollectionSync::new(self, &run, schema, collection)
-                .run(&run, status.collections.get(&collection.name))
-                .await?;
+            let server = status.collections.get(&collection.name);
+            let report = match (&subscription.values, &collection.filter) {
+                (Some(_), Some(_)) => {
+                    // One pull per group of subscribed values sharing a cursor, reported as one collection.
+                    let groups = pull_groups(&subscription, &collection.name, MAX_FILTER_VALUES);
+                    let mut parts = Vec::with_capacity(groups.len());
+                    for group in groups {
+                        let sync = CollectionSync::filtered(self, &run, schema, collection, group);
+                        parts.push(sync.run(&run, server).await?);
+                    }
+                    sum_reports(&collection.name, parts)
+                }
+                _ => CollectionSync::new(self, &run, schema, collection).run(&run, server).await?,
+            };
             run.report.collections.push(report);
         }
         run.report.elapsed = started.elapsed();
@@ -179,6 +196,25 @@ impl SyncEngine {
             }
         }
     }
+}
+
+/// The report of a collection pulled by several filtered pulls: their sums, the lowest cursor before and the
+/// highest after.
+fn sum_reports(collection: &str, parts: Vec<CollectionReport>) -> CollectionReport {
+    let mut total = CollectionReport {
+        collection: collection.to_owned(),
+        cursor_before: parts.iter().map(|p| p.cursor_before).min().unwrap_or(0),
+        cursor_after: parts.iter().map(|p| p.cursor_after).max().unwrap_or(0),
+        ..Default::default()
+    };
+    for part in parts {
+        total.upserted += part.upserted;
+        total.deleted += part.deleted;
+        total.skipped += part.skipped;
+        total.pages += part.pages;
+        total.bytes += part.bytes;
+    }
+    total
 }
 
 /// Appends `next` (the page that followed `page`) to `page`.

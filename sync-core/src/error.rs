@@ -166,6 +166,13 @@ pub enum StoreError {
     /// The store keeps no outbox, so it cannot take local writes.
     #[error("this client store does not support local writes (use SqliteStore or MemoryStore)")]
     WritesUnsupported,
+    /// A subscription change that cannot apply (an empty value, a value not subscribed, archiving while the
+    /// scope syncs everything); nothing was changed.
+    #[error("invalid subscription change: {0}")]
+    InvalidSubscription(String),
+    /// The store keeps no subscriptions, so it syncs every scope whole.
+    #[error("this client store does not support subscriptions (use SqliteStore or MemoryStore)")]
+    SubscriptionsUnsupported,
     /// The underlying database failed.
     #[error("{context}: {cause}")]
     Backend {
@@ -186,9 +193,11 @@ impl StoreError {
             StoreError::InvalidWrite(_) => ErrorCode::InvalidWrite,
             StoreError::InvalidQuery(_) => ErrorCode::InvalidQuery,
             StoreError::Closed => ErrorCode::Closed,
-            StoreError::WritesUnsupported | StoreError::CursorGap { .. } | StoreError::Backend { .. } => {
-                ErrorCode::Store
-            }
+            StoreError::InvalidSubscription(_) => ErrorCode::InvalidArgument,
+            StoreError::WritesUnsupported
+            | StoreError::SubscriptionsUnsupported
+            | StoreError::CursorGap { .. }
+            | StoreError::Backend { .. } => ErrorCode::Store,
         }
     }
 

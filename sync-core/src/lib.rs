@@ -62,6 +62,7 @@ mod progress;
 mod push;
 mod schema;
 mod store;
+pub mod subscription;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod transport;
@@ -72,7 +73,9 @@ pub mod wire;
 
 pub use code::ErrorCode;
 pub use config::SyncConfig;
-pub use engine::{PUSH_BATCH, PushReport, SyncEngine, SyncOptions, WriteEvent};
+pub use engine::{
+    PUSH_BATCH, Priorities, PushReport, RecentEvent, RecentFirstOptions, RecentFn, SyncEngine, SyncOptions, WriteEvent,
+};
 pub use error::{FeedError, PageError, SchemaError, StoreError, SyncError, TransportError};
 pub use feed::{ChangeFeed, FilteredRead, ServerStore, Write, WriteReceipt, check_write};
 pub use filter::{DEFAULT_HEAD_ROWS, MAX_FILTER_VALUES, MAX_HEAD_PER_VALUE, check_filter, merge_filtered};
@@ -87,6 +90,7 @@ pub use push::{
 };
 pub use schema::{Collection, Column, ColumnType, DEFAULT_PAGE_SIZE, Index, RESERVED_COLUMNS, Schema};
 pub use store::ClientStore;
+pub use subscription::{SubscribedValue, Subscription, SubscriptionChange};
 pub use tokio_util::sync::CancellationToken;
 pub use transport::Transport;
 pub use value::{Change, Row, Value};

@@ -7,6 +7,7 @@ use crate::mutation::{Mutation, MutationResult};
 use crate::outbox::{LocalWrite, PendingWrite, TouchedRow};
 use crate::page::{ApplyOutcome, CursorState, Page, StoreStats, StoredRow};
 use crate::schema::Schema;
+use crate::subscription::{Subscription, SubscriptionChange};
 
 /// A client-side replica: rows of every collection per scope, and one cursor per scope and collection.
 ///
@@ -117,5 +118,46 @@ pub trait ClientStore: Send + Sync {
     async fn pending_writes(&self, scope: &str) -> Result<Vec<PendingWrite>, StoreError> {
         let _ = scope;
         Err(StoreError::WritesUnsupported)
+    }
+
+    // Subscriptions (selective sync, `subscription.rs`). A store that keeps none syncs everything: it answers
+    // `subscription` with everything and the others with [`StoreError::SubscriptionsUnsupported`], the default.
+
+    /// The subscription of `scope`, with the cursors of its values. Default: everything.
+    async fn subscription(&self, scope: &str) -> Result<Subscription, StoreError> {
+        let _ = scope;
+        Ok(Subscription::default())
+    }
+
+    /// Applies `change` in one transaction (rows evicted, cursors kept or deleted as the change says) and
+    /// returns the new subscription. A change that cannot apply ([`SubscriptionChange::check`]) is
+    /// [`StoreError::InvalidSubscription`] and changes nothing.
+    async fn change_subscription(&self, scope: &str, change: SubscriptionChange) -> Result<Subscription, StoreError> {
+        let _ = (scope, change);
+        Err(StoreError::SubscriptionsUnsupported)
+    }
+
+    /// [`ClientStore::apply_page`] for a filtered page (a request with `filter: values`): the cursors that move
+    /// are the values' in the page's collection, each to `max(cursor, latest_seq)`. A page whose `since_seq` is
+    /// above one of the values' cursors is [`StoreError::CursorGap`]. A tombstone deletes a row only if it holds
+    /// a smaller seq and its filter value is one of `values` (a row that a tombstone says left the values and
+    /// that is held under another value is that value's business: its own pull brings its changes).
+    async fn apply_filtered_page(
+        &self,
+        scope: &str,
+        values: &[String],
+        page: Page,
+    ) -> Result<ApplyOutcome, StoreError> {
+        let _ = (scope, values, page);
+        Err(StoreError::SubscriptionsUnsupported)
+    }
+
+    /// Applies rows that do not move a cursor (a head: the newest rows of some values), in one transaction, under
+    /// the same per-row rule as a page: an upsert never replaces a row holding a greater or equal seq, a tombstone
+    /// deletes only a row with a smaller seq. The pull that reaches these seqs later delivers them again as
+    /// no-ops. The outcome's cursor is 0.
+    async fn apply_rows(&self, scope: &str, page: Page) -> Result<ApplyOutcome, StoreError> {
+        let _ = (scope, page);
+        Err(StoreError::SubscriptionsUnsupported)
     }
 }

@@ -33,6 +33,7 @@ pub(crate) const CLIENT: Migrations = Migrations {
     steps: &[
         Migration { name: "001_sync_state.sql", sql: include_str!("../migrations/client/001_sync_state.sql") },
         Migration { name: "002_outbox.sql", sql: include_str!("../migrations/client/002_outbox.sql") },
+        Migration { name: "003_subscriptions.sql", sql: include_str!("../migrations/client/003_subscriptions.sql") },
     ],
 };
 

@@ -2,7 +2,7 @@
 //! PostgreSQL, `sync_postgres::testing`: where it is found and what happens when it is unreachable), with
 //! `WhatsAppHook`: hostile pushes refused, and engines writing through `sync-client` (offline writes, lost
 //! answers, bursts, concurrent clients, live followers) ending exact. And selective sync on the wire
-//! (`selective.rs`).
+//! (`selective.rs`), subscriptions through `sync-client` (`subscriptions.rs`) and the recent-first sync (`recent.rs`).
 
 /// Each scenario as two tests, `<name>::sqlite` and `<name>::postgres`.
 macro_rules! on_both_stores {
@@ -25,7 +25,9 @@ macro_rules! on_both_stores {
 
 pub mod hostile;
 mod live;
+mod recent;
 mod selective;
+mod subscriptions;
 mod support;
 mod writes;
 
@@ -33,6 +35,21 @@ use selective::{bad_filters_are_refused, filtered_pages_hold_exactly_their_value
 use support::{Kind, store};
 
 on_both_stores!(filtered_pages_hold_exactly_their_values, heads_hold_the_newest_rows, bad_filters_are_refused);
+
+use subscriptions::{
+    a_subscription_holds_exactly_its_conversations, subscribing_after_a_full_sync_fetches_nothing_again,
+};
+
+on_both_stores!(a_subscription_holds_exactly_its_conversations, subscribing_after_a_full_sync_fetches_nothing_again);
+
+use recent::{
+    prioritized_history_lands_whole_within_a_subscription, recent_first_shows_the_chat_list_then_heads_then_everything,
+};
+
+on_both_stores!(
+    recent_first_shows_the_chat_list_then_heads_then_everything,
+    prioritized_history_lands_whole_within_a_subscription
+);
 
 async fn hostile_pushes_change_nothing(kind: Kind) {
     let dir = tempfile::tempdir().expect("tempdir");

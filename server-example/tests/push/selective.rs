@@ -39,7 +39,7 @@ impl Served {
 }
 
 /// Five conversations of 20 messages each, written interleaved so every page crosses values.
-async fn seeded(kind: Kind) -> Option<Served> {
+pub async fn seeded(kind: Kind) -> Option<Served> {
     let h = Served::new(kind).await?;
     h.write((1..=5).map(|c| conversation(&format!("c{c}"), c)).collect()).await;
     let mut writes = Vec::new();

@@ -36,6 +36,12 @@ pub(super) struct CollectionSync<'a> {
     /// page requests say `fresh` (nothing held here can need a pruned tombstone), and pages are applied held.
     from_scratch: bool,
     limit: usize,
+    /// Selective sync: the subscribed values this pull is for (all at `cursor`), whose own cursors the pages
+    /// move ([`ClientStore::apply_filtered_page`]); `None`: the whole collection.
+    filter: Option<Vec<String>>,
+    /// A prioritized history (`recent.rs`): the values' rows from 0, applied by [`ClientStore::apply_rows`] (no
+    /// cursor moves: the backfill brings them again as no-ops).
+    loose: bool,
 }
 
 /// What the writer has applied so far.
@@ -49,7 +55,46 @@ impl<'a> CollectionSync<'a> {
         let cursor = run.cursor(&collection.name);
         let limit = engine.config.page_size(schema, &collection.name);
         let (scope, cancel) = (run.scope, &run.options.cancel);
-        CollectionSync { engine, scope, collection, cancel, cursor, from_scratch: cursor == 0, limit }
+        CollectionSync {
+            engine,
+            scope,
+            collection,
+            cancel,
+            cursor,
+            from_scratch: cursor == 0,
+            limit,
+            filter: None,
+            loose: false,
+        }
+    }
+
+    /// The pull of the rows of `values` (subscribed values whose cursors in the collection are all `cursor`).
+    pub(super) fn filtered(
+        engine: &'a SyncEngine,
+        run: &Run<'a>,
+        schema: &Schema,
+        collection: &'a Collection,
+        (cursor, values): (i64, Vec<String>),
+    ) -> Self {
+        let sync = CollectionSync::new(engine, run, schema, collection);
+        CollectionSync { cursor, from_scratch: cursor == 0, filter: Some(values), ..sync }
+    }
+
+    /// The pull of the whole history of `value`, moving no cursor.
+    pub(super) fn history(
+        engine: &'a SyncEngine,
+        run: &Run<'a>,
+        schema: &Schema,
+        collection: &'a Collection,
+        value: String,
+    ) -> Self {
+        CollectionSync { loose: true, ..Self::filtered(engine, run, schema, collection, (0, vec![value])) }
+    }
+
+    /// Whether pages are applied held (a sync from scratch of the whole collection; a filtered pull's pages land
+    /// in a table that holds other values' rows, so they commit one by one).
+    fn held(&self) -> bool {
+        self.from_scratch && self.filter.is_none()
     }
 
     /// Pulls the collection until the server says `has_more: false` (or skips it when `server`, its line of the
@@ -70,7 +115,8 @@ impl<'a> CollectionSync<'a> {
         progress.start_cursor = self.cursor;
         progress.cursor = self.cursor;
         progress.target_seq = server.map_or(0, |s| s.latest_seq);
-        progress.total = if self.from_scratch { server.map(|s| s.count) } else { None };
+        // The server counts the collection's rows, not the values'.
+        progress.total = if self.held() { server.map(|s| s.count) } else { None };
         let mut tally = Tally { report, progress };
         if server.is_some_and(|s| s.latest_seq <= self.cursor) {
             // The status says nothing is newer than our cursor: skip the round trip.
@@ -80,7 +126,7 @@ impl<'a> CollectionSync<'a> {
         let (fetched, written) = tokio::join!(self.fetch_pages(pages_tx), self.write_pages(pages_rx, run, &mut tally));
         // Whatever happened, what was applied stays applied: commit the pages the store holds open (only a sync
         // from scratch applies pages held, so an incremental one skips the store round trip).
-        let flushed = if self.from_scratch { self.engine.store.flush().await } else { Ok(()) };
+        let flushed = if self.held() { self.engine.store.flush().await } else { Ok(()) };
         written?;
         fetched?;
         flushed?;
@@ -104,7 +150,7 @@ impl<'a> CollectionSync<'a> {
                 since_seq,
                 limit: self.limit,
                 fresh: self.from_scratch,
-                filter: None,
+                filter: self.filter.clone(),
             };
             let what = format!("GET /sync/{name}/{scope}?since_seq={since_seq}");
             let fetch_started = Instant::now();
@@ -162,7 +208,7 @@ impl<'a> CollectionSync<'a> {
                 merged += 1;
             }
             let (bytes, more) = (page.bytes as u64, page.has_more);
-            holding |= self.from_scratch;
+            holding |= self.held();
             let outcome = self.apply(store, page).await?;
             let (report, progress) = (&mut tally.report, &mut tally.progress);
             report.upserted += outcome.upserted;
@@ -186,7 +232,11 @@ impl<'a> CollectionSync<'a> {
 
     async fn apply(&self, store: &dyn ClientStore, page: Page) -> Result<crate::page::ApplyOutcome, SyncError> {
         let apply_started = Instant::now();
-        let outcome = if self.from_scratch {
+        let outcome = if self.loose {
+            store.apply_rows(self.scope, page).await?
+        } else if let Some(values) = &self.filter {
+            store.apply_filtered_page(self.scope, values, page).await?
+        } else if self.from_scratch {
             store.apply_page_held(self.scope, page).await?
         } else {
             store.apply_page(self.scope, page).await?

@@ -96,6 +96,8 @@ fn covered(page: &PageError, transport: &TransportError, store: &StoreError, fee
         | StoreError::InvalidQuery(_)
         | StoreError::InvalidWrite(_)
         | StoreError::WritesUnsupported
+        | StoreError::InvalidSubscription(_)
+        | StoreError::SubscriptionsUnsupported
         | StoreError::Backend { .. } => {}
     }
     match feed {
@@ -139,6 +141,8 @@ fn every_error_names_each_cause_once_in_plain_words() {
         StoreError::InvalidWrite("`posts` is not writable".into()),
         StoreError::WritesUnsupported,
         StoreError::backend("committing a page", Io),
+        StoreError::InvalidSubscription("cannot archive \"c9\": it is not subscribed".into()),
+        StoreError::SubscriptionsUnsupported,
     ];
     for e in &stores {
         check(e, "");

@@ -11,6 +11,7 @@ use crate::outbox::{LocalWrite, PendingWrite, TouchedRow};
 use crate::page::{ApplyOutcome, CursorState, Page, StoreStats, StoredRow};
 use crate::schema::Schema;
 use crate::store::ClientStore;
+use crate::subscription::{Subscription, SubscriptionChange};
 use crate::value::Change;
 
 /// What one committed local transaction changed, as a UI needs it to refresh.
@@ -77,6 +78,35 @@ impl NotifyingStore {
         Ok(())
     }
 
+    /// The event of a page about to be applied. Keys are taken only while someone listens: a sync from scratch
+    /// applies millions of rows.
+    fn event_of(&self, scope: &str, page: &Page) -> Option<ChangeEvent> {
+        if self.events.receiver_count() == 0 {
+            return None;
+        }
+        let mut event =
+            ChangeEvent { scope: scope.to_owned(), collection: Some(page.collection.clone()), ..Default::default() };
+        for row in &page.rows {
+            match row.change {
+                Change::Upsert(_) => event.upserted.push(row.id.clone()),
+                Change::Delete => event.deleted.push(row.id.clone()),
+            }
+        }
+        Some(event)
+    }
+
+    /// Sends `event` once its page committed, if it changed anything.
+    fn send_applied(&self, event: Option<ChangeEvent>, outcome: ApplyOutcome) -> ApplyOutcome {
+        if let Some(mut event) = event
+            && (outcome.upserted > 0 || outcome.deleted > 0)
+        {
+            event.cursor = outcome.cursor;
+            // No receiver left since: nothing to do.
+            let _ = self.events.send(event);
+        }
+        outcome
+    }
+
     async fn cursor(&self, scope: &str, collection: &str) -> Result<i64, StoreError> {
         let state = self.inner.sync_state(scope).await?;
         Ok(state.into_iter().find(|c| c.collection == collection).map_or(0, |c| c.last_seq))
@@ -94,25 +124,9 @@ impl ClientStore for NotifyingStore {
     }
 
     async fn apply_page(&self, scope: &str, page: Page) -> Result<ApplyOutcome, StoreError> {
-        let mut event =
-            ChangeEvent { scope: scope.to_owned(), collection: Some(page.collection.clone()), ..Default::default() };
-        // Keys are taken only while someone listens: a sync from scratch applies millions of rows.
-        let listening = self.events.receiver_count() > 0;
-        if listening {
-            for row in &page.rows {
-                match row.change {
-                    Change::Upsert(_) => event.upserted.push(row.id.clone()),
-                    Change::Delete => event.deleted.push(row.id.clone()),
-                }
-            }
-        }
+        let event = self.event_of(scope, &page);
         let outcome = self.inner.apply_page(scope, page).await?;
-        event.cursor = outcome.cursor;
-        if listening && (outcome.upserted > 0 || outcome.deleted > 0) {
-            // No receiver left since: nothing to do.
-            let _ = self.events.send(event);
-        }
-        Ok(outcome)
+        Ok(self.send_applied(event, outcome))
     }
 
     /// Held (uncommitted) pages would break the promise that an event follows a commit: while anyone listens,
@@ -189,5 +203,38 @@ impl ClientStore for NotifyingStore {
 
     async fn pending_writes(&self, scope: &str) -> Result<Vec<PendingWrite>, StoreError> {
         self.inner.pending_writes(scope).await
+    }
+
+    async fn subscription(&self, scope: &str) -> Result<Subscription, StoreError> {
+        self.inner.subscription(scope).await
+    }
+
+    /// Rows evicted by a change are announced as a scope-wide event (`collection: None`): re-read what is shown.
+    async fn change_subscription(&self, scope: &str, change: SubscriptionChange) -> Result<Subscription, StoreError> {
+        let evicts = matches!(change, SubscriptionChange::Unsubscribe(_) | SubscriptionChange::Everything)
+            || matches!(&change, SubscriptionChange::Subscribe(_))
+                && self.inner.subscription(scope).await?.is_everything();
+        let subscription = self.inner.change_subscription(scope, change).await?;
+        if evicts {
+            let _ = self.events.send(ChangeEvent { scope: scope.to_owned(), ..Default::default() });
+        }
+        Ok(subscription)
+    }
+
+    async fn apply_filtered_page(
+        &self,
+        scope: &str,
+        values: &[String],
+        page: Page,
+    ) -> Result<ApplyOutcome, StoreError> {
+        let event = self.event_of(scope, &page);
+        let outcome = self.inner.apply_filtered_page(scope, values, page).await?;
+        Ok(self.send_applied(event, outcome))
+    }
+
+    async fn apply_rows(&self, scope: &str, page: Page) -> Result<ApplyOutcome, StoreError> {
+        let event = self.event_of(scope, &page);
+        let outcome = self.inner.apply_rows(scope, page).await?;
+        Ok(self.send_applied(event, outcome))
     }
 }

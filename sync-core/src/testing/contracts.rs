@@ -52,6 +52,22 @@ macro_rules! client_store_contracts {
     };
 }
 
+/// The subscription contracts of a [`ClientStore`](crate::ClientStore) that keeps subscriptions (selective
+/// sync), one test each; `$make` as for [`client_store_contracts!`](crate::client_store_contracts).
+#[macro_export]
+macro_rules! client_subscription_contracts {
+    ($make:path) => {
+        $crate::__contract_tests!(
+            $make,
+            subscriptions,
+            subscribing_keeps_the_values_and_evicts_the_rest(),
+            filtered_pages_move_their_values_cursors(),
+            unsubscribe_archive_and_everything(),
+            heads_move_no_cursor()
+        );
+    };
+}
+
 /// The [`ServerStore`](crate::ServerStore) contracts (PROTOCOL.md invariants 2, 3 and 6 as a store keeps them,
 /// and the live wait), one test each; `$make` is `async fn() -> Option<(G, Arc<dyn ServerStore>)>`.
 #[macro_export]

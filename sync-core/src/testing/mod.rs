@@ -10,6 +10,7 @@ mod faulty;
 pub mod push;
 mod push_model;
 pub mod server_store;
+pub mod subscriptions;
 
 pub use faulty::{Fault, FaultyTransport, PushFault};
 pub use push_model::push_model_check;

@@ -15,6 +15,7 @@ use crate::sql::{self, ClientSql, Flavor};
 use crate::{connection, migrations, tables};
 
 mod outbox;
+mod subscribe;
 
 /// Statements per collection that may be cached (upsert, delete, three row reads, count, reset, any), plus room
 /// for the fixed ones (the outbox's among them), so that applying pages to every collection never evicts a statement it is about to reuse.
@@ -327,7 +328,8 @@ impl ClientDb {
         let statements = self.prepared.iter().flat_map(|p| p.sql.values().map(|s| s.reset.as_str()));
         let run = || -> rusqlite::Result<()> {
             let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            for statement in statements.chain([sql::DELETE_CURSORS]) {
+            // Subscribed values stay subscribed (archived ones too), from cursor 0.
+            for statement in statements.chain([sql::DELETE_CURSORS, sql::DROP_ALL_VALUE_CURSORS]) {
                 tx.prepare_cached(statement)?.execute([scope])?;
             }
             // Local writes survive a reset, shown on "no server version" until pages bring the rows again.

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use sync_core::outbox::{LocalWrite, PendingWrite, TouchedRow};
 use sync_core::{
     ApplyOutcome, ClientStore, CursorState, Mutation, MutationResult, Page, Schema, StoreError, StoreStats, StoredRow,
-    Value,
+    Subscription, SubscriptionChange, Value,
 };
 
 use crate::error::Error;
@@ -208,5 +208,32 @@ impl ClientStore for SqliteStore {
     async fn pending_writes(&self, scope: &str) -> Result<Vec<PendingWrite>, StoreError> {
         let scope = scope.to_owned();
         self.run(move |db| db.pending_writes(&scope)).await
+    }
+
+    async fn subscription(&self, scope: &str) -> Result<Subscription, StoreError> {
+        let scope = scope.to_owned();
+        self.run(move |db| db.subscription(&scope)).await
+    }
+
+    /// One `BEGIN IMMEDIATE` transaction: the subscription's tables, the rows evicted (through the filter
+    /// indexes) and the cursors.
+    async fn change_subscription(&self, scope: &str, change: SubscriptionChange) -> Result<Subscription, StoreError> {
+        let scope = scope.to_owned();
+        self.run(move |db| db.change_subscription(&scope, change)).await
+    }
+
+    async fn apply_filtered_page(
+        &self,
+        scope: &str,
+        values: &[String],
+        page: Page,
+    ) -> Result<ApplyOutcome, StoreError> {
+        let (scope, values) = (scope.to_owned(), values.to_vec());
+        self.run(move |db| db.apply_filtered_page(&scope, &values, &page)).await
+    }
+
+    async fn apply_rows(&self, scope: &str, page: Page) -> Result<ApplyOutcome, StoreError> {
+        let scope = scope.to_owned();
+        self.run(move |db| db.apply_rows(&scope, &page)).await
     }
 }

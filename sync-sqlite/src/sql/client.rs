@@ -29,6 +29,35 @@ pub(crate) struct ClientSql {
     pub(crate) create_indexes: Vec<String>,
     /// The full-text index, when the collection declares `full_text` columns.
     pub(crate) fts: Option<Fts>,
+    /// Selective sync, when the collection declares a filter column.
+    pub(crate) filter: Option<ClientFilterSql>,
+}
+
+/// The statements of selective sync over a collection's filter column (served by the client's filter index, or
+/// the primary key for a collection filtered by `id`).
+#[derive(Debug)]
+pub(crate) struct ClientFilterSql {
+    /// Binds integration_id, value: deletes the rows of one filter value.
+    pub(crate) evict: String,
+    /// Binds integration_id, a JSON array of values: deletes the rows of every other value (and of none).
+    pub(crate) evict_others: String,
+    /// Binds integration_id, id: the row's filter value.
+    pub(crate) value_of: String,
+}
+
+impl ClientFilterSql {
+    fn new(c: &Collection, column: &str) -> Self {
+        let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+        let (table, column) = (quote(&c.name), quote(column));
+        ClientFilterSql {
+            evict: format!("DELETE FROM {table} WHERE integration_id = ?1 AND {column} = ?2"),
+            evict_others: format!(
+                "DELETE FROM {table} WHERE integration_id = ?1 \
+                 AND ({column} IS NULL OR {column} NOT IN (SELECT value FROM json_each(?2)))"
+            ),
+            value_of: format!("SELECT {column} FROM {table} WHERE integration_id = ?1 AND id = ?2"),
+        }
+    }
 }
 
 impl ClientSql {
@@ -73,6 +102,7 @@ impl ClientSql {
             drop_indexes: drop_indexes(c, Flavor::Client),
             create_indexes: create_indexes(c, Flavor::Client),
             fts: Fts::new(c),
+            filter: c.filter.as_deref().map(|column| ClientFilterSql::new(c, column)),
         }
     }
 }
@@ -88,6 +118,40 @@ pub(crate) const CURSORS: &str =
     "SELECT collection, last_seq, updated_at FROM sync_state WHERE integration_id = ?1 ORDER BY collection";
 /// Binds integration_id.
 pub(crate) const DELETE_CURSORS: &str = "DELETE FROM sync_state WHERE integration_id = ?1";
+/// Binds integration_id, collection.
+pub(crate) const DELETE_CURSOR: &str = "DELETE FROM sync_state WHERE integration_id = ?1 AND collection = ?2";
+
+/// Binds integration_id: a row if the scope syncs only its subscribed values.
+pub(crate) const IS_SELECTIVE: &str = "SELECT 1 FROM sync_selective WHERE integration_id = ?1";
+/// Binds integration_id.
+pub(crate) const SET_SELECTIVE: &str = "INSERT OR IGNORE INTO sync_selective (integration_id) VALUES (?1)";
+/// Binds integration_id.
+pub(crate) const DROP_SELECTIVE: &str = "DELETE FROM sync_selective WHERE integration_id = ?1";
+/// Binds integration_id: value, archived, in value order.
+pub(crate) const SUBSCRIPTIONS: &str =
+    "SELECT value, archived FROM sync_subscriptions WHERE integration_id = ?1 ORDER BY value";
+/// Binds integration_id, value, archived: adds a value or sets its state.
+pub(crate) const SET_SUBSCRIPTION: &str = "INSERT INTO sync_subscriptions (integration_id, value, archived) \
+     VALUES (?1, ?2, ?3) ON CONFLICT (integration_id, value) DO UPDATE SET archived = excluded.archived";
+/// Binds integration_id, value.
+pub(crate) const DROP_SUBSCRIPTION: &str = "DELETE FROM sync_subscriptions WHERE integration_id = ?1 AND value = ?2";
+/// Binds integration_id.
+pub(crate) const DROP_SUBSCRIPTIONS: &str = "DELETE FROM sync_subscriptions WHERE integration_id = ?1";
+/// Binds integration_id: collection, value, last_seq.
+pub(crate) const VALUE_CURSORS: &str =
+    "SELECT collection, value, last_seq FROM sync_value_state WHERE integration_id = ?1";
+/// Binds integration_id, collection, value.
+pub(crate) const VALUE_CURSOR: &str =
+    "SELECT last_seq FROM sync_value_state WHERE integration_id = ?1 AND collection = ?2 AND value = ?3";
+/// Binds integration_id, collection, value, last_seq, updated_at: the cursor never moves backwards.
+pub(crate) const SAVE_VALUE_CURSOR: &str = "INSERT INTO sync_value_state \
+     (integration_id, collection, value, last_seq, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+     ON CONFLICT (integration_id, collection, value) DO UPDATE SET last_seq = excluded.last_seq, \
+     updated_at = excluded.updated_at WHERE excluded.last_seq > sync_value_state.last_seq";
+/// Binds integration_id, value.
+pub(crate) const DROP_VALUE_CURSORS: &str = "DELETE FROM sync_value_state WHERE integration_id = ?1 AND value = ?2";
+/// Binds integration_id.
+pub(crate) const DROP_ALL_VALUE_CURSORS: &str = "DELETE FROM sync_value_state WHERE integration_id = ?1";
 /// The last prepared schema's JSON.
 pub(crate) const LOAD_SCHEMA: &str = "SELECT schema_json FROM sync_schema WHERE id = 1";
 /// Binds the schema's JSON, updated_at.

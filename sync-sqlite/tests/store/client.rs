@@ -38,6 +38,7 @@ mod contracts {
         Some((dir, Arc::new(store)))
     }
     sync_core::client_store_contracts!(make);
+    sync_core::client_subscription_contracts!(make);
 }
 
 #[tokio::test]
