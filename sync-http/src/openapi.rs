@@ -23,7 +23,7 @@ use crate::ErrorBody;
         description = "Pages of rows in the order of a server-assigned `seq`, per collection and integration. \
                        Every error is JSON: `{\"error\": {\"code\", \"message\"}}`."
     ),
-    components(schemas(ErrorBody, Page, Row)),
+    components(schemas(ErrorBody, Page, Row, FilterValue)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]
@@ -114,5 +114,24 @@ impl PartialSchema for Row {
 impl ToSchema for Row {
     fn name() -> Cow<'static, str> {
         Cow::Borrowed("Row")
+    }
+}
+
+/// One value of the repeated `filter` parameter: a non-empty string (an empty one is answered 400).
+pub(crate) struct FilterValue;
+
+impl PartialSchema for FilterValue {
+    fn schema() -> RefOr<Schema> {
+        let value = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .description(Some("a value of the collection's filter column"));
+        RefOr::T(Schema::Object(value.build()))
+    }
+}
+
+impl ToSchema for FilterValue {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("FilterValue")
     }
 }

@@ -25,7 +25,7 @@ use crate::access::Access;
 use crate::error_body::ErrorBody;
 use crate::live;
 use crate::media::{self, MediaSource};
-use crate::openapi::{ApiDoc, Page};
+use crate::openapi::{ApiDoc, FilterValue, Page};
 
 /// Server settings.
 #[derive(Clone)]
@@ -244,7 +244,7 @@ async fn status(
         ("since_seq" = Option<i64>, Query, minimum = 0, description = "the client's cursor; default 0"),
         ("limit" = Option<i64>, Query, minimum = 1, description = "rows per page; default and maximum set by the server (larger values are clamped)"),
         ("fresh" = Option<String>, Query, description = "`1` or `true` when the client syncs this collection from cursor 0 in this session: served below the tombstone horizon"),
-        ("filter" = Option<Vec<String>>, Query, explode = true, description = "selective sync, repeated once per value (1 to 1,000): only the rows whose filter column (the collection's `filter` in `GET /schema`) holds one of these values, and tombstones of rows that left them; when `has_more` is false, `latest_seq` may be past the last row (the collection's greatest seq the answer covers: the values' next cursor)"),
+        ("filter" = Option<Vec<FilterValue>>, Query, explode = true, max_items = 1000, description = "selective sync, repeated once per value (1 to 1,000): only the rows whose filter column (the collection's `filter` in `GET /schema`) holds one of these values, and tombstones of rows that left them; when `has_more` is false, `latest_seq` may be past the last row (the collection's greatest seq the answer covers: the values' next cursor)"),
         ("live" = Option<String>, Query, description = "`true` or `1`: long-poll, answer as soon as there is something newer than `since_seq` (or after `timeout`)"),
         ("timeout" = Option<f64>, Query, minimum = 0, description = "with `live`: seconds to wait, default 25, at most 60"),
     ),
@@ -344,7 +344,7 @@ fn split_filter(pairs: Vec<(String, String)>) -> (HashMap<String, String>, Optio
     params(
         ("collection" = String, Path, description = "a collection of `GET /schema` that declares a `filter` column"),
         ("integration_id" = String, Path, description = "the integration (scope)"),
-        ("filter" = Vec<String>, Query, explode = true, description = "the values, repeated once per value (1 to 1,000)"),
+        ("filter" = Vec<FilterValue>, Query, explode = true, min_items = 1, max_items = 1000, description = "the values, repeated once per value (1 to 1,000)"),
         ("per_value" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "live rows per value, newest first; default 50"),
     ),
     responses(
