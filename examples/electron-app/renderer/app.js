@@ -225,7 +225,7 @@ function mediaRow(media) {
   li.innerHTML = '<div class="label"><span class="name"></span><span class="amount"></span></div>' +
     '<div class="track"><div class="fill"></div></div><div class="buttons"></div><p class="alert" hidden></p>'
   li.querySelector('.name').textContent = media.fileName ?? `${media.mimeType ?? 'media'} ${media.mediaId.slice(0, 8)}`
-  const row = { li, media, fill: li.querySelector('.fill'), amount: li.querySelector('.amount'), rate: null }
+  const row = { li, media, fill: li.querySelector('.fill'), amount: li.querySelector('.amount'), rate: null, events: 0 }
   mediaRows.set(media.mediaId, row)
   showMedia(row)
   return li
@@ -258,9 +258,13 @@ async function mediaAction(row, name) {
   const id = row.media.mediaId
   const call = { Download: api.mediaDownload, Retry: api.mediaResume, Pause: api.mediaPause, Resume: api.mediaResume,
     Cancel: api.mediaCancel, Open: api.mediaOpen }[name]
+  const seen = row.events
   try {
     const item = await call(id)
-    if (item?.state) Object.assign(row.media, { state: item.state, bytes: item.bytes, error: item.lastError ?? null })
+    // A small file can finish before the call's answer arrives: an event since the click is newer than the answer.
+    if (item?.state && row.events === seen) {
+      Object.assign(row.media, { state: item.state, bytes: item.bytes, error: item.lastError ?? null })
+    }
   } catch (error) {
     row.media.error = `${error.code ?? 'error'}: ${error.message}`
   }
@@ -279,6 +283,7 @@ async function refreshMedia() {
 api.onMedia((event) => {
   const row = mediaRows.get(event.mediaId)
   if (!row) return
+  row.events += 1
   if (event.kind === 'progress') {
     Object.assign(row.media, { bytes: event.bytes, size: event.total })
     row.rate = event.rate

@@ -326,12 +326,12 @@ test('media: downloads show progress bars, end verified in the app folder (no Do
     console.log(`# media card screenshot: ${shot}`)
 
     // "Open" asks for the finished file (a browser saves it; Electron opens it with the system's application).
-    const [request] = await Promise.all([
-      browser.waitForEvent('request', (r) => r.url().includes('/media-file/')),
+    const [response] = await Promise.all([
+      browser.waitForEvent('response', (r) => r.url().includes('/media-file/')),
       page.click(`#media-list li[data-media="${ids[0]}"] button.open`),
     ])
-    assert.equal(decodeURIComponent(new URL(request.url()).pathname), `/media-file/${ids[0]}`)
-    assert.equal((await request.response())?.status(), 200)
+    assert.equal(decodeURIComponent(new URL(response.url()).pathname), `/media-file/${ids[0]}`)
+    assert.equal(response.status(), 200)
     assert.deepEqual(pageErrors, [])
   } finally {
     await browser.close()
