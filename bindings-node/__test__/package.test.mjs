@@ -67,6 +67,7 @@ test('a TypeScript program type-checks with tsc --strict and syncs the server', 
   assert.equal(out.stages.at(-1), 'finished')
   assert.ok(out.firstChatMessages > 0)
   assert.deepEqual(out.writes, { op: 'update', pending: ['pending'], outcomes: ['applied'] })
+  assert.deepEqual(out.media, { inFolder: true, state: 'done', done: 1, progress: true })
 })
 
 test('wrong usage fails to type-check', () => {

@@ -5,11 +5,28 @@
 const { randomUUID } = require('node:crypto')
 const { SyncEngine } = require('@seqsync/node')
 
-/** The sync screen's backend over one engine. `emit(channel, payload)` sends events to the renderer. */
-async function createBackend(options, emit) {
+/**
+ * The sync screen's backend over one engine. `emit(channel, payload)` sends events to the renderer. `media.appDir`
+ * is where downloaded media go on a system without a Downloads folder (`media.targetDir` overrides both).
+ */
+async function createBackend(options, emit, media = {}) {
   const engine = await SyncEngine.open(options)
   let running = null
   let live = null
+  // Media downloads: the queue starts now (it resumes what the last run left), its events go to the renderer. A
+  // folder that cannot be used leaves the screen working without media, saying why.
+  let mediaFolder = null
+  let mediaError = null
+  await engine.media.onEvent((event) => emit('media', event))
+  try {
+    mediaFolder = await engine.media.configure({ targetDir: media.targetDir, fallbackDir: media.appDir, autoDownload: [] })
+  } catch (error) {
+    mediaError = { code: error.code ?? 'unknown', message: error.message }
+  }
+  const withMedia = (call) => {
+    if (mediaError) throw Object.assign(new Error(mediaError.message), { code: mediaError.code })
+    return call()
+  }
 
   /** The outcome of each pushed write ("sent", or "failed" and rolled back) arrives as a `write` event. */
   const onWrite = (outcome) => emit('write', outcome)
@@ -98,6 +115,33 @@ async function createBackend(options, emit) {
 
     cancelSync() {
       running?.abort()
+    },
+
+    /** Where downloads go (null, with why, when media are unavailable). */
+    mediaFolder: () => ({ folder: mediaFolder, error: mediaError }),
+
+    /** The first media rows of the replica with their downloads' state (`none` when not queued). */
+    async mediaList(limit = 12) {
+      const { rows } = await engine.query(
+        'SELECT id, file_name, mime_type, size_bytes FROM message_media WHERE integration_id = ? ORDER BY id LIMIT ?',
+        [options.integrationId, limit])
+      const items = new Map((mediaError ? [] : await engine.media.list()).map((i) => [i.mediaId, i]))
+      return rows.map(([mediaId, fileName, mimeType, size]) => {
+        const item = items.get(mediaId)
+        return { mediaId, fileName, mimeType, size, state: item?.state ?? 'none', bytes: item?.bytes ?? 0,
+          path: item?.path ?? null, error: item?.lastError ?? null }
+      })
+    },
+
+    mediaDownload: (mediaId) => withMedia(() => engine.media.download(mediaId)),
+    mediaPause: (mediaId) => withMedia(() => engine.media.pause(mediaId)),
+    mediaResume: (mediaId) => withMedia(() => engine.media.resume(mediaId)),
+    mediaCancel: (mediaId) => withMedia(() => engine.media.cancel(mediaId)),
+
+    /** The finished file of a media row (what "Open" opens), or null. */
+    async mediaPath(mediaId) {
+      const item = mediaError ? null : await engine.media.item(mediaId)
+      return item?.state === 'done' ? item.path : null
     },
 
     close() {

@@ -2,7 +2,7 @@
 // Electron's main process: owns the engine and answers the renderer over IPC. Configure with SEQSYNC_URL,
 // SEQSYNC_TOKEN, SEQSYNC_INTEGRATION (and SEQSYNC_DB, default: replica.db in the app's user data folder).
 const path = require('node:path')
-const { app, BrowserWindow, ipcMain } = require('electron')
+const { app, BrowserWindow, ipcMain, shell } = require('electron')
 const { createBackend } = require('./backend.js')
 
 async function start() {
@@ -20,6 +20,8 @@ async function start() {
       integrationId: process.env.SEQSYNC_INTEGRATION ?? 'wa-1',
     },
     (channel, payload) => window.webContents.send(`sync:${channel}`, payload),
+    // Media go to the user's Downloads folder, or to the app's own folder on a system without one.
+    { appDir: path.join(app.getPath('userData'), 'downloads') },
   )
   ipcMain.handle('sync:stats', () => backend.stats())
   ipcMain.handle('sync:conversations', (_event, limit) => backend.conversations(limit))
@@ -30,6 +32,17 @@ async function start() {
   ipcMain.handle('chat:send', (_event, conversationId, body) => backend.send(conversationId, body))
   ipcMain.handle('chat:edit', (_event, id, body) => backend.edit(id, body))
   ipcMain.handle('chat:remove', (_event, id) => backend.remove(id))
+  ipcMain.handle('media:folder', () => backend.mediaFolder())
+  ipcMain.handle('media:list', () => backend.mediaList())
+  ipcMain.handle('media:download', (_event, id) => backend.mediaDownload(id))
+  ipcMain.handle('media:pause', (_event, id) => backend.mediaPause(id))
+  ipcMain.handle('media:resume', (_event, id) => backend.mediaResume(id))
+  ipcMain.handle('media:cancel', (_event, id) => backend.mediaCancel(id))
+  // Opens a finished file with the system's application for its type (only a path the queue verified and placed).
+  ipcMain.handle('media:open', async (_event, id) => {
+    const file = await backend.mediaPath(id)
+    return file ? shell.openPath(file) : 'not downloaded'
+  })
   app.on('window-all-closed', async () => {
     await backend.close()
     app.quit()

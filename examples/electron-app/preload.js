@@ -22,4 +22,12 @@ contextBridge.exposeInMainWorld('seqsync', {
   edit: (id, body) => ipcRenderer.invoke('chat:edit', id, body),
   remove: (id) => ipcRenderer.invoke('chat:remove', id),
   onWrite: (callback) => subscribe('sync:write', callback),
+  mediaFolder: () => ipcRenderer.invoke('media:folder'),
+  mediaList: () => ipcRenderer.invoke('media:list'),
+  mediaDownload: (mediaId) => ipcRenderer.invoke('media:download', mediaId),
+  mediaPause: (mediaId) => ipcRenderer.invoke('media:pause', mediaId),
+  mediaResume: (mediaId) => ipcRenderer.invoke('media:resume', mediaId),
+  mediaCancel: (mediaId) => ipcRenderer.invoke('media:cancel', mediaId),
+  mediaOpen: (mediaId) => ipcRenderer.invoke('media:open', mediaId),
+  onMedia: (callback) => subscribe('sync:media', callback),
 })

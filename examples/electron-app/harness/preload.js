@@ -1,7 +1,7 @@
 'use strict'
 // The harness's stand-in for ../preload.js: the same window.seqsync, over HTTP and server-sent events.
 ;(() => {
-  const listeners = { progress: new Set(), done: new Set(), change: new Set(), write: new Set() }
+  const listeners = { progress: new Set(), done: new Set(), change: new Set(), write: new Set(), media: new Set() }
   const events = new EventSource('/api/events')
   const ready = new Promise((resolve) => { events.onopen = resolve })
   events.onmessage = (message) => {
@@ -33,5 +33,15 @@
     edit: (id, body) => call('edit', id, body),
     remove: (id) => call('remove', id),
     onWrite: (callback) => subscribe('write', callback),
+    mediaFolder: () => call('mediaFolder'),
+    mediaList: () => call('mediaList'),
+    // Events of a download must not be missed: start only once the event stream is open.
+    mediaDownload: async (mediaId) => { await ready; return call('mediaDownload', mediaId) },
+    mediaPause: (mediaId) => call('mediaPause', mediaId),
+    mediaResume: (mediaId) => call('mediaResume', mediaId),
+    mediaCancel: (mediaId) => call('mediaCancel', mediaId),
+    // A browser has no shell to open a file with: the harness serves the finished file in a new tab.
+    mediaOpen: (mediaId) => { window.open(`/media-file/${encodeURIComponent(mediaId)}`, '_blank') },
+    onMedia: (callback) => subscribe('media', callback),
   })
 })()

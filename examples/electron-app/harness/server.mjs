@@ -15,13 +15,15 @@ const rendererDir = path.join(here, '..', 'renderer')
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' }
 
 /** Starts the harness on 127.0.0.1:`port` (0: any); resolves to { url, close() }. */
-export async function startHarness(engineOptions, port = 0) {
+export async function startHarness(engineOptions, port = 0, media = {}) {
   const clients = new Set()
   const emit = (channel, payload) => {
     const data = `data: ${JSON.stringify({ channel, payload })}\n\n`
     for (const response of clients) response.write(data)
   }
-  const backend = await createBackend(engineOptions, emit)
+  // Media go to the Downloads folder, or, on a system without one, to a folder beside the replica.
+  const appDir = path.join(path.dirname(path.resolve(engineOptions.dbPath)), 'downloads')
+  const backend = await createBackend(engineOptions, emit, { appDir, ...media })
   const calls = {
     stats: () => backend.stats(),
     conversations: ([limit]) => backend.conversations(limit),
@@ -32,6 +34,12 @@ export async function startHarness(engineOptions, port = 0) {
     send: ([conversationId, body]) => backend.send(conversationId, body),
     edit: ([id, body]) => backend.edit(id, body),
     remove: ([id]) => backend.remove(id),
+    mediaFolder: () => backend.mediaFolder(),
+    mediaList: () => backend.mediaList(),
+    mediaDownload: ([id]) => backend.mediaDownload(id),
+    mediaPause: ([id]) => backend.mediaPause(id),
+    mediaResume: ([id]) => backend.mediaResume(id),
+    mediaCancel: ([id]) => backend.mediaCancel(id),
   }
 
   const server = http.createServer(async (request, response) => {
@@ -51,6 +59,12 @@ export async function startHarness(engineOptions, port = 0) {
         for await (const chunk of request) body += chunk
         const result = await call(body ? JSON.parse(body) : [])
         return send(response, 200, 'application/json', JSON.stringify(result ?? null))
+      }
+      if (url.pathname.startsWith('/media-file/')) {
+        // "Open" in a browser: the finished file the queue verified (nothing for another path or an unfinished one).
+        const file = await backend.mediaPath(decodeURIComponent(url.pathname.slice('/media-file/'.length)))
+        if (!file) return send(response, 404, 'application/json', '{"error":"not downloaded"}')
+        return send(response, 200, 'application/octet-stream', await readFile(file))
       }
       if (url.pathname === '/harness-preload.js') {
         return send(response, 200, TYPES['.js'], await readFile(path.join(here, 'preload.js')))

@@ -1,7 +1,8 @@
 'use strict'
 // The sync screen: the stats card, "Sync All Data", a progress bar per collection, an error alert with retry, and a
 // chat: open a conversation, send (shown "sending…" until the server has it, offline too), edit and delete messages;
-// a search box whose results open the conversation at the message.
+// a search box whose results open the conversation at the message; a media card: download a file with a progress
+// bar, pause, resume or cancel it, and open it once it is verified and in the download folder.
 // It talks to the main process only through window.seqsync (preload.js).
 const api = window.seqsync
 const $ = (id) => document.getElementById(id)
@@ -211,9 +212,94 @@ $('compose').addEventListener('submit', (event) => {
   stopEditing()
   write(() => (target ? api.edit(target.id, body) : api.send(chat.id, body)))
 })
+// Media: one row per media file of the replica, its bar fed by the queue's progress events.
+const mediaRows = new Map()
+
+function formatBytes(n) {
+  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} KB`
+}
+
+function mediaRow(media) {
+  const li = document.createElement('li')
+  li.dataset.media = media.mediaId
+  li.innerHTML = '<div class="label"><span class="name"></span><span class="amount"></span></div>' +
+    '<div class="track"><div class="fill"></div></div><div class="buttons"></div><p class="alert" hidden></p>'
+  li.querySelector('.name').textContent = media.fileName ?? `${media.mimeType ?? 'media'} ${media.mediaId.slice(0, 8)}`
+  const row = { li, media, fill: li.querySelector('.fill'), amount: li.querySelector('.amount'), rate: null, events: 0 }
+  mediaRows.set(media.mediaId, row)
+  showMedia(row)
+  return li
+}
+
+/** Redraws a row from its state: the bar, the amount, and the buttons the state allows. */
+function showMedia(row) {
+  const { media } = row
+  const fraction = media.size ? Math.min(1, media.bytes / media.size) : 0
+  row.fill.style.width = `${(fraction * 100).toFixed(1)}%`
+  row.li.dataset.state = media.state
+  row.li.dataset.bytes = String(media.bytes)
+  const rate = media.state === 'downloading' && row.rate ? ` · ${formatBytes(row.rate)}/s` : ''
+  row.amount.textContent = `${formatBytes(media.bytes)} / ${formatBytes(media.size ?? 0)} · ${media.state}${rate}`
+  const actions = {
+    none: ['Download'], cancelled: ['Download'], failed: ['Retry'], queued: ['Pause', 'Cancel'],
+    downloading: ['Pause', 'Cancel'], paused: ['Resume', 'Cancel'], done: ['Open'],
+  }[media.state] ?? []
+  row.li.querySelector('.buttons').replaceChildren(...actions.map((name) => {
+    const button = element('button', name, name.toLowerCase())
+    button.addEventListener('click', () => mediaAction(row, name))
+    return button
+  }))
+  const alert = row.li.querySelector('.alert')
+  alert.hidden = !media.error
+  alert.textContent = media.error ?? ''
+}
+
+async function mediaAction(row, name) {
+  const id = row.media.mediaId
+  const call = { Download: api.mediaDownload, Retry: api.mediaResume, Pause: api.mediaPause, Resume: api.mediaResume,
+    Cancel: api.mediaCancel, Open: api.mediaOpen }[name]
+  const seen = row.events
+  try {
+    const item = await call(id)
+    // A small file can finish before the call's answer arrives: an event since the click is newer than the answer.
+    if (item?.state && row.events === seen) {
+      Object.assign(row.media, { state: item.state, bytes: item.bytes, error: item.lastError ?? null })
+    }
+  } catch (error) {
+    row.media.error = `${error.code ?? 'error'}: ${error.message}`
+  }
+  showMedia(row)
+}
+
+async function refreshMedia() {
+  const { folder, error } = await api.mediaFolder()
+  $('media-folder').textContent = folder ? `Downloads go to ${folder}` : `Media unavailable (${error?.code}): ${error?.message}`
+  $('media-folder').dataset.folder = folder ?? ''
+  const media = await api.mediaList().catch(() => [])
+  mediaRows.clear()
+  $('media-list').replaceChildren(...media.map(mediaRow))
+}
+
+api.onMedia((event) => {
+  const row = mediaRows.get(event.mediaId)
+  if (!row) return
+  row.events += 1
+  if (event.kind === 'progress') {
+    Object.assign(row.media, { bytes: event.bytes, size: event.total })
+    row.rate = event.rate
+  } else if (event.kind === 'state') {
+    row.media.state = event.state
+    row.media.error = event.state === 'failed' || event.errorCode ? event.message ?? null : null
+    if (event.state === 'done') row.media.bytes = row.media.size
+  }
+  showMedia(row)
+})
+api.onDone(() => refreshMedia())
+
 $('compose-cancel').addEventListener('click', stopEditing)
 $('search').addEventListener('input', search)
 $('sync').addEventListener('click', sync)
 $('retry').addEventListener('click', sync)
 $('cancel').addEventListener('click', () => api.cancelSync())
 refreshStats()
+refreshMedia()

@@ -3,7 +3,8 @@
 // counts, save a screenshot; then chat: send a message, send one while the server is stopped ("sending…" until it is
 // restarted, then "sent"), edit and delete, and read the result back with another client. Without /usr/bin/chromium the test is skipped, except under CI=true, where it fails.
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -39,6 +40,8 @@ before(async () => {
   if (missing) return
   loadPackage()
   dir = tempDir()
+  // No XDG user-dirs file: the system has no Downloads folder, so the backend must use its app folder.
+  process.env.XDG_CONFIG_HOME = path.join(dir, 'no-user-dirs')
   const db = path.join(dir, 'server.db')
   seed(db, INTEGRATION, { conversations: 200, messages: 40_000, contacts: 150 })
   server = await startServer(db, { [TOKEN]: INTEGRATION })
@@ -279,6 +282,59 @@ test('search: typed text finds the server\'s messages, highlighted and escaped; 
   } finally {
     await browser.close()
     await screen.close()
+    cleanup(profile)
+  }
+})
+
+test('media: downloads show progress bars, end verified in the app folder (no Downloads folder here), and open', { skip: missing && `${CHROMIUM} is missing` }, async () => {
+  const { browser, profile } = await launch()
+  try {
+    const page = await browser.newPage()
+    const pageErrors = []
+    page.on('pageerror', (e) => pageErrors.push(e.message))
+    await page.goto(harness.url)
+    await page.waitForSelector('[data-count="message_media"]')
+    if (!(Number(await page.getAttribute('[data-count="message_media"]', 'data-value')) > 0)) {
+      await page.click('text=Sync All Data')
+      await page.waitForSelector('body[data-synced="true"]', { timeout: 120_000 })
+    }
+    await page.waitForFunction(() => document.querySelectorAll('#media-list li').length >= 3)
+    assert.equal(await page.getAttribute('#media-folder', 'data-folder'), path.join(dir, 'downloads'))
+
+    const ids = await page.$$eval('#media-list li', (lis) => lis.slice(0, 3).map((li) => li.dataset.media))
+    for (const id of ids) await page.click(`#media-list li[data-media="${id}"] button.download`)
+    for (const id of ids) {
+      await page.waitForSelector(`#media-list li[data-media="${id}"][data-state="done"]`, { timeout: 30_000 })
+      assert.equal(await page.$eval(`#media-list li[data-media="${id}"] .fill`, (f) => parseFloat(f.style.width)), 100)
+      // The file the screen opens is, byte for byte, the server's.
+      const served = await page.evaluate(async (id) => {
+        const response = await fetch(`/media-file/${encodeURIComponent(id)}`)
+        return [...new Uint8Array(await response.arrayBuffer())]
+      }, id)
+      const original = await fetch(`${server.url}/media/${INTEGRATION}/${encodeURIComponent(id)}`,
+        { headers: { authorization: `Bearer ${TOKEN}` } })
+      assert.equal(original.status, 200)
+      const expectedBytes = Buffer.from(await original.arrayBuffer())
+      assert.ok(expectedBytes.length > 0)
+      assert.equal(createHash('sha256').update(Buffer.from(served)).digest('hex'),
+        createHash('sha256').update(expectedBytes).digest('hex'), `${id}: the bytes of the server's file`)
+      assert.equal(Number(await page.getAttribute(`#media-list li[data-media="${id}"]`, 'data-bytes')), expectedBytes.length)
+    }
+    assert.equal(readdirSync(path.join(dir, 'downloads')).filter((f) => !f.startsWith('.')).length, 3)
+    const shot = path.join(path.dirname(SCREENSHOT), 'media-card.png')
+    await page.locator('#media').screenshot({ path: shot })
+    console.log(`# media card screenshot: ${shot}`)
+
+    // "Open" asks for the finished file (a browser saves it; Electron opens it with the system's application).
+    const [response] = await Promise.all([
+      browser.waitForEvent('response', (r) => r.url().includes('/media-file/')),
+      page.click(`#media-list li[data-media="${ids[0]}"] button.open`),
+    ])
+    assert.equal(decodeURIComponent(new URL(response.url()).pathname), `/media-file/${ids[0]}`)
+    assert.equal(response.status(), 200)
+    assert.deepEqual(pageErrors, [])
+  } finally {
+    await browser.close()
     cleanup(profile)
   }
 })
