@@ -13,6 +13,8 @@
 //! - `engine.rs`: [`NativeEngine`], the class wrapping `Option<Arc<Client>>` with `close()`.
 //! - `live.rs`: `follow`, the live loop, with a callback per committed change ([`live::RowChanges`]).
 //! - `writes.rs`: `mutate`, `pendingWrites`, and [`WriteOutcome`]s for the `onWrite` callbacks.
+//! - `subscribe.rs`: subscriptions (subscribe, unsubscribe, archive, unarchive) and `syncRecentFirst` with its
+//!   readiness events ([`RecentFirstEvent`]), `prioritize`.
 //! - `cancel.rs`: [`CancelToken`], what an `AbortSignal` cancels.
 //! - `types.rs`: the `#[napi(object)]` options and results, and their conversions from the core's types.
 //! - `values.rs`: JSON values of JavaScript to and from [`sync_core::Value`].
@@ -26,6 +28,7 @@ mod cancel;
 mod engine;
 mod error;
 mod live;
+mod subscribe;
 mod types;
 mod values;
 mod writes;
@@ -33,4 +36,5 @@ mod writes;
 pub use cancel::CancelToken;
 pub use engine::NativeEngine;
 pub use live::RowChanges;
+pub use subscribe::{RecentFirstEvent, SubscribedValue, SubscriptionInfo};
 pub use writes::{Mutation, PendingWriteInfo, WriteInput, WriteOutcome};

@@ -17,12 +17,15 @@
 //!   see each committed change ([`RowChanges`]).
 //! - `writes.rs`: `SyncEngine::mutate`, `SyncEngine::pending_writes`, and [`WriteListener`], what the foreign side
 //!   implements to hear the outcome of each pushed write ([`WriteOutcome`]).
+//! - `subscribe.rs`: subscriptions (subscribe, unsubscribe, archive, unarchive) and `sync_recent_first` with a
+//!   [`RecentFirstListener`] of its readiness events, `prioritize`.
 //! - `types.rs`: the records the foreign side sees, and their conversions from the core's types.
 //! - `error.rs`: [`SeqsyncError`] and the conversions into it.
 
 mod engine;
 mod error;
 mod live;
+mod subscribe;
 mod types;
 mod writes;
 
@@ -32,6 +35,7 @@ use std::sync::OnceLock;
 pub use engine::{CancelHandle, ProgressListener, SyncEngine, open_engine};
 pub use error::SeqsyncError;
 pub use live::{ChangeListener, RowChanges};
+pub use subscribe::{RecentFirstEvent, RecentFirstListener, SubscribedValue, SubscriptionInfo};
 pub use types::{
     CollectionState, CollectionSyncReport, DatabaseStats, ListRowsOptions, OpenOptions, QueryRows, Row, SqlValue,
     SyncProgress, SyncResult,

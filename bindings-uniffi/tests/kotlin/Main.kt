@@ -24,6 +24,8 @@ val implementations: Map<String, suspend (World, JsonObject) -> Unit> = mapOf(
     "write_rejected" to ::writeRejected,
     "write_update_patch" to ::writeUpdatePatch,
     "write_delete" to ::writeDelete,
+    "subscribe_archive" to ::subscribeArchive,
+    "recent_first" to ::recentFirst,
 )
 
 /** Any `kind: error` scenario: open with its setup, do `at`, expect `code` and `message`. */
