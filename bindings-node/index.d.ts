@@ -95,6 +95,29 @@ export declare class NativeEngine {
   mutate(write: WriteInput): Promise<Mutation>
   /** The integration's local writes not settled yet, oldest first. */
   pendingWrites(): Promise<PendingWriteInfo[]>
+  /** What the engine replicates: everything (the default) or its subscribed conversations. */
+  subscription(): Promise<SubscriptionInfo>
+  /** Subscribes to conversations; the next sync fetches only theirs. From everything, the others are evicted. */
+  subscribe(values: Array<string>): Promise<SubscriptionInfo>
+  /** Unsubscribes: the conversations' rows are evicted now. Unknown ones reject with `invalid_argument`. */
+  unsubscribe(values: Array<string>): Promise<SubscriptionInfo>
+  /** Archives subscribed conversations: kept, readable, searchable, not synced. */
+  archive(values: Array<string>): Promise<SubscriptionInfo>
+  /** Unarchives conversations: the next sync catches them up. */
+  unarchive(values: Array<string>): Promise<SubscriptionInfo>
+  /** Back to every conversation: the filtered rows are deleted now and the next sync pulls them whole. */
+  subscribeEverything(): Promise<SubscriptionInfo>
+  /**
+   * Syncs recent first: the chat list (`chat_list_ready`), the newest `perValue` (default 50) messages of each
+   * conversation (`head_landed`, newest conversation first), then everything; prioritized conversations
+   * land whole ahead of the backfill (`history_landed`).
+   */
+  syncRecentFirst(perValue?: number | undefined | null, onEvent?: ((event: RecentFirstEvent) => void) | undefined | null, cancel?: CancelToken | undefined | null): Promise<SyncResult>
+  /**
+   * Moves a conversation's history to the front of the running (or next) recent-first backfill. A closed
+   * engine ignores it.
+   */
+  prioritize(value: string): void
 }
 
 /** An auto-download rule: media whose MIME type starts with `mimePrefix` and is at most `maxBytes` long. */
@@ -387,6 +410,34 @@ export interface SyncProgress {
   targetSeq: number
   /** Rows per second applied to this collection so far. */
   rowsPerSec: number
+}
+
+/** A readiness event of `syncRecentFirst`. */
+export interface RecentFirstEvent {
+  /** `chat_list_ready`, `head_landed` or `history_landed`. */
+  kind: string
+  /** The conversation, for `head_landed` and `history_landed`. */
+  value?: string
+  /** The conversations in the replica, for `chat_list_ready`. */
+  values?: number
+}
+
+/** One subscribed conversation (filter value). */
+export interface SubscribedValue {
+  /** The filter value (a conversation id). */
+  value: string
+  /** Archived: its rows stay, frozen, and syncs skip it. */
+  archived: boolean
+  /** Its cursor per filtered collection. */
+  cursors: Record<string, number>
+}
+
+/** What the engine replicates of its integration. */
+export interface SubscriptionInfo {
+  /** Every row (the default); `values` is then empty. */
+  everything: boolean
+  /** The subscribed values, by value. */
+  values: Array<SubscribedValue>
 }
 
 /** What a sync did. */

@@ -11,9 +11,11 @@ import type {
   OpenOptions,
   PendingWriteInfo,
   QueryRows,
+  RecentFirstEvent,
   RowChanges,
   SearchHit,
   SearchOptions,
+  SubscriptionInfo,
   SyncProgress,
   SyncResult,
   WriteInput,
@@ -23,7 +25,7 @@ import type {
 export type {
   AutoDownloadRule, CollectionState, DatabaseStats, ListRowsOptions, MediaEvent, MediaItem, MediaSettings, MediaTotals,
   Mutation, OpenOptions, PendingWriteInfo, QueryRows, RowChanges,
-  SearchHit, SearchOptions, SyncProgress, SyncResult, WriteInput, WriteOutcome,
+  SearchHit, SearchOptions, SyncProgress, SyncResult, WriteInput, WriteOutcome, RecentFirstEvent, SubscriptionInfo,
 }
 
 /** Options of one sync. */
@@ -134,6 +136,31 @@ export declare class SyncEngine {
   pendingWrites(): Promise<PendingWriteInfo[]>
   /** The media download queue. */
   readonly media: MediaQueue
+  /** What the engine replicates: everything (the default) or its subscribed conversations. */
+  subscription(): Promise<SubscriptionInfo>
+  /**
+   * Subscribes to conversations (filter values): the next sync fetches only their rows (messages, media,
+   * participants) and pulls the others on. From everything (the default) the others' rows are evicted and the
+   * chosen ones kept, fetched again never.
+   */
+  subscribe(values: string[]): Promise<SubscriptionInfo>
+  /** Unsubscribes: their rows are evicted now. One not subscribed rejects with `invalid_argument`. */
+  unsubscribe(values: string[]): Promise<SubscriptionInfo>
+  /** Archives subscribed conversations: their rows stay (readable, searchable), frozen; syncs skip them. */
+  archive(values: string[]): Promise<SubscriptionInfo>
+  /** Unarchives: the next sync catches them up from where they stopped. */
+  unarchive(values: string[]): Promise<SubscriptionInfo>
+  /** Back to every conversation: the filtered rows are deleted now and the next sync pulls them whole. */
+  subscribeEverything(): Promise<SubscriptionInfo>
+  /**
+   * Syncs recent first: conversations and contacts, then `onEvent({ kind: 'chat_list_ready' })`; the newest
+   * `perValue` (default 50) messages of each conversation, newest conversation first, each followed by
+   * `head_landed`; then everything (ending as exact as `syncAll`), with conversations passed to `prioritize`
+   * pulled whole first (`history_landed`).
+   */
+  syncRecentFirst(options?: { perValue?: number, onEvent?: (event: RecentFirstEvent) => void, signal?: AbortSignal }): Promise<SyncResult>
+  /** Moves a conversation's history (one the user opened) to the front of the recent-first backfill. */
+  prioritize(value: string): void
   /** Cancels running syncs and closes the file. Later calls reject with `closed`. */
   close(): Promise<void>
   readonly closed: boolean

@@ -70,6 +70,16 @@ class SyncEngine {
     }
   }
 
+  subscription() { return this.#native.subscription() }
+  subscribe(values) { return this.#native.subscribe(values) }
+  unsubscribe(values) { return this.#native.unsubscribe(values) }
+  archive(values) { return this.#native.archive(values) }
+  unarchive(values) { return this.#native.unarchive(values) }
+  subscribeEverything() { return this.#native.subscribeEverything() }
+  syncRecentFirst({ perValue, onEvent, signal } = {}) {
+    return this.#native.syncRecentFirst(perValue ?? null, onEvent ?? null, this.#token(signal))
+  }
+  prioritize(value) { this.#native.prioritize(value) }
   close() { return this.#native.close() }
   get closed() { return this.#native.closed }
 }

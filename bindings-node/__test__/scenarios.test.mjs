@@ -324,6 +324,57 @@ async function error(scenario) {
   })
 }
 
+// Selective sync and recent first (issue 17).
+Object.assign(implementations, {
+  async subscribe_archive() {
+    const engine = await open('subscribe.db')
+    await engine.syncAll()
+    const full = (await engine.stats()).counts
+    const { rows } = await engine.query(
+      'SELECT conversation_id, COUNT(*) FROM messages GROUP BY conversation_id ORDER BY conversation_id LIMIT 2')
+    const [[a, countA], [b, countB]] = rows
+    let subscription = await engine.subscribe([a, b])
+    assert.equal(subscription.everything, false)
+    assert.deepEqual(subscription.values.map((v) => [v.value, v.archived]), [[a, false], [b, false]])
+    assert.equal((await engine.syncAll()).rows, 0, 'the kept conversations are current')
+    const held = (await engine.stats()).counts
+    assert.deepEqual([held.conversations, held.messages, held.contacts], [2, countA + countB, full.contacts])
+    subscription = await engine.archive([a])
+    assert.deepEqual(subscription.values.map((v) => v.archived), [true, false])
+    assert.equal((await engine.syncAll()).rows, 0)
+    await engine.unsubscribe([b])
+    assert.equal((await engine.stats()).counts.messages, countA, 'evicted at once; the archived one stays')
+    await assert.rejects(engine.archive([b]), (e) => e.code === 'invalid_argument')
+    assert.equal((await engine.subscribeEverything()).everything, true)
+    assert.equal((await engine.stats()).counts.messages, 0)
+    await engine.syncAll()
+    assert.deepEqual((await engine.stats()).counts, counts(await serverStatus(server.url, TOKEN, INTEGRATION)))
+    await engine.close()
+  },
+
+  async recent_first() {
+    const lister = await open('recent-list.db')
+    await lister.syncCollection('conversations')
+    const { rows } = await lister.query('SELECT id FROM conversations ORDER BY id DESC LIMIT 1')
+    await lister.close()
+    const prioritized = rows[0][0]
+    const engine = await open('recent.db')
+    engine.prioritize(prioritized)
+    const events = []
+    await engine.syncRecentFirst({ perValue: 5, onEvent: (e) => events.push(e) })
+    await new Promise((resolve) => setImmediate(resolve))
+    const status = counts(await serverStatus(server.url, TOKEN, INTEGRATION))
+    assert.deepEqual([events[0].kind, events[0].values], ['chat_list_ready', status.conversations])
+    const heads = events.filter((e) => e.kind === 'head_landed').map((e) => e.value)
+    assert.equal(new Set(heads).size, heads.length, 'each conversation once')
+    assert.equal(heads.length, status.conversations)
+    assert.deepEqual(events.filter((e) => e.kind === 'history_landed').map((e) => e.value), [prioritized])
+    assert.deepEqual((await engine.stats()).counts, status)
+    assert.equal((await engine.syncAll()).rows, 0)
+    await engine.close()
+  },
+})
+
 const implementation = (scenario) => (scenario.kind === 'error' ? error : implementations[scenario.id])
 
 test('every scenario of bindings-tests/scenarios.json has a Node implementation', () => {

@@ -60,6 +60,11 @@ pub fn open_engine(env: &Env, options: OpenOptions) -> napi::Result<PromiseRaw<'
 }
 
 impl NativeEngine {
+    /// The client, unless closed.
+    pub(crate) fn client(&self) -> Option<Arc<Client>> {
+        self.client.clone()
+    }
+
     /// Runs `work` with the client, or rejects with `closed`.
     pub(crate) fn run<'env, T, V, F>(
         &self,

@@ -15,6 +15,8 @@
 //! - `writes.rs`: `mutate`, `pendingWrites`, and [`WriteOutcome`]s for the `onWrite` callbacks.
 //! - `media.rs`: `mediaConfigure`, `mediaDownload`, `mediaControl`, ... and their [`MediaItem`]s and
 //!   [`MediaEvent`]s (`engine.media.*` in `sync.js`).
+//! - `subscribe.rs`: subscriptions (subscribe, unsubscribe, archive, unarchive) and `syncRecentFirst` with its
+//!   readiness events ([`RecentFirstEvent`]), `prioritize`.
 //! - `cancel.rs`: [`CancelToken`], what an `AbortSignal` cancels.
 //! - `types.rs`: the `#[napi(object)]` options and results, and their conversions from the core's types.
 //! - `values.rs`: JSON values of JavaScript to and from [`sync_core::Value`].
@@ -29,6 +31,7 @@ mod engine;
 mod error;
 mod live;
 mod media;
+mod subscribe;
 mod types;
 mod values;
 mod writes;
@@ -37,4 +40,5 @@ pub use cancel::CancelToken;
 pub use engine::NativeEngine;
 pub use live::RowChanges;
 pub use media::{AutoDownloadRule, JsMediaSettings, MediaEvent, MediaItem, MediaTotals};
+pub use subscribe::{RecentFirstEvent, SubscribedValue, SubscriptionInfo};
 pub use writes::{Mutation, PendingWriteInfo, WriteInput, WriteOutcome};

@@ -19,6 +19,8 @@
 //!   implements to hear the outcome of each pushed write ([`WriteOutcome`]).
 //! - `media.rs`: the media download calls (`SyncEngine::media_download`, pause, resume, cancel, prioritize,
 //!   items, totals) and [`MediaListener`], what the foreign side implements to see [`MediaEvent`]s.
+//! - `subscribe.rs`: subscriptions (subscribe, unsubscribe, archive, unarchive) and `sync_recent_first` with a
+//!   [`RecentFirstListener`] of its readiness events, `prioritize`.
 //! - `types.rs`: the records the foreign side sees, and their conversions from the core's types.
 //! - `error.rs`: [`SeqsyncError`] and the conversions into it.
 
@@ -26,6 +28,7 @@ mod engine;
 mod error;
 mod live;
 mod media;
+mod subscribe;
 mod types;
 mod writes;
 
@@ -36,6 +39,7 @@ pub use engine::{CancelHandle, ProgressListener, SyncEngine, open_engine};
 pub use error::SeqsyncError;
 pub use live::{ChangeListener, RowChanges};
 pub use media::{AutoDownloadRule, MediaEvent, MediaItem, MediaListener, MediaSettings, MediaState, MediaTotals};
+pub use subscribe::{RecentFirstEvent, RecentFirstListener, SubscribedValue, SubscriptionInfo};
 pub use types::{
     CollectionState, CollectionSyncReport, DatabaseStats, ListRowsOptions, OpenOptions, QueryRows, Row, SqlValue,
     SyncProgress, SyncResult,

@@ -19,29 +19,29 @@ impl Client {
     /// these values: their rows stay (nothing is fetched again) and every other value's rows are evicted. An
     /// archived value is unarchived. An empty value is `invalid_argument`.
     pub async fn subscribe(&self, values: Vec<String>) -> Result<Subscription, Error> {
-        self.change(SubscriptionChange::Subscribe(values)).await
+        self.change_subscription(SubscriptionChange::Subscribe(values)).await
     }
 
     /// Unsubscribes from `values`: their rows (in every collection filtered by them, children included) and
     /// cursors are deleted now. A value not subscribed is `invalid_argument` and nothing changes.
     pub async fn unsubscribe(&self, values: Vec<String>) -> Result<Subscription, Error> {
-        self.change(SubscriptionChange::Unsubscribe(values)).await
+        self.change_subscription(SubscriptionChange::Unsubscribe(values)).await
     }
 
     /// Archives subscribed `values`: their rows stay (readable, searchable), frozen, and syncs skip them.
     pub async fn archive(&self, values: Vec<String>) -> Result<Subscription, Error> {
-        self.change(SubscriptionChange::Archive(values)).await
+        self.change_subscription(SubscriptionChange::Archive(values)).await
     }
 
     /// Unarchives `values`: the next sync catches them up from where they stopped.
     pub async fn unarchive(&self, values: Vec<String>) -> Result<Subscription, Error> {
-        self.change(SubscriptionChange::Unarchive(values)).await
+        self.change_subscription(SubscriptionChange::Unarchive(values)).await
     }
 
     /// Back to replicating everything: the filtered collections' rows are deleted now and the next sync pulls
     /// them whole.
     pub async fn subscribe_everything(&self) -> Result<Subscription, Error> {
-        self.change(SubscriptionChange::Everything).await
+        self.change_subscription(SubscriptionChange::Everything).await
     }
 
     /// Syncs recent first ([`SyncEngine::sync_recent_first`](sync_core::SyncEngine::sync_recent_first)): the
@@ -71,7 +71,8 @@ impl Client {
         self.priorities.prioritize(value);
     }
 
-    async fn change(&self, change: SubscriptionChange) -> Result<Subscription, Error> {
+    /// Applies one [`SubscriptionChange`] (what the methods above do), in one transaction.
+    pub async fn change_subscription(&self, change: SubscriptionChange) -> Result<Subscription, Error> {
         Ok(self.engine.change_subscription(&self.scope, change, &self.cancel_token()).await?)
     }
 }

@@ -26,6 +26,8 @@ val implementations: Map<String, suspend (World, JsonObject) -> Unit> = mapOf(
     "write_delete" to ::writeDelete,
     "media_download" to ::mediaDownload,
     "media_control" to ::mediaControl,
+    "subscribe_archive" to ::subscribeArchive,
+    "recent_first" to ::recentFirst,
 )
 
 /** Any `kind: error` scenario: open with its setup, do `at`, expect `code` and `message`. */

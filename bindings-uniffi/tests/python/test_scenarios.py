@@ -391,6 +391,74 @@ IMPLEMENTATIONS = {
 }
 
 
+# Selective sync and recent first (issue 17).
+def server_counts(world):
+    status = world.server.status(world.token, world.integration)
+    return {name: c["count"] for name, c in status["collections"].items()}
+
+
+async def subscribe_archive(world, scenario):
+    engine = await open_engine(world, "subscribe.db")
+    await engine.sync_all()
+    full = (await engine.stats()).counts
+    grouped = await engine.query("SELECT conversation_id, COUNT(*) FROM messages GROUP BY conversation_id "
+                                 "ORDER BY conversation_id LIMIT 2", [])
+    (a, count_a), (b, count_b) = [(row[0].value, row[1].value) for row in grouped.rows]
+    subscription = await engine.subscribe([a, b])
+    assert not subscription.everything
+    assert [(v.value, v.archived) for v in subscription.values] == [(a, False), (b, False)]
+    assert (await engine.sync_all()).rows == 0, "the kept conversations are current"
+    held = (await engine.stats()).counts
+    assert (held["conversations"], held["messages"], held["contacts"]) == (2, count_a + count_b, full["contacts"])
+    subscription = await engine.archive([a])
+    assert [v.archived for v in subscription.values] == [True, False]
+    assert (await engine.sync_all()).rows == 0
+    await engine.unsubscribe([b])
+    assert (await engine.stats()).counts["messages"] == count_a, "evicted at once; the archived one stays"
+    with pytest.raises(seqsync.SeqsyncError) as caught:
+        await engine.archive([b])
+    assert code_of(caught.value) == "invalid_argument", str(caught.value)
+    assert (await engine.subscribe_everything()).everything
+    assert (await engine.stats()).counts["messages"] == 0
+    await engine.sync_all()
+    assert (await engine.stats()).counts == server_counts(world)
+    await engine.shutdown()
+
+
+class RecentEvents(seqsync.RecentFirstListener):
+    """Collects readiness events (called on the binding's threads)."""
+
+    def __init__(self):
+        self.events = []
+
+    def on_event(self, event):
+        self.events.append(event)
+
+
+async def recent_first(world, scenario):
+    lister = await open_engine(world, "recent-list.db")
+    await lister.sync_collection("conversations")
+    last = await lister.query("SELECT id FROM conversations ORDER BY id DESC LIMIT 1", [])
+    await lister.shutdown()
+    prioritized = last.rows[0][0].value
+    engine = await open_engine(world, "recent.db")
+    engine.prioritize(prioritized)
+    listener = RecentEvents()
+    await engine.sync_recent_first(per_value=5, listener=listener)
+    counts = server_counts(world)
+    events = listener.events
+    assert events[0] == seqsync.RecentFirstEvent.CHAT_LIST_READY(values=counts["conversations"]), events[0]
+    heads = [e.value for e in events if e.is_head_landed()]
+    assert len(set(heads)) == len(heads) == counts["conversations"], "each conversation once"
+    assert [e.value for e in events if e.is_history_landed()] == [prioritized]
+    assert (await engine.stats()).counts == counts
+    assert (await engine.sync_all()).rows == 0
+    await engine.shutdown()
+
+
+IMPLEMENTATIONS.update({"subscribe_archive": subscribe_archive, "recent_first": recent_first})
+
+
 def implementation(scenario):
     return error if scenario["kind"] == "error" else IMPLEMENTATIONS.get(scenario["id"])
 

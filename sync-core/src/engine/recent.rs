@@ -128,11 +128,23 @@ impl SyncEngine {
         options.emit(RecentEvent::ChatListReady { values: values.len() });
         self.heads(scope, &schema, &values, per_value, &options).await?;
         let backfill = self.sync(scope, options.sync.clone());
-        let prioritized = self.prioritized(scope, &schema, &options);
-        tokio::select! {
-            report = backfill => report,
-            Err(e) = prioritized => Err(e),
+        let state = Mutex::new(Prioritized::default());
+        let report = tokio::select! {
+            report = backfill => report?,
+            Err(e) = self.prioritized(scope, &schema, &options, &state) => return Err(e),
+        };
+        // The backfill brought every history: those prioritized and not landed yet (one being pulled when it
+        // ended, or still queued) have landed now.
+        let subscription = self.store.subscription(scope).await?;
+        let Prioritized { taken, landed } = state.into_inner().unwrap_or_else(|e| e.into_inner());
+        let queued = std::mem::take(&mut *options.priorities.queue.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut seen = landed;
+        for value in taken.into_iter().chain(queued) {
+            if pulled(&subscription, &value) && seen.insert(value.clone()) {
+                options.emit(RecentEvent::HistoryLanded { value });
+            }
         }
+        Ok(report)
     }
 
     /// Fetches and applies the heads of `values` (newest first), batch by batch.
@@ -197,21 +209,34 @@ impl SyncEngine {
         scope: &str,
         schema: &Schema,
         options: &RecentFirstOptions,
+        state: &Mutex<Prioritized>,
     ) -> Result<std::convert::Infallible, SyncError> {
         let run = Run { scope, options: &options.sync, cursors: Vec::new(), report: SyncReport::default() };
-        let mut done = HashSet::new();
+        let lock = || state.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             let value = options.priorities.next().await;
             // An unsubscribed or archived value's rows would stay in the replica, unsynced.
-            if !pulled(&self.store.subscription(scope).await?, &value) || !done.insert(value.clone()) {
+            if !pulled(&self.store.subscription(scope).await?, &value) || lock().landed.contains(&value) {
                 continue;
             }
+            lock().taken.push(value.clone());
             for collection in schema.collections.iter().filter(|c| c.filter.as_deref().is_some_and(|f| f != "id")) {
                 CollectionSync::history(self, &run, schema, collection, value.clone()).run(&run, None).await?;
             }
+            let mut state = lock();
+            state.taken.retain(|v| *v != value);
+            state.landed.insert(value.clone());
+            drop(state);
             options.emit(RecentEvent::HistoryLanded { value });
         }
     }
+}
+
+/// The prioritized values of one recent-first sync: taken from the queue and not landed yet, and landed.
+#[derive(Default)]
+struct Prioritized {
+    taken: Vec<String>,
+    landed: HashSet<String>,
 }
 
 /// The rows of `collection` (filtered by `id`: the values themselves) held for `scope`, greatest seq first.
