@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
 
+import { searchScenarios } from './search-scenarios.mjs'
 import { cleanup, counts, loadPackage, repoDir, seed, serverStatus, startServer, tempDir } from './support.mjs'
 
 const { SyncEngine } = loadPackage()
@@ -320,6 +321,8 @@ async function error(scenario) {
     return true
   })
 }
+
+Object.assign(implementations, searchScenarios({ open, newMessage, pushed }))
 
 const implementation = (scenario) => (scenario.kind === 'error' ? error : implementations[scenario.id])
 

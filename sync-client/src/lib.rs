@@ -32,7 +32,7 @@ use std::time::Duration;
 pub use error::{Error, OpenError};
 pub use live::ChangeListener;
 pub use rows::NamedRow;
-pub use search::{SearchRequest, search_mode};
+pub use search::{SearchRequest, search_mode, search_order};
 pub use sync_core::ErrorCode;
 use sync_core::live::NotifyingStore;
 pub use sync_core::outbox::{LocalWrite, PendingWrite, WriteState};
@@ -42,7 +42,7 @@ use sync_core::{
 };
 pub use sync_core::{Mutation, MutationOp, MutationOutcome, WriteEvent};
 use sync_http::HttpTransport;
-pub use sync_sqlite::{Highlight, ListRows, QueryResult, SearchHit, SearchMode, SearchOptions};
+pub use sync_sqlite::{Highlight, ListRows, QueryResult, SearchHit, SearchMode, SearchOptions, SearchOrder};
 use sync_sqlite::{SqliteOptions, SqliteStore};
 pub use writes::WriteListener;
 

@@ -24,7 +24,7 @@ val implementations: Map<String, suspend (World, JsonObject) -> Unit> = mapOf(
     "write_rejected" to ::writeRejected,
     "write_update_patch" to ::writeUpdatePatch,
     "write_delete" to ::writeDelete,
-)
+) + searchImplementations
 
 /** Any `kind: error` scenario: open with its setup, do `at`, expect `code` and `message`. */
 suspend fun error(world: World, scenario: JsonObject) {

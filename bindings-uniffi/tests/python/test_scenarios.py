@@ -7,6 +7,7 @@ import re
 import pytest
 import seqsync
 from conftest import SCENARIOS, Server
+from search_scenarios import search_scenarios
 
 V = seqsync.SqlValue
 
@@ -386,6 +387,9 @@ IMPLEMENTATIONS = {
     "write_update_patch": write_update_patch,
     "write_delete": write_delete,
 }
+
+
+IMPLEMENTATIONS.update(search_scenarios(open_engine, new_message, pushed, code_of))
 
 
 def implementation(scenario):
