@@ -29,7 +29,7 @@ private suspend fun searchSynced(world: World, scenario: JsonObject): Pair<SyncE
     val engine = open(world, "${scenario["id"].asString}.db")
     engine.syncAll()
     val rows = engine.listRows("conversations", ListRowsOptions(orderBy = "id", limit = 2u))
-    return engine to rows.map { it.values["id"]!! }
+    return engine to rows.map { SqlValue.Text(it.id) }
 }
 
 /** Inserts a message of [conversation] with [body], locally. */

@@ -28,7 +28,7 @@ def search_scenarios(open_engine, new_message, pushed, code_of):
         engine = await open_engine(world, f"{scenario['id']}.db")
         await engine.sync_all()
         rows = await engine.list_rows("conversations", seqsync.ListRowsOptions(order_by="id", limit=2))
-        return engine, [r.values["id"].value for r in rows]
+        return engine, [r.id for r in rows]
 
     async def insert(engine, id, conversation, body):
         """Inserts a message of `conversation` with `body`, locally."""

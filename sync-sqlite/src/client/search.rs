@@ -36,7 +36,8 @@ pub enum SearchMode {
 pub enum SearchOrder {
     /// Newest first, as a chat app lists them: within a collection, by when the row first reached this replica
     /// (its SQLite rowid; an edit keeps a row's place, and a replica synced in order has its rows in the server's
-    /// seq order), and several collections' hits interleaved by `seq`. The index is read in this order and stops
+    /// seq order; rows that arrive later, such as an older conversation a selective sync adds, count as newer),
+    /// and several collections' hits interleaved by `seq`. The index is read in this order and stops
     /// after `offset + limit` hits, so a word in a million messages costs as much as a rare one. The default.
     #[default]
     Recent,

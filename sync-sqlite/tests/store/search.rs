@@ -16,7 +16,7 @@ async fn prepared(path: &Path) -> SqliteStore {
     store
 }
 
-/// The ids a search finds, best first.
+/// The ids a search finds, in its order.
 async fn found(store: &SqliteStore, query: &str, options: SearchOptions) -> Vec<String> {
     let hits = store.search("s", query, options).await.expect("search");
     hits.into_iter().map(|h| h.id).collect()
