@@ -42,8 +42,8 @@ export declare class NativeEngine {
   /** Runs one read-only SQL statement with positional parameters on the reader connection. */
   query(sql: string, params?: Array<any> | undefined | null): Promise<QueryRows>
   /**
-   * The integration's rows whose full-text columns match `query`, best first, with highlighted snippets, on
-   * the reader connection. Any text is a valid query in the default `plain` mode; a bad `advanced` query, an
+   * The integration's rows whose full-text columns match `query`, newest first (`order: 'relevance'`: best
+   * first), with highlighted snippets, on the reader connection. Any text is a valid query in the default `plain` mode; a bad `advanced` query, an
    * unknown mode or filter column rejects with `invalid_query`, an unknown collection with `schema`.
    */
   search(query: string, options?: SearchOptions | undefined | null): Promise<SearchHit[]>
@@ -357,8 +357,11 @@ export interface SearchHit {
   id: string
   /** The best part of the row's text, matches marked (escaped for HTML unless `escapeHtml: false`). */
   snippet: string
-  /** bm25 rank: lower is a better match; hits come in this order. */
-  rank: number
+  /**
+   * bm25 rank (lower is a better match) with `order: 'relevance'`, whose hits come in this order; absent with
+   * `recent`.
+   */
+  rank?: number
 }
 
 /** How `search` reads its query and what it returns. */
@@ -368,6 +371,11 @@ export interface SearchOptions {
    * search as you type) or `advanced` (FTS5 syntax; a bad query rejects with `invalid_query`).
    */
   mode?: 'plain' | 'prefix' | 'advanced'
+  /**
+   * `recent` (the default: newest first, and only the first `offset + limit` matches are read) or `relevance`
+   * (best first by bm25, `rank` set; every match is scored first).
+   */
+  order?: 'recent' | 'relevance'
   /** The collections to search. Default: every collection with full-text columns. */
   collections?: Array<string>
   /** Equality filters on declared columns: `{ conversation_id: 'c1' }` (one conversation); `null` matches NULL. */

@@ -120,7 +120,7 @@ export declare class SyncEngine {
   /** One read-only SQL statement with `?` parameters; anything but a read rejects with `invalid_query`. */
   query(sql: string, params?: Array<null | boolean | number | string>): Promise<QueryRows>
   /**
-   * The rows whose full-text columns match `query`, best first, each with a snippet whose matches are marked
+   * The rows whose full-text columns match `query`, newest first (`order: 'relevance'`: best first), each with a snippet whose matches are marked
    * (`<mark>…</mark>` around text escaped for HTML, by default). Any text is a valid query in the default `plain`
    * mode; `prefix` also matches the last word's start; a bad `advanced` (FTS5 syntax) query rejects with
    * `invalid_query`.

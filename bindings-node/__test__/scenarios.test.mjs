@@ -7,6 +7,7 @@ import path from 'node:path'
 import { after, before, test } from 'node:test'
 
 import { mediaScenarios } from './media-scenarios.mjs'
+import { searchScenarios } from './search-scenarios.mjs'
 import { cleanup, counts, loadPackage, repoDir, seed, serverStatus, startServer, tempDir } from './support.mjs'
 
 const { SyncEngine } = loadPackage()
@@ -374,6 +375,7 @@ Object.assign(implementations, {
     await engine.close()
   },
 })
+Object.assign(implementations, searchScenarios({ open, newMessage, pushed }))
 
 const implementation = (scenario) => (scenario.kind === 'error' ? error : implementations[scenario.id])
 

@@ -73,7 +73,7 @@ after(async () => {
   cleanup(dir)
 })
 
-test('search finds exactly the server messages holding the words, in rank order, in one conversation if asked', async () => {
+test('search finds exactly the server messages holding the words, newest or best first, in one conversation if asked', async () => {
   const seeded = messages.find((m) => words(m.body).length >= 3)
   const [one, two] = words(seeded.body)
   for (const query of [one, `${one} ${two}`, one.toUpperCase()]) {
@@ -81,10 +81,16 @@ test('search finds exactly the server messages holding the words, in rank order,
   }
   const conversation = seeded.conversation_id
   assert.deepEqual(await found(one, { where: { conversation_id: conversation } }), expected(one, { conversation }))
-  const hits = await engine.search(one, { limit: 5 })
+  const hits = await engine.search(one, { limit: 5, order: 'relevance' })
   assert.ok(hits.length > 0 && hits.length <= 5)
   assert.ok(hits.every((h, i) => h.collection === 'messages' && (i === 0 || hits[i - 1].rank <= h.rank)))
   assert.ok(hits.every((h) => h.snippet.includes('<mark>')), 'each snippet marks its match')
+  // The default order: newest first, which in a replica synced in order is the server's seq order.
+  const matching = new Set(expected(one))
+  const newest = messages.filter((m) => matching.has(m.id)).sort((a, b) => b.seq - a.seq).slice(0, 5).map((m) => m.id)
+  const recent = await engine.search(one, { limit: 5 })
+  assert.deepEqual(recent.map((h) => h.id), newest)
+  assert.ok(recent.every((h) => h.rank === undefined), 'recent order computes no rank')
 })
 
 test('diacritics fold, prefixes complete, and snippets escape the text around the marks', async () => {

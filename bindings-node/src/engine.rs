@@ -206,8 +206,8 @@ impl NativeEngine {
         )
     }
 
-    /// The integration's rows whose full-text columns match `query`, best first, with highlighted snippets, on
-    /// the reader connection. Any text is a valid query in the default `plain` mode; a bad `advanced` query, an
+    /// The integration's rows whose full-text columns match `query`, newest first (`order: 'relevance'`: best
+    /// first), with highlighted snippets, on the reader connection. Any text is a valid query in the default `plain` mode; a bad `advanced` query, an
     /// unknown mode or filter column rejects with `invalid_query`, an unknown collection with `schema`.
     #[napi(ts_return_type = "Promise<SearchHit[]>")]
     pub fn search<'env>(

@@ -206,6 +206,10 @@ pub struct SearchOptions {
     /// search as you type) or `advanced` (FTS5 syntax; a bad query rejects with `invalid_query`).
     #[napi(ts_type = "'plain' | 'prefix' | 'advanced'")]
     pub mode: Option<String>,
+    /// `recent` (the default: newest first, and only the first `offset + limit` matches are read) or `relevance`
+    /// (best first by bm25, `rank` set; every match is scored first).
+    #[napi(ts_type = "'recent' | 'relevance'")]
+    pub order: Option<String>,
     /// The collections to search. Default: every collection with full-text columns.
     pub collections: Option<Vec<String>>,
     /// Equality filters on declared columns: `{ conversation_id: 'c1' }` (one conversation); `null` matches NULL.
@@ -236,8 +240,9 @@ pub struct SearchHit {
     pub id: String,
     /// The best part of the row's text, matches marked (escaped for HTML unless `escapeHtml: false`).
     pub snippet: String,
-    /// bm25 rank: lower is a better match; hits come in this order.
-    pub rank: f64,
+    /// bm25 rank (lower is a better match) with `order: 'relevance'`, whose hits come in this order; absent with
+    /// `recent`.
+    pub rank: Option<f64>,
 }
 
 impl From<sync_client::SearchHit> for SearchHit {

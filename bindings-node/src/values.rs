@@ -53,6 +53,7 @@ pub(crate) fn search_request(options: crate::types::SearchOptions) -> Result<syn
     let filter = options.filter.unwrap_or_default().into_iter().map(|(column, json)| Ok((column, param(json)?)));
     Ok(sync_client::SearchRequest {
         mode: options.mode.as_deref().map(sync_client::search_mode).transpose().map_err(sync_client::Error::from)?,
+        order: options.order.as_deref().map(sync_client::search_order).transpose().map_err(sync_client::Error::from)?,
         collections: options.collections,
         filter: filter.collect::<Result<Vec<_>, Failure>>()?,
         limit: options.limit,

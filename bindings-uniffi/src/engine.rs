@@ -209,8 +209,8 @@ impl SyncEngine {
         .await
     }
 
-    /// The integration's rows whose full-text columns match `query`, best first, with highlighted snippets, on the
-    /// reader connection. Any text is a valid query in the default `Plain` mode; a bad `Advanced` query or an unknown
+    /// The integration's rows whose full-text columns match `query`, newest first (`order: Relevance`: best first),
+    /// with highlighted snippets, on the reader connection. Any text is a valid query in the default `Plain` mode; a bad `Advanced` query or an unknown
     /// filter column fails with `InvalidQuery`, an unknown collection with `Schema`.
     #[uniffi::method(default(options = None))]
     pub async fn search(&self, query: String, options: Option<SearchOptions>) -> Result<Vec<SearchHit>, SeqsyncError> {

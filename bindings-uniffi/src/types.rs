@@ -307,6 +307,25 @@ impl From<SearchMode> for sync_client::SearchMode {
     }
 }
 
+/// The order of `search`'s hits.
+#[derive(uniffi::Enum, Clone, Copy)]
+pub enum SearchOrder {
+    /// Newest first (within a collection by arrival in the replica, an edit keeping its place; collections
+    /// interleaved by seq); stops after `offset + limit` hits, whatever the number of matches. The default.
+    Recent,
+    /// Best match first by bm25 (`SearchHit.rank`); scores every match first.
+    Relevance,
+}
+
+impl From<SearchOrder> for sync_client::SearchOrder {
+    fn from(o: SearchOrder) -> Self {
+        match o {
+            SearchOrder::Recent => sync_client::SearchOrder::Recent,
+            SearchOrder::Relevance => sync_client::SearchOrder::Relevance,
+        }
+    }
+}
+
 /// What `search` looks for and how it marks matches; every field has its default.
 #[derive(uniffi::Record, Default)]
 pub struct SearchOptions {
@@ -340,12 +359,16 @@ pub struct SearchOptions {
     /// The most words of text in a snippet, 1 to 64. Default: 16.
     #[uniffi(default = None)]
     pub snippet_tokens: Option<u32>,
+    /// The order of the hits. Default: `Recent`.
+    #[uniffi(default = None)]
+    pub order: Option<SearchOrder>,
 }
 
 impl From<SearchOptions> for sync_client::SearchRequest {
     fn from(o: SearchOptions) -> Self {
         sync_client::SearchRequest {
             mode: o.mode.map(Into::into),
+            order: o.order.map(Into::into),
             collections: o.collections,
             filter: o.filter.unwrap_or_default().into_iter().map(|(k, v)| (k, v.into())).collect(),
             limit: o.limit,
@@ -368,8 +391,8 @@ pub struct SearchHit {
     pub id: String,
     /// The best part of the row's text, matches marked (escaped for HTML unless `escape_html` is false).
     pub snippet: String,
-    /// bm25 rank: lower is a better match; hits come in this order.
-    pub rank: f64,
+    /// bm25 rank (lower is a better match) with `Relevance`, whose hits come in this order; null with `Recent`.
+    pub rank: Option<f64>,
 }
 
 impl From<sync_client::SearchHit> for SearchHit {

@@ -111,10 +111,12 @@ async fn import_and_sync(path: &Path) {
     running.stop().await.expect("stop");
 }
 
-/// The ids a plain search of the replica finds, in one conversation if given.
+/// The ids a plain search of the replica finds, newest first, in one conversation if given.
 async fn search(store: &SqliteStore, query: &str, conversation: Option<&Value>) -> Vec<String> {
     let filter = conversation.map(|c| ("conversation_id".to_owned(), c.clone())).into_iter().collect();
-    let hits = store.search(SCOPE, query, SearchOptions { filter, ..Default::default() }).await.expect("search");
+    // Every match (the conversation bounds them), whichever its place in the newest-first order.
+    let options = SearchOptions { filter, limit: 1_000_000, ..Default::default() };
+    let hits = store.search(SCOPE, query, options).await.expect("search");
     hits.into_iter().map(|h| h.id).collect()
 }
 

@@ -18,7 +18,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("{} rows in {} pages", report.rows(), report.pages());
 
     // Full-text search of the replica (collections that declare `full_text` columns: here the messages' bodies).
-    // Any typed text is a valid query; `cafe` finds `Café`; snippets are HTML-escaped around <mark>…</mark>.
+    // Any typed text is a valid query; `cafe` finds `Café`; snippets are HTML-escaped around <mark>…</mark>; hits
+    // come newest first (`order: SearchOrder::Relevance` for bm25's best first, slower on common words).
     let options =
         sync_sqlite::SearchOptions { filter: vec![("conversation_id".into(), "c-1".into())], ..Default::default() };
     for hit in client.store.search("wa-1", "lunch tomorrow", options).await? {

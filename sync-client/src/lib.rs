@@ -39,7 +39,7 @@ pub use error::{Error, OpenError};
 pub use live::ChangeListener;
 pub use media::{MediaListener, MediaSettings, USER_PRIORITY};
 pub use rows::NamedRow;
-pub use search::{SearchRequest, search_mode};
+pub use search::{SearchRequest, search_mode, search_order};
 pub use sync_core::ErrorCode;
 use sync_core::live::NotifyingStore;
 pub use sync_core::outbox::{LocalWrite, PendingWrite, WriteState};
@@ -55,7 +55,7 @@ use sync_http::HttpTransport;
 pub use sync_media::{
     AutoDownload, ItemState, MediaError, MediaEvent, MediaItem, MediaRecord, QueueTotals, Reconciled,
 };
-pub use sync_sqlite::{Highlight, ListRows, QueryResult, SearchHit, SearchMode, SearchOptions};
+pub use sync_sqlite::{Highlight, ListRows, QueryResult, SearchHit, SearchMode, SearchOptions, SearchOrder};
 use sync_sqlite::{SqliteOptions, SqliteStore};
 pub use writes::WriteListener;
 

@@ -3,12 +3,13 @@
 //! once, so that the Node addon and the uniffi library only translate their own types.
 
 use sync_core::{StoreError, Value};
-use sync_sqlite::{SearchHit, SearchMode, SearchOptions};
+use sync_sqlite::{SearchHit, SearchMode, SearchOptions, SearchOrder};
 
 use crate::{Client, Error};
 
 impl Client {
-    /// The integration's rows whose full-text columns match `query`, best first, with snippets (see
+    /// The integration's rows whose full-text columns match `query`, newest first (or best first: [`SearchOrder`]),
+    /// with snippets (see
     /// [`SearchOptions`]). Any text is a valid query in the default mode; a bad advanced query or an unknown filter
     /// column is `invalid_query`, an unknown collection `schema`. Reads on the replica's reader thread, beside a
     /// running sync.
@@ -22,6 +23,8 @@ impl Client {
 pub struct SearchRequest {
     /// Default [`SearchMode::Plain`].
     pub mode: Option<SearchMode>,
+    /// Default [`SearchOrder::Recent`].
+    pub order: Option<SearchOrder>,
     /// The collections to search; none or empty: every collection with full-text columns.
     pub collections: Option<Vec<String>>,
     /// Equality filters on declared columns (`conversation_id`: one conversation).
@@ -55,11 +58,24 @@ pub fn search_mode(name: &str) -> Result<SearchMode, StoreError> {
     }
 }
 
+/// The order of its name as JavaScript spells it (`recent`, `relevance`); another name is
+/// [`StoreError::InvalidQuery`].
+pub fn search_order(name: &str) -> Result<SearchOrder, StoreError> {
+    match name {
+        "recent" => Ok(SearchOrder::Recent),
+        "relevance" => Ok(SearchOrder::Relevance),
+        other => {
+            Err(StoreError::InvalidQuery(format!("unknown search order {other:?}: use \"recent\" or \"relevance\"")))
+        }
+    }
+}
+
 impl SearchRequest {
     /// The options it asks for, defaults filled in.
     pub fn into_options(self) -> SearchOptions {
         let mut options = SearchOptions { filter: self.filter, ..SearchOptions::default() };
         options.mode = self.mode.unwrap_or(options.mode);
+        options.order = self.order.unwrap_or(options.order);
         options.collections = self.collections.unwrap_or_default();
         let h = &mut options.highlight;
         let set = |field: &mut String, value: Option<String>| value.into_iter().for_each(|v| *field = v);
@@ -83,6 +99,7 @@ mod tests {
         assert_eq!(SearchRequest::default().into_options(), SearchOptions::default());
         let request = SearchRequest {
             mode: Some(SearchMode::Prefix),
+            order: Some(SearchOrder::Relevance),
             collections: Some(vec!["messages".into()]),
             filter: vec![("conversation_id".into(), Value::from("c1"))],
             limit: Some(7),
@@ -95,6 +112,7 @@ mod tests {
         };
         let options = request.into_options();
         assert_eq!((options.mode, options.limit, options.offset), (SearchMode::Prefix, 7, 3));
+        assert_eq!(options.order, SearchOrder::Relevance);
         assert_eq!(options.collections, ["messages"]);
         assert_eq!(options.filter, [("conversation_id".to_owned(), Value::from("c1"))]);
         let h = options.highlight;
@@ -112,6 +130,11 @@ mod tests {
         let e = search_mode("fuzzy").expect_err("unknown mode");
         assert_eq!(e.code().as_str(), "invalid_query");
         assert!(e.to_string().contains("\"advanced\""), "{e}");
+        assert_eq!(search_order("recent").ok(), Some(SearchOrder::Recent));
+        assert_eq!(search_order("relevance").ok(), Some(SearchOrder::Relevance));
+        let e = search_order("best").expect_err("unknown order");
+        assert_eq!(e.code().as_str(), "invalid_query");
+        assert!(e.to_string().contains("\"relevance\""), "{e}");
     }
 
     #[tokio::test]

@@ -56,6 +56,8 @@ mod sql;
 mod tables;
 mod writer;
 
-pub use client::{Highlight, ListRows, QueryResult, SearchHit, SearchMode, SearchOptions, SqliteOptions, SqliteStore};
+pub use client::{
+    Highlight, ListRows, QueryResult, SearchHit, SearchMode, SearchOptions, SearchOrder, SqliteOptions, SqliteStore,
+};
 pub use error::Error;
 pub use server::SqliteServerStore;

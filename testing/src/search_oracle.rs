@@ -1,6 +1,7 @@
 //! An oracle for full-text search: what [`SqliteStore::search`] must find among a replica's messages, computed
 //! in Rust without SQLite (text lower-cased, diacritics removed, split into words of letters and digits; every word
-//! of the query must occur, a query word of several tokens as a phrase), and generated queries, hostile ones
+//! of the query must occur, a query word of several tokens as a phrase), in which order (newest first: the greatest
+//! rowid, the order in which the rows reached the replica; or by relevance), and generated queries, hostile ones
 //! included, to compare the two on.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -10,7 +11,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sync_core::Value;
-use sync_sqlite::{SearchMode, SearchOptions, SqliteStore};
+use sync_sqlite::{SearchHit, SearchMode, SearchOptions, SearchOrder, SqliteStore};
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
@@ -29,6 +30,8 @@ pub fn tokens(text: &str) -> Vec<String> {
 /// One searched message.
 struct Doc {
     id: String,
+    /// Its place in the replica: [`SearchOrder::Recent`] lists the greatest first.
+    rowid: i64,
     conversation: String,
     tokens: Vec<String>,
 }
@@ -59,7 +62,7 @@ pub struct Checked {
     pub queries: usize,
     /// Queries whose every match was compared (the others: the first page of a larger result).
     pub exact: usize,
-    /// Hits compared.
+    /// Hits compared (each query runs in both orders).
     pub hits: usize,
 }
 
@@ -69,7 +72,7 @@ const EXACT_UP_TO: usize = 400;
 impl Oracle {
     /// Reads the live messages of `scope` from the replica.
     pub async fn load(store: &SqliteStore, scope: &str) -> anyhow::Result<Oracle> {
-        let sql = "SELECT id, conversation_id, body FROM messages WHERE integration_id = ?";
+        let sql = "SELECT id, conversation_id, body, rowid FROM messages WHERE integration_id = ?";
         let rows = store.query(sql, vec![Value::from(scope)]).await.context("read the messages")?.rows;
         let mut oracle = Oracle { docs: Vec::new(), postings: HashMap::new(), vocabulary: BTreeMap::new() };
         for row in rows {
@@ -77,7 +80,8 @@ impl Oracle {
                 Value::Text(t) => t.clone(),
                 _ => String::new(),
             };
-            let doc = Doc { id: text(&row[0]), conversation: text(&row[1]), tokens: tokens(&text(&row[2])) };
+            let Value::Integer(rowid) = row[3] else { bail!("a rowid that is not an integer: {:?}", row[3]) };
+            let doc = Doc { id: text(&row[0]), rowid, conversation: text(&row[1]), tokens: tokens(&text(&row[2])) };
             let n = oracle.docs.len();
             for token in doc.tokens.iter().collect::<BTreeSet<_>>() {
                 oracle.postings.entry(token.clone()).or_default().push(n);
@@ -100,8 +104,19 @@ impl Oracle {
 
     /// The ids of the messages `query` must find.
     pub fn matches(&self, query: &Query) -> BTreeSet<&str> {
+        self.matching(query).into_iter().map(|doc| doc.id.as_str()).collect()
+    }
+
+    /// The ids of the messages `query` must find, newest first (the order of [`SearchOrder::Recent`]).
+    pub fn newest_first(&self, query: &Query) -> Vec<&str> {
+        let mut docs = self.matching(query);
+        docs.sort_by_key(|doc| std::cmp::Reverse(doc.rowid));
+        docs.into_iter().map(|doc| doc.id.as_str()).collect()
+    }
+
+    fn matching(&self, query: &Query) -> Vec<&Doc> {
         let words: Vec<Vec<String>> = query.text.split_whitespace().map(tokens).filter(|w| !w.is_empty()).collect();
-        let Some(last) = words.len().checked_sub(1) else { return BTreeSet::new() };
+        let Some(last) = words.len().checked_sub(1) else { return Vec::new() };
         let prefix = query.mode == SearchMode::Prefix;
         // Candidates: the documents holding the rarest first token of a whole word (every word must occur), or
         // when the only word is a single-token prefix, any token it begins.
@@ -122,7 +137,6 @@ impl Oracle {
             .map(|i| &self.docs[i])
             .filter(|doc| query.conversation.as_ref().is_none_or(|c| *c == doc.conversation))
             .filter(|doc| words.iter().enumerate().all(|(i, word)| has_phrase(&doc.tokens, word, prefix && i == last)))
-            .map(|doc| doc.id.as_str())
             .collect()
     }
 
@@ -174,52 +188,94 @@ impl Oracle {
         out
     }
 
-    /// Runs each query on `store` and compares: a query with at most `EXACT_UP_TO` (400) matches must find exactly
-    /// those; a larger one must fill its page with matches. Hits must be in rank order, and each snippet must
-    /// mark a match and hold no markup but the markers.
+    /// Runs each query on `store` in both orders and compares. Newest first: the hits must be the oracle's
+    /// matches in its order, all of them when there are at most `EXACT_UP_TO` (400), else the first page of 50. By
+    /// relevance: a query with at most 400 matches must find exactly those, a larger one must fill its page with
+    /// matches, in rank order. Each snippet must mark a match and hold no markup but the markers.
     pub async fn check(&self, store: &SqliteStore, scope: &str, queries: &[Query]) -> anyhow::Result<Checked> {
         let mut checked = Checked::default();
         for query in queries {
-            let expected = self.matches(query);
-            let limit = if expected.len() <= EXACT_UP_TO { EXACT_UP_TO + 1 } else { 50 };
-            let filter = query.conversation.iter().map(|c| ("conversation_id".to_owned(), Value::from(c.as_str())));
-            let options = SearchOptions {
-                mode: query.mode,
-                collections: vec!["messages".into()],
-                filter: filter.collect(),
-                limit,
-                ..Default::default()
-            };
-            let hits = store.search(scope, &query.text, options).await.with_context(|| format!("search {query:?}"))?;
-            let found: BTreeSet<&str> = hits.iter().map(|h| h.id.as_str()).collect();
-            ensure!(found.len() == hits.len(), "{query:?}: a row found twice");
-            if expected.len() <= EXACT_UP_TO {
-                if found != expected {
-                    let missing: Vec<_> = expected.difference(&found).take(5).collect();
-                    let extra: Vec<_> = found.difference(&expected).take(5).collect();
-                    bail!(
-                        "{query:?}: {} found, {} expected; missing {missing:?}, extra {extra:?}",
-                        found.len(),
-                        expected.len()
-                    );
+            let newest = self.newest_first(query);
+            let exact = newest.len() <= EXACT_UP_TO;
+            let limit = if exact { EXACT_UP_TO + 1 } else { 50 };
+            for order in [SearchOrder::Recent, SearchOrder::Relevance] {
+                let hits = search(store, scope, query, order, limit).await?;
+                let ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+                if order == SearchOrder::Recent {
+                    let expected = &newest[..newest.len().min(limit)];
+                    if ids != expected {
+                        let first = ids.iter().zip(expected).position(|(a, b)| a != b).unwrap_or(ids.len());
+                        bail!(
+                            "{query:?} newest first: {} found, {} expected; first difference at {first}: found \
+                             {:?}, expected {:?}",
+                            ids.len(),
+                            expected.len(),
+                            ids.get(first),
+                            expected.get(first)
+                        );
+                    }
+                    ensure!(hits.iter().all(|h| h.rank.is_none()), "{query:?}: a rank in recent order");
+                } else {
+                    self.compare_relevance(query, &hits, exact, limit)?;
                 }
-                checked.exact += 1;
-            } else {
-                ensure!(hits.len() == limit, "{query:?}: {} hits, a full page of {limit} expected", hits.len());
-                let extra: Vec<_> = found.difference(&expected).take(5).collect();
-                ensure!(extra.is_empty(), "{query:?}: found rows that do not match: {extra:?}");
+                for hit in &hits {
+                    let text = hit.snippet.replace("<mark>", "").replace("</mark>", "");
+                    ensure!(hit.snippet.contains("<mark>"), "{query:?}: snippet without a match: {:?}", hit.snippet);
+                    ensure!(!text.contains(['<', '>']), "{query:?}: markup in a snippet: {:?}", hit.snippet);
+                }
+                checked.hits += hits.len();
             }
-            ensure!(hits.windows(2).all(|w| w[0].rank <= w[1].rank), "{query:?}: hits out of rank order");
-            for hit in &hits {
-                let text = hit.snippet.replace("<mark>", "").replace("</mark>", "");
-                ensure!(hit.snippet.contains("<mark>"), "{query:?}: snippet without a match: {:?}", hit.snippet);
-                ensure!(!text.contains(['<', '>']), "{query:?}: markup in a snippet: {:?}", hit.snippet);
-            }
+            checked.exact += usize::from(exact);
             checked.queries += 1;
-            checked.hits += hits.len();
         }
         Ok(checked)
     }
+
+    /// By relevance: the set of the hits (all matches, or a full page of matches), in rank order.
+    fn compare_relevance(&self, query: &Query, hits: &[SearchHit], exact: bool, limit: usize) -> anyhow::Result<()> {
+        let expected = self.matches(query);
+        let found: BTreeSet<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+        ensure!(found.len() == hits.len(), "{query:?}: a row found twice");
+        if exact {
+            if found != expected {
+                let missing: Vec<_> = expected.difference(&found).take(5).collect();
+                let extra: Vec<_> = found.difference(&expected).take(5).collect();
+                bail!(
+                    "{query:?}: {} found, {} expected; missing {missing:?}, extra {extra:?}",
+                    found.len(),
+                    expected.len()
+                );
+            }
+        } else {
+            ensure!(hits.len() == limit, "{query:?}: {} hits, a full page of {limit} expected", hits.len());
+            let extra: Vec<_> = found.difference(&expected).take(5).collect();
+            ensure!(extra.is_empty(), "{query:?}: found rows that do not match: {extra:?}");
+        }
+        let ranks: Option<Vec<f64>> = hits.iter().map(|h| h.rank).collect();
+        let ranks = ranks.with_context(|| format!("{query:?}: a hit without a rank by relevance"))?;
+        ensure!(ranks.windows(2).all(|w| w[0] <= w[1]), "{query:?}: hits out of rank order");
+        Ok(())
+    }
+}
+
+/// `query` run on `store` in `order`, at most `limit` hits.
+async fn search(
+    store: &SqliteStore,
+    scope: &str,
+    query: &Query,
+    order: SearchOrder,
+    limit: usize,
+) -> anyhow::Result<Vec<SearchHit>> {
+    let filter = query.conversation.iter().map(|c| ("conversation_id".to_owned(), Value::from(c.as_str())));
+    let options = SearchOptions {
+        mode: query.mode,
+        order,
+        collections: vec!["messages".into()],
+        filter: filter.collect(),
+        limit,
+        ..Default::default()
+    };
+    store.search(scope, &query.text, options).await.with_context(|| format!("search {query:?} {order:?}"))
 }
 
 /// Whether `word`'s tokens occur consecutively in `doc` (the last one as a prefix, if `prefix`).

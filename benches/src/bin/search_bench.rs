@@ -1,7 +1,8 @@
 //! Full-text search at scale, in one run: what the FTS5 index costs an initial sync of the generated WhatsApp
 //! integration (time and file size, syncs with and without the index alternated), what it costs an incremental
 //! page of 1,500 messages, and how fast `SqliteStore::search` answers 1-, 2- and 3-word and prefix queries with
-//! snippets (limit 50) over the generated text and over the chitchat corpus (real chats) copied to the same size.
+//! snippets (limit 50), newest first and by relevance, over the generated text and over the chitchat corpus (real
+//! chats) copied to the same size.
 //! Prints Markdown tables.
 //!
 //! `cargo run --release -p sync-benches --bin search-bench -- --messages 1000000` (the chitchat part needs
@@ -23,7 +24,7 @@ use server_example::serve::{access, start};
 use server_example::whatsapp;
 use sync_core::{ChangeFeed, ClientStore, Page, Schema, SyncConfig, SyncEngine, Value};
 use sync_http::{HttpTransport, ServerConfig};
-use sync_sqlite::{SearchMode, SearchOptions, SqliteServerStore, SqliteStore};
+use sync_sqlite::{SearchMode, SearchOptions, SearchOrder, SqliteServerStore, SqliteStore};
 
 const SCOPE: &str = "wa-bench";
 const TOKEN: &str = "bench";
@@ -183,16 +184,15 @@ async fn query_latency(args: &Args, path: &Path, scopes: &[String], corpus: &str
         .collect();
     ensure!(!texts.is_empty(), "no message to draw queries from");
     let mut rng = ChaCha8Rng::seed_from_u64(7);
-    println!("| {corpus}: query (limit 50, snippets) | queries | hits (mean) | p50 ms | p99 ms | max ms |");
-    println!("|---|--:|--:|--:|--:|--:|");
+    println!("| {corpus}: query (limit 50, snippets) | order | queries | hits (mean) | p50 ms | p99 ms | max ms |");
+    println!("|---|---|--:|--:|--:|--:|--:|");
     for (kind, terms, mode) in [
         ("1 word", 1, SearchMode::Plain),
         ("2 words", 2, SearchMode::Plain),
         ("3 words", 3, SearchMode::Plain),
         ("prefix (3 letters)", 1, SearchMode::Prefix),
     ] {
-        let mut ms = Vec::with_capacity(args.queries);
-        let mut hits = 0;
+        let mut queries = Vec::with_capacity(args.queries);
         for _ in 0..args.queries {
             let (scope, w) = texts.choose(&mut rng).context("a message")?;
             let start = rng.random_range(0..=w.len() - terms);
@@ -200,15 +200,23 @@ async fn query_latency(args: &Args, path: &Path, scopes: &[String], corpus: &str
             if mode == SearchMode::Prefix {
                 query = query.chars().take(3).collect();
             }
-            let options = SearchOptions { mode, limit: 50, ..Default::default() };
-            let started = Instant::now();
-            hits += store.search(scope, &query, options).await?.len();
-            ms.push(started.elapsed().as_secs_f64() * 1e3);
+            queries.push((scope, query));
         }
-        ms.sort_by(f64::total_cmp);
-        let mean = hits as f64 / args.queries as f64;
-        let (p50, p99, max) = (percentile(&ms, 0.5), percentile(&ms, 0.99), percentile(&ms, 1.0));
-        println!("| {kind} | {} | {mean:.1} | {p50:.2} | {p99:.2} | {max:.2} |", args.queries);
+        // The same queries in both orders, newest first before relevance (each warms the cache the same way).
+        for (order, name) in [(SearchOrder::Recent, "recent"), (SearchOrder::Relevance, "relevance")] {
+            let mut ms = Vec::with_capacity(args.queries);
+            let mut hits = 0;
+            for (scope, query) in &queries {
+                let options = SearchOptions { mode, order, limit: 50, ..Default::default() };
+                let started = Instant::now();
+                hits += store.search(scope, query, options).await?.len();
+                ms.push(started.elapsed().as_secs_f64() * 1e3);
+            }
+            ms.sort_by(f64::total_cmp);
+            let mean = hits as f64 / args.queries as f64;
+            let (p50, p99, max) = (percentile(&ms, 0.5), percentile(&ms, 0.99), percentile(&ms, 1.0));
+            println!("| {kind} | {name} | {} | {mean:.1} | {p50:.2} | {p99:.2} | {max:.2} |", args.queries);
+        }
     }
     println!();
     Ok(())

@@ -28,7 +28,7 @@ val implementations: Map<String, suspend (World, JsonObject) -> Unit> = mapOf(
     "media_control" to ::mediaControl,
     "subscribe_archive" to ::subscribeArchive,
     "recent_first" to ::recentFirst,
-)
+) + searchImplementations
 
 /** Any `kind: error` scenario: open with its setup, do `at`, expect `code` and `message`. */
 suspend fun error(world: World, scenario: JsonObject) {

@@ -8,6 +8,7 @@ import pytest
 import seqsync
 from conftest import SCENARIOS, Server
 from media_scenarios import media_control, media_download
+from search_scenarios import search_scenarios
 
 V = seqsync.SqlValue
 
@@ -457,6 +458,7 @@ async def recent_first(world, scenario):
 
 
 IMPLEMENTATIONS.update({"subscribe_archive": subscribe_archive, "recent_first": recent_first})
+IMPLEMENTATIONS.update(search_scenarios(open_engine, new_message, pushed, code_of))
 
 
 def implementation(scenario):

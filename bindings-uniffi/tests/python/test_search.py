@@ -46,7 +46,14 @@ def test_search_finds_what_the_server_holds_and_reports_a_bad_query(world):
             hits = await engine.search(query, seqsync.SearchOptions(limit=10_000))
             assert sorted(h.id for h in hits) == expected(messages, query), query
             assert all(h.collection == "messages" and "<mark>" in h.snippet for h in hits)
-            assert [h.rank for h in hits] == sorted(h.rank for h in hits)
+            assert all(h.rank is None for h in hits), "recent order computes no rank"
+            ranked = await engine.search(query, seqsync.SearchOptions(limit=10_000, order=seqsync.SearchOrder.RELEVANCE))
+            assert sorted(h.id for h in ranked) == expected(messages, query), query
+            assert [h.rank for h in ranked] == sorted(h.rank for h in ranked)
+        # The default order: newest first, which in a replica synced in order is the server's seq order.
+        matching = set(expected(messages, first))
+        newest = [m["id"] for m in sorted(messages, key=lambda m: -m["seq"]) if m["id"] in matching][:5]
+        assert [h.id for h in await engine.search(first, seqsync.SearchOptions(limit=5))] == newest
         conversation = sample["conversation_id"]
         options = seqsync.SearchOptions(filter={"conversation_id": seqsync.SqlValue.TEXT(conversation)}, limit=10_000)
         hits = await engine.search(first, options)

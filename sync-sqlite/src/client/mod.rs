@@ -19,7 +19,7 @@ use db::ClientDb;
 pub use db::SqliteOptions;
 use read::{ClientReader, SharedSchema};
 pub use read::{ListRows, QueryResult};
-pub use search::{Highlight, SearchHit, SearchMode, SearchOptions};
+pub use search::{Highlight, SearchHit, SearchMode, SearchOptions, SearchOrder};
 
 /// A client replica in an SQLite file (WAL mode), implementing [`ClientStore`].
 ///
@@ -94,9 +94,9 @@ impl SqliteStore {
         self.reader.run(move |reader| reader.query(&sql, &params)).await?
     }
 
-    /// The rows of `scope` whose full-text columns match `query`, best first, each with a snippet of its text
-    /// (see [`SearchOptions`]: collections, filters such as one conversation, paging, how the query is read and
-    /// how matches are marked). Any text is a valid query in the default [`SearchMode::Plain`]; a bad
+    /// The rows of `scope` whose full-text columns match `query`, newest first or best first
+    /// ([`SearchOrder`]), each with a snippet of its text (see [`SearchOptions`]: collections, filters such as one
+    /// conversation, paging, how the query is read and how matches are marked). Any text is a valid query in the default [`SearchMode::Plain`]; a bad
     /// [`SearchMode::Advanced`] query, an unknown or unsearchable collection or filter column is
     /// [`StoreError::InvalidQuery`] (or [`StoreError::UnknownCollection`]). Runs on the reader thread; a
     /// collection an initial sync is loading for the first time is searchable once its last page is applied.

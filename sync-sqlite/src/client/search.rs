@@ -6,6 +6,7 @@
 //! parse is [`StoreError::InvalidQuery`]. Snippets are HTML-escaped by default, so a message holding `<script>`
 //! shows as text.
 
+use std::collections::VecDeque;
 use std::path::Path;
 
 use rusqlite::Connection;
@@ -28,6 +29,21 @@ pub enum SearchMode {
     /// FTS5 query syntax (`"a phrase"`, `AND`/`OR`/`NOT`, `pre*`, `NEAR(a b, 3)`, `body: word`), for queries the
     /// app writes itself; one that does not parse is [`StoreError::InvalidQuery`].
     Advanced,
+}
+
+/// The order of [`SqliteStore::search`](super::SqliteStore::search)'s hits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SearchOrder {
+    /// Newest first, as a chat app lists them: within a collection, by when the row first reached this replica
+    /// (its SQLite rowid; an edit keeps a row's place, and a replica synced in order has its rows in the server's
+    /// seq order; rows that arrive later, such as an older conversation a selective sync adds, count as newer),
+    /// and several collections' hits interleaved by `seq`. The index is read in this order and stops
+    /// after `offset + limit` hits, so a word in a million messages costs as much as a rare one. The default.
+    #[default]
+    Recent,
+    /// Best match first by FTS5's bm25 ([`SearchHit::rank`]). Scores every match before returning the first, so a
+    /// common word costs as many matches as it has.
+    Relevance,
 }
 
 /// How matches are marked in a [`SearchHit::snippet`]. The default suits HTML: `<mark>…</mark>` around each
@@ -64,6 +80,8 @@ impl Default for Highlight {
 pub struct SearchOptions {
     /// How the query text is read. Default [`SearchMode::Plain`].
     pub mode: SearchMode,
+    /// The order of the hits. Default [`SearchOrder::Recent`].
+    pub order: SearchOrder,
     /// The collections to search; empty (the default): every collection that declares full-text columns.
     pub collections: Vec<String>,
     /// Equality filters on declared columns, all of which must hold (`("conversation_id", id.into())`: one
@@ -82,6 +100,7 @@ impl Default for SearchOptions {
     fn default() -> Self {
         SearchOptions {
             mode: SearchMode::Plain,
+            order: SearchOrder::Recent,
             collections: Vec::new(),
             filter: Vec::new(),
             limit: 50,
@@ -101,8 +120,9 @@ pub struct SearchHit {
     /// The best part of the row's text (of its best matching column), matches marked as
     /// [`SearchOptions::highlight`] says.
     pub snippet: String,
-    /// FTS5's bm25 rank: lower is a better match. Hits are in this order.
-    pub rank: f64,
+    /// FTS5's bm25 rank (lower is a better match) with [`SearchOrder::Relevance`], whose hits are in this order;
+    /// `None` with [`SearchOrder::Recent`], which does not compute it.
+    pub rank: Option<f64>,
 }
 
 /// Marks the snippet's matches while SQLite builds it: Unicode noncharacters, reserved for a program's internal
@@ -196,14 +216,38 @@ pub(crate) fn search(
     }
     let Some(query) = fts_query(text, options.mode) else { return Ok(Vec::new()) };
     let wanted = convert::to_i64(options.offset.saturating_add(options.limit));
-    let mut hits = Vec::new();
+    let mut lists = Vec::new();
     for (c, filter) in &targets {
         let context = || format!("searching `{}` in {}", c.name, path.display());
         let found = search_collection(conn, c, filter, (scope, &query, wanted), options);
-        hits.extend(found.map_err(|e| failure(e, options.mode, text, context()))?);
+        lists.push(found.map_err(|e| failure(e, options.mode, text, context()))?);
     }
-    hits.sort_by(|a, b| a.rank.total_cmp(&b.rank));
-    Ok(hits.into_iter().skip(options.offset).take(options.limit).collect())
+    let hits = match options.order {
+        SearchOrder::Recent => newest_first(lists),
+        SearchOrder::Relevance => {
+            let mut hits: Vec<Found> = lists.into_iter().flatten().collect();
+            hits.sort_by(|a, b| a.hit.rank.unwrap_or(f64::MAX).total_cmp(&b.hit.rank.unwrap_or(f64::MAX)));
+            hits
+        }
+    };
+    Ok(hits.into_iter().skip(options.offset).take(options.limit).map(|f| f.hit).collect())
+}
+
+/// A hit and its row's seq, by which [`newest_first`] interleaves collections.
+struct Found {
+    hit: SearchHit,
+    seq: i64,
+}
+
+/// Merges collections' lists, each newest first by its own rowids (which say nothing across tables): at each
+/// step, the list whose next hit has the greatest seq gives it, so each collection keeps its own order.
+fn newest_first(lists: Vec<Vec<Found>>) -> Vec<Found> {
+    let mut lists: Vec<VecDeque<Found>> = lists.into_iter().map(VecDeque::from).collect();
+    let mut out = Vec::new();
+    while let Some(best) = lists.iter_mut().filter(|l| !l.is_empty()).max_by_key(|l| l.front().map(|f| f.seq)) {
+        out.extend(best.pop_front());
+    }
+    out
 }
 
 /// The best `wanted` hits of one collection, snippets rendered.
@@ -213,11 +257,12 @@ fn search_collection(
     filter: &[(&Column, &Value)],
     (scope, query, wanted): (&str, &str, i64),
     options: &SearchOptions,
-) -> rusqlite::Result<Vec<SearchHit>> {
+) -> rusqlite::Result<Vec<Found>> {
     let h = &options.highlight;
     let tests: Vec<(&str, bool)> =
         filter.iter().map(|(col, value)| (col.name.as_str(), **value == Value::Null)).collect();
-    let mut stmt = conn.prepare_cached(&sql::fts_search(c, &tests))?;
+    let by_rank = options.order == SearchOrder::Relevance;
+    let mut stmt = conn.prepare_cached(&sql::fts_search(c, &tests, by_rank))?;
     let (open, close) = (OPEN.to_string(), CLOSE.to_string());
     stmt.raw_bind_parameter(1, query)?;
     stmt.raw_bind_parameter(2, scope)?;
@@ -234,12 +279,14 @@ fn search_collection(
     let mut hits = Vec::new();
     while let Some(row) = rows.next()? {
         let snippet: Option<String> = row.get(1)?;
-        hits.push(SearchHit {
+        let hit = SearchHit {
             collection: c.name.clone(),
             id: row.get(0)?,
             snippet: render(snippet.as_deref().unwrap_or_default(), h),
-            rank: row.get(2)?,
-        });
+            rank: if by_rank { Some(row.get(3)?) } else { None },
+        };
+        // A row without a seq (written by the app, not yet synced) is the newest.
+        hits.push(Found { hit, seq: row.get::<_, Option<i64>>(2)?.unwrap_or(i64::MAX) });
     }
     Ok(hits)
 }

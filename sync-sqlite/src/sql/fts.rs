@@ -136,18 +136,23 @@ fn drop_triggers(conn: &Connection, table: &str) -> rusqlite::Result<()> {
     })
 }
 
-/// The best matches of a full-text query among a scope's rows of collection `c`: `id`, a snippet and the bm25
-/// rank (lower is better), best first. Binds `?1` the FTS5 query, `?2` integration_id, `?3` and `?4` the markers
-/// around a match, `?5` the ellipsis, `?6` the snippet's most tokens, `?7` limit, then the non-null filter values
-/// in order. Filter columns must have been checked against the schema.
+/// The matches of a full-text query among a scope's rows of collection `c`: `id`, a snippet and `seq`, then (by
+/// relevance) the bm25 rank. Binds `?1` the FTS5 query, `?2` integration_id, `?3` and `?4` the markers around a
+/// match, `?5` the ellipsis, `?6` the snippet's most tokens, `?7` limit, then the non-null filter values in order.
+/// Filter columns must have been checked against the schema.
+///
+/// `by_rank` false: newest first by the data table's rowid, which FTS5 walks backwards itself (the rowid is its
+/// document id), so the scan stops after `limit` hits: no match beyond them is read or scored. `by_rank` true:
+/// best first by bm25, which scores every match before the first is returned.
 ///
 /// `CROSS JOIN` keeps the index as the outer loop (SQLite never reorders it): left free, the planner walks the
 /// scope's rows by their `integration_id` index and asks FTS5 for each rowid, which evaluates the whole query once
 /// per row (a prefix query over 258,000 messages: minutes instead of milliseconds).
-pub(crate) fn search(c: &Collection, filter: &[(&str, bool)]) -> String {
+pub(crate) fn search(c: &Collection, filter: &[(&str, bool)], by_rank: bool) -> String {
     let fts = quoted(&format!("{}_fts", c.name));
+    let rank = if by_rank { format!(", {fts}.rank") } else { String::new() };
     let mut sql = format!(
-        "SELECT t.\"id\", snippet({fts}, -1, ?3, ?4, ?5, ?6), {fts}.rank FROM {fts} \
+        "SELECT t.\"id\", snippet({fts}, -1, ?3, ?4, ?5, ?6), t.\"seq\"{rank} FROM {fts} \
          CROSS JOIN {} AS t ON t.rowid = {fts}.rowid WHERE {fts} MATCH ?1 AND t.\"integration_id\" = ?2",
         quoted(&c.name)
     );
@@ -160,7 +165,8 @@ pub(crate) fn search(c: &Collection, filter: &[(&str, bool)]) -> String {
             next += 1;
         }
     }
-    sql.push_str(&format!(" ORDER BY {fts}.rank LIMIT ?7"));
+    let order = if by_rank { format!("{fts}.rank") } else { format!("{fts}.rowid DESC") };
+    sql.push_str(&format!(" ORDER BY {order} LIMIT ?7"));
     sql
 }
 
@@ -185,8 +191,8 @@ mod tests {
         .expect("table");
         let fts = Fts::new(posts).expect("posts declare full-text columns");
         conn.execute_batch(&fts.create).expect("index");
-        for filter in [vec![], vec![("thread_id", false)]] {
-            let sql = format!("EXPLAIN QUERY PLAN {}", search(posts, &filter));
+        for (filter, by_rank) in [(vec![], true), (vec![("thread_id", false)], true), (vec![], false)] {
+            let sql = format!("EXPLAIN QUERY PLAN {}", search(posts, &filter, by_rank));
             let mut stmt = conn.prepare(&sql).expect("plan");
             let mut rows = stmt.raw_query();
             let mut plan: Vec<String> = Vec::new();
@@ -195,6 +201,10 @@ mod tests {
             }
             assert!(plan[0].starts_with("SCAN posts_fts VIRTUAL TABLE"), "{plan:?}");
             assert!(plan[1].contains("USING INTEGER PRIMARY KEY (rowid=?)"), "{plan:?}");
+            // Newest first is the index's own order, so nothing sorts (a sort would read every match first).
+            if !by_rank {
+                assert_eq!(plan.len(), 2, "{plan:?}");
+            }
         }
     }
 }

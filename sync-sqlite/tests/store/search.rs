@@ -6,7 +6,7 @@ use std::path::Path;
 
 use sync_core::testing::{page, post, test_schema};
 use sync_core::{ClientStore, Collection, Column, ColumnType, Row, Schema, StoreError, Value};
-use sync_sqlite::{Highlight, SearchMode, SearchOptions, SqliteStore};
+use sync_sqlite::{Highlight, SearchMode, SearchOptions, SearchOrder, SqliteStore};
 
 use crate::{Dirs, raw};
 
@@ -16,7 +16,7 @@ async fn prepared(path: &Path) -> SqliteStore {
     store
 }
 
-/// The ids a search finds, best first.
+/// The ids a search finds, in its order.
 async fn found(store: &SqliteStore, query: &str, options: SearchOptions) -> Vec<String> {
     let hits = store.search("s", query, options).await.expect("search");
     hits.into_iter().map(|h| h.id).collect()
@@ -77,9 +77,12 @@ async fn pages_keep_the_index_current_and_search_ranks_snippets_and_filters() {
     let first = found(&store, "cafe", SearchOptions { limit: 2, ..Default::default() }).await;
     let rest = found(&store, "cafe", SearchOptions { limit: 10, offset: 2, ..Default::default() }).await;
     let all = found(&store, "cafe", SearchOptions::default()).await;
-    assert_eq!([first, rest].concat(), all, "pages of results follow the rank order");
-    let hits = store.search("s", "cafe", SearchOptions::default()).await.expect("ranks");
-    assert!(hits.windows(2).all(|w| w[0].rank <= w[1].rank), "{hits:?}");
+    assert_eq!([first, rest].concat(), all, "pages of results follow the order");
+    assert_eq!(all, ["p5", "p3", "p2", "p1"], "newest first by default");
+    let by_rank = SearchOptions { order: SearchOrder::Relevance, ..Default::default() };
+    let hits = store.search("s", "cafe", by_rank).await.expect("ranks");
+    let ranks: Vec<f64> = hits.iter().map(|h| h.rank.expect("relevance computes the rank")).collect();
+    assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "{hits:?}");
 
     // An edit replaces the indexed text, a tombstone removes it, and an edit of an unindexed column keeps it.
     store.apply_page("s", page("posts", 5, posts(&[("p2", "tea only", 6)]), false)).await.expect("edit");
@@ -259,4 +262,34 @@ async fn a_schema_with_several_full_text_columns_searches_each() {
     let mut snippets: Vec<&str> = hits.iter().map(|h| h.snippet.as_str()).collect();
     snippets.sort();
     assert_eq!(snippets, ["<mark>Zoe</mark> Industries", "<mark>Zoë</mark> Ångström"]);
+}
+
+#[tokio::test]
+async fn recent_order_is_newest_first_an_edit_keeps_its_place_and_collections_interleave_by_seq() {
+    let dirs = Dirs::default();
+    let store = SqliteStore::open(dirs.path("client.db")).expect("open");
+    let text = |name: &str, column: &str| {
+        Collection::new(name, vec![Column::new(column, ColumnType::Text)]).full_text(&[column])
+    };
+    let schema = Schema::new(vec![text("notes", "body"), text("contacts", "name")]).expect("schema");
+    store.prepare(&schema).await.expect("prepare");
+    let zoe = |id: &str, seq: i64| Row::upsert(id, seq, vec![Value::from(format!("zoe {id}"))]);
+    store.apply_page("s", page("notes", 0, vec![zoe("n1", 1), zoe("n2", 3), zoe("n3", 5)], false)).await.expect("n");
+    store.apply_page("s", page("contacts", 0, vec![zoe("c1", 2), zoe("c2", 4)], false)).await.expect("c");
+    let recent = |limit, offset| SearchOptions { limit, offset, ..Default::default() };
+    let all = found(&store, "zoe", recent(50, 0)).await;
+    assert_eq!(all, ["n3", "c2", "n2", "c1", "n1"], "newest first across collections");
+    let paged = [found(&store, "zoe", recent(2, 0)).await, found(&store, "zoe", recent(9, 2)).await].concat();
+    assert_eq!(paged, all, "offset pages follow the same order");
+    let hits = store.search("s", "zoe", SearchOptions::default()).await.expect("search");
+    assert!(hits.iter().all(|h| h.rank.is_none()), "recent order computes no rank: {hits:?}");
+
+    // An edit keeps the row's place in its collection (a message does not jump to the top when edited); the
+    // collections still interleave by the seq of each one's next hit.
+    store.apply_page("s", page("notes", 5, vec![zoe("n1", 6)], false)).await.expect("edit");
+    assert_eq!(found(&store, "zoe", recent(50, 0)).await, ["n3", "c2", "n2", "n1", "c1"]);
+    let by_rank = SearchOptions { order: SearchOrder::Relevance, ..Default::default() };
+    let mut ranked = found(&store, "zoe", by_rank).await;
+    ranked.sort();
+    assert_eq!(ranked, ["c1", "c2", "n1", "n2", "n3"]);
 }
