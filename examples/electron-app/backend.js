@@ -9,9 +9,13 @@ const { SyncEngine } = require('@seqsync/node')
  * The sync screen's backend over one engine. `emit(channel, payload)` sends events to the renderer. `media.appDir`
  * is where downloaded media go on a system without a Downloads folder (`media.targetDir` overrides both).
  */
-async function createBackend(options, emit, media = {}) {
+async function createBackend(appOptions, emit, media = {}) {
+  // `recentFirst` (default true) is the app's, not the engine's: false makes a first sync a plain `syncAll` with a
+  // progress bar per collection (recent-first reports readiness events instead).
+  const { recentFirst = true, ...options } = appOptions
   const engine = await SyncEngine.open(options)
   let running = null
+  let filling = false
   let live = null
   // Media downloads: the queue starts now (it resumes what the last run left), its events go to the renderer. A
   // folder that cannot be used leaves the screen working without media, saying why.
@@ -50,13 +54,21 @@ async function createBackend(options, emit, media = {}) {
     conversations: (limit = 20) =>
       engine.listRows('conversations', { orderBy: 'last_message_at', descending: true, limit }),
 
-    /** Starts a sync unless one runs; progress and the outcome arrive as `progress` and `done` events. */
-    startSync() {
+    /**
+     * Starts a sync unless one runs; progress and the outcome arrive as `progress` and `done` events. The first sync
+     * of an empty replica goes recent first: its `recent` events (`chat_list_ready`, then `head_landed` and
+     * `history_landed` per conversation) let the screen show the chat list long before the history is in.
+     */
+    async startSync() {
       if (running) return { started: false }
       const controller = new AbortController()
       running = controller
-      engine
-        .syncAll({ signal: controller.signal, onProgress: (p) => emit('progress', p), onWrite })
+      const empty = recentFirst && !(await engine.stats()).counts.conversations
+      filling = empty
+      const sync = empty
+        ? engine.syncRecentFirst({ signal: controller.signal, onEvent: (event) => emit('recent', event) })
+        : engine.syncAll({ signal: controller.signal, onProgress: (p) => emit('progress', p), onWrite })
+      sync
         .then(
           (report) => {
             emit('done', { ok: true, rows: report.rows, elapsedMs: report.elapsedMs })
@@ -64,9 +76,41 @@ async function createBackend(options, emit, media = {}) {
           },
           (error) => emit('done', { ok: false, code: error.code ?? 'unknown', message: error.message }),
         )
-        .finally(() => { running = null })
-      return { started: true }
+        .finally(() => { running = null; filling = false })
+      return { started: true, recentFirst: empty }
     },
+
+    /** The user opened a conversation: while history fills, its whole history is pulled next. */
+    prioritize(conversationId) {
+      if (filling) engine.prioritize(conversationId)
+      return { prioritized: filling }
+    },
+
+    /** The archived conversations' rows (frozen, still readable), newest first. */
+    async archived() {
+      const { values } = await engine.subscription()
+      const ids = values.filter((v) => v.archived).map((v) => v.value)
+      if (ids.length === 0) return []
+      const rows = await Promise.all(ids.map((id) => engine.listRows('conversations', { where: { id }, limit: 1 })))
+      return rows.flat().sort((a, b) => (b.last_message_at ?? 0) - (a.last_message_at ?? 0))
+    },
+
+    /**
+     * Archives a conversation: its rows stay readable and searchable, frozen, and syncs skip it. The engine archives
+     * only within a subscription (from "everything" it refuses with invalid_argument), so the first archive
+     * subscribes to every conversation the replica holds, keeping all of them. The choice has a cost, said in the
+     * README: a conversation created on the server later is not synced until it is subscribed too.
+     */
+    async archive(conversationId) {
+      if ((await engine.subscription()).everything) {
+        const { rows } = await engine.query('SELECT id FROM conversations WHERE integration_id = ?', [options.integrationId])
+        await engine.subscribe(rows.map(([id]) => id))
+      }
+      return engine.archive([conversationId])
+    },
+
+    /** Unarchives a conversation: the next sync catches it up. */
+    unarchive: (conversationId) => engine.unarchive([conversationId]),
 
     /**
      * Search as the user types: the best 20 messages holding the words (the last one completed as a prefix), each

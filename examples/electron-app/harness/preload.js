@@ -1,7 +1,7 @@
 'use strict'
 // The harness's stand-in for ../preload.js: the same window.seqsync, over HTTP and server-sent events.
 ;(() => {
-  const listeners = { progress: new Set(), done: new Set(), change: new Set(), write: new Set(), media: new Set() }
+  const listeners = { progress: new Set(), done: new Set(), change: new Set(), write: new Set(), media: new Set(), recent: new Set() }
   const events = new EventSource('/api/events')
   const ready = new Promise((resolve) => { events.onopen = resolve })
   events.onmessage = (message) => {
@@ -27,6 +27,11 @@
     onProgress: (callback) => subscribe('progress', callback),
     onDone: (callback) => subscribe('done', callback),
     onChange: (callback) => subscribe('change', callback),
+    onRecent: (callback) => subscribe('recent', callback),
+    prioritize: (conversationId) => call('prioritize', conversationId),
+    archived: () => call('archived'),
+    archive: (conversationId) => call('archive', conversationId),
+    unarchive: (conversationId) => call('unarchive', conversationId),
     messages: (conversationId, atMessage) => call('messages', conversationId, atMessage),
     search: (text) => call('search', text),
     send: (conversationId, body) => call('send', conversationId, body),

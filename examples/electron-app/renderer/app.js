@@ -1,5 +1,6 @@
 'use strict'
-// The sync screen: the stats card, "Sync All Data", a progress bar per collection, an error alert with retry, and a
+// The sync screen: the stats card, "Sync All Data", a progress bar per collection (or, on a first sync, the chat list
+// as soon as it is in while history fills), an error alert with retry, recent and archived conversations, and a
 // chat: open a conversation, send (shown "sending…" until the server has it, offline too), edit and delete messages;
 // a search box whose results open the conversation at the message; a media card: download a file with a progress
 // bar, pause, resume or cancel it, and open it once it is verified and in the download folder.
@@ -21,16 +22,42 @@ async function refreshStats() {
   }
   $('size').textContent = `${(stats.fileSizeBytes / 1024 / 1024).toFixed(1)} MB`
   $('path').textContent = stats.path ?? ''
-  const conversations = await api.conversations(10).catch(() => [])
-  $('conversations').replaceChildren(...conversations.map((c) => {
-    const li = document.createElement('li')
-    const open = element('button', `${c.name ?? c.jid} (${c.unread_count ?? 0} unread)`)
-    open.dataset.conversation = c.id
-    open.addEventListener('click', () => openChat(c))
-    li.append(open)
-    return li
-  }))
+  await refreshChatList()
   await refreshMessages()
+}
+
+/**
+ * The recent conversations, and below them the archived ones (frozen, still readable): each opens on a click and
+ * has an Archive (or Unarchive) button.
+ */
+async function refreshChatList() {
+  const archived = await api.archived().catch(() => [])
+  const hidden = new Set(archived.map((c) => c.id))
+  const recent = (await api.conversations(10 + hidden.size).catch(() => [])).filter((c) => !hidden.has(c.id)).slice(0, 10)
+  $('conversations').replaceChildren(...recent.map((c) => chatRow(c, 'Archive')))
+  $('archived').replaceChildren(...archived.map((c) => chatRow(c, 'Unarchive')))
+  $('archived-card').hidden = archived.length === 0
+}
+
+function chatRow(c, action) {
+  const li = document.createElement('li')
+  const open = element('button', `${c.name ?? c.jid} (${c.unread_count ?? 0} unread)`)
+  open.dataset.conversation = c.id
+  open.addEventListener('click', () => openChat(c))
+  const toggle = element('button', action, action.toLowerCase())
+  toggle.addEventListener('click', () => archive(c.id, action === 'Archive'))
+  li.append(open, toggle)
+  return li
+}
+
+async function archive(conversationId, on) {
+  $('chat-error').hidden = true
+  try {
+    await (on ? api.archive(conversationId) : api.unarchive(conversationId))
+  } catch (error) {
+    $('status').textContent = `Not ${on ? 'archived' : 'unarchived'} (${error.code ?? 'error'}): ${error.message}`
+  }
+  await refreshChatList()
 }
 
 function element(tag, text, className) {
@@ -53,6 +80,8 @@ function openChat(conversation, atMessage = null) {
   $('chat').hidden = false
   $('chat-title').textContent = conversation.name ?? conversation.jid ?? conversation.id
   stopEditing()
+  // While the history fills, the opened conversation's whole history comes next.
+  api.prioritize(conversation.id).catch(() => {})
   return refreshMessages()
 }
 
@@ -171,8 +200,25 @@ async function sync() {
 }
 
 api.onProgress(onProgress)
+
+// A first sync goes recent first: the chat list shows as soon as it is in, then each conversation's newest messages
+// and history land while the status line says so.
+let filling = null
+api.onRecent(async (event) => {
+  if (event.kind === 'chat_list_ready') filling = { total: event.values, heads: 0 }
+  if (!filling) return
+  if (event.kind === 'head_landed') filling.heads += 1
+  $('status').textContent = `Chat list ready; history is filling (${format(filling.heads)} / ${format(filling.total)} conversations)`
+  if (event.kind === 'chat_list_ready') {
+    await refreshStats()
+    document.body.dataset.chatListReady = 'true'
+  } else if (chat && event.value === chat.id) {
+    await refreshMessages()
+  }
+})
 api.onDone(async (outcome) => {
   setRunning(false)
+  filling = null
   if (outcome.ok) {
     $('status').textContent = `Done: ${format(outcome.rows)} rows in ${(outcome.elapsedMs / 1000).toFixed(1)} s`
     document.body.dataset.synced = 'true'

@@ -1,7 +1,8 @@
 // The sync screen in Debian's chromium (playwright-core), served by the harness over the real addon, syncing from the
 // real server-example: click "Sync All Data", watch the progress bars move, see the stats card equal the server's
 // counts, save a screenshot; then chat: send a message, send one while the server is stopped ("sending…" until it is
-// restarted, then "sent"), edit and delete, and read the result back with another client. Without /usr/bin/chromium the test is skipped, except under CI=true, where it fails.
+// restarted, then "sent"), edit and delete, and read the result back with another client; a first sync recent first
+// shows the chat list while history fills, and Archive moves a chat to Archived, still readable. Without /usr/bin/chromium the test is skipped, except under CI=true, where it fails.
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync } from 'node:fs'
@@ -49,6 +50,8 @@ before(async () => {
   harness = await startHarness({
     dbPath: path.join(dir, 'client.db'), serverUrl: server.url, token: TOKEN, integrationId: INTEGRATION,
     pageSizes: { conversations: 100, messages: 1500, contacts: 500 }, progressIntervalMs: 50,
+    // The bars test needs a plain first sync (recent first reports readiness events, not progress per collection).
+    recentFirst: false,
   })
 })
 
@@ -335,6 +338,65 @@ test('media: downloads show progress bars, end verified in the app folder (no Do
     assert.deepEqual(pageErrors, [])
   } finally {
     await browser.close()
+    cleanup(profile)
+  }
+})
+
+test('recent first: the chat list shows while history fills; Archive moves a chat to Archived, still readable', { skip: missing && `${CHROMIUM} is missing` }, async () => {
+  const { browser, profile } = await launch()
+  const screen = await startHarness({ dbPath: path.join(dir, 'recent.db'), serverUrl: server.url, token: TOKEN, integrationId: INTEGRATION,
+    pageSizes: { conversations: 100, messages: 1500, contacts: 500 } })
+  try {
+    const page = await browser.newPage()
+    const pageErrors = []
+    page.on('pageerror', (e) => pageErrors.push(e.message))
+    await page.goto(screen.url)
+    await page.waitForSelector('[data-count="messages"]')
+    // Record, from inside the page, the status line and the number of listed chats at each change of either.
+    await page.evaluate(() => {
+      window.seen = []
+      const record = () => window.seen.push({ status: document.getElementById('status').textContent,
+        chats: document.querySelectorAll('#conversations li').length })
+      new MutationObserver(record).observe(document.getElementById('status'), { childList: true, characterData: true, subtree: true })
+      new MutationObserver(record).observe(document.getElementById('conversations'), { childList: true })
+    })
+    await page.click('text=Sync All Data')
+    await page.waitForSelector('body[data-synced="true"]', { timeout: 120_000 })
+    const seen = await page.evaluate(() => window.seen)
+    const done = seen.findIndex((s) => s.status.startsWith('Done'))
+    const listed = seen.findIndex((s) => s.chats > 0 && /history is filling/.test(s.status))
+    assert.ok(listed >= 0 && listed < done, `the chat list showed before the sync was done: ${JSON.stringify(seen.slice(0, 5))}`)
+    const heads = (s) => Number(/\(([\d,]+) \//.exec(s.status)?.[1].replace(/,/g, '') ?? -1)
+    const later = seen.slice(listed + 1, done).filter((s) => heads(s) > heads(seen[listed]))
+    assert.ok(later.length > 0, `conversations kept landing after the list showed (${heads(seen[listed])} at the time)`)
+    console.log(`# chat list shown at status ${JSON.stringify(seen[listed].status)}, ${later.length} updates before done`)
+    const conversations = await page.getAttribute('[data-count="conversations"]', 'data-value')
+
+    // Archive the first chat: it moves to Archived, the others stay, and its messages are the server's.
+    const [chosen, other] = await page.$$eval('#conversations [data-conversation]', (b) => b.slice(0, 2).map((x) => x.dataset.conversation))
+    await page.locator('#conversations li', { has: page.locator(`[data-conversation="${chosen}"]`) }).locator('button.archive').click()
+    await page.waitForSelector(`#archived [data-conversation="${chosen}"]`)
+    assert.equal(await page.$(`#conversations [data-conversation="${chosen}"]`), null, 'no longer among the recent chats')
+    assert.ok(await page.$(`#conversations [data-conversation="${other}"]`), 'the others stay')
+    assert.equal(await page.isVisible('#archived-card'), true)
+    await page.click(`#archived [data-conversation="${chosen}"]`)
+    await page.waitForSelector('#messages li')
+    const shown = await page.$$eval('#messages li .body', (b) => b.map((x) => x.textContent))
+    const theirs = (await serverMessages()).filter((m) => m.conversation_id === chosen)
+    const bodies = new Set(theirs.map((m) => m.body ?? `(${m.message_type})`))
+    assert.ok(shown.length > 0, 'the archived chat has messages')
+    assert.equal(shown.length, Math.min(30, theirs.length), 'its newest 30 (or all) of the server\'s')
+    for (const body of shown) assert.ok(bodies.has(body), `${body} is the server's`)
+
+    // After a reload the chat is still archived, and the replica still holds every conversation.
+    await page.reload()
+    await page.waitForSelector(`#archived [data-conversation="${chosen}"]`)
+    await page.waitForFunction((n) => document.querySelector('[data-count="conversations"]').dataset.value === n, conversations)
+    assert.equal(await page.textContent('#status'), '')
+    assert.deepEqual(pageErrors, [])
+  } finally {
+    await browser.close()
+    await screen.close()
     cleanup(profile)
   }
 })
