@@ -9,6 +9,7 @@
 use server_example::generate::Sizes;
 use sync_testing::crash::{ServerKind, client_kills, server_kills};
 use sync_testing::procs::{Binaries, ClientKind, test_postgres};
+use sync_testing::selective_crash::{recent_kills, subscription_kills};
 use sync_testing::write_crash::write_kills;
 
 const SIZES: Sizes = Sizes { conversations: 40, messages: 3_000, contacts: 30 };
@@ -62,4 +63,25 @@ async fn a_killed_media_download_resumes_from_its_partial_file() {
     assert!(report.resumed_bytes >= report.partial_bytes && report.partial_bytes > 0, "{report:?}");
     // A kill loses only what was in flight (four downloads, each at most its channel and socket buffers).
     assert!(report.refetched_bytes() < report.kills as u64 * 4 * 512 * 1024, "{report:?}");
+}
+
+/// `sync-cli pull --recent-first` killed during head delivery and backfill: after each kill only heads are ahead
+/// of a cursor (each at a live version the server had), and runs to the end, then a final plain pull, are exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_recent_first_sync_holds_only_heads_ahead_of_its_cursors_and_ends_exact() {
+    let report = recent_kills(10, CLIENT_SIZES, 7).await.expect("recent-first kills");
+    assert_eq!(report.kills, 10);
+    assert!(report.checks >= 10 && report.exact >= 2, "{report:?}");
+    assert!(report.heads_ahead >= 1, "at least one kill landed after heads were applied: {report:?}");
+}
+
+/// `sync-cli pull --subscribe …` killed around its subscription change: after each kill the subscription is the
+/// one before or the one after, with no row of another conversation, and the pulls to the end are exact for
+/// exactly the subscribed conversations (`verify_subset`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_subscription_change_is_before_or_after_and_ends_exact_for_its_conversations() {
+    let report = subscription_kills(10, SIZES, 7).await.expect("subscription kills");
+    assert_eq!(report.kills, 10);
+    assert_eq!(report.checks, report.before + report.after);
+    assert!(report.after >= 1 && report.exact >= 2, "{report:?}");
 }
