@@ -1,7 +1,8 @@
 //! The quick crash trials of CI: a `sync-cli` child killed with SIGKILL mid-sync (the one such test; the checker
 //! after each kill is `sync_testing::crash`'s: page boundary by `History`, every index back once opened, the
 //! full-text index searching as the oracle does), and `server-example serve` killed and restarted under a syncing
-//! client on each store; a row lost, a database off a page boundary or a full-text index that disagrees with the
+//! client on each store, and `sync-cli pull --recent-first` / `--subscribe` killed mid-sync
+//! (`sync_testing::selective_crash`); a row lost, a database off a page boundary or a full-text index that disagrees with the
 //! rows or the search oracle fails the test.
 //! Needs the `sync-cli` and `server-example` binaries of this profile (a workspace test run builds them);
 //! `crash-trials` runs the long version, and the Node client's (`scripts/test.sh`).
