@@ -73,7 +73,9 @@ async fn a_killed_recent_first_sync_holds_only_heads_ahead_of_its_cursors_and_en
     let report = recent_kills(10, CLIENT_SIZES, 7).await.expect("recent-first kills");
     assert_eq!(report.kills, 10);
     assert!(report.checks >= 10 && report.exact >= 2, "{report:?}");
-    assert!(report.heads_ahead >= 1, "at least one kill landed after heads were applied: {report:?}");
+    assert!(report.partial >= 1, "at least one kill landed in the middle of a collection: {report:?}");
+    // Not asserted: that a kill found heads ahead of a cursor (about one in four does, RELIABILITY.md), so that
+    // ten kills on a loaded machine cannot fail it by chance; the check allowing them ran after every kill.
 }
 
 /// `sync-cli pull --subscribe …` killed around its subscription change: after each kill the subscription is the
@@ -84,5 +86,7 @@ async fn a_killed_subscription_change_is_before_or_after_and_ends_exact_for_its_
     let report = subscription_kills(10, SIZES, 7).await.expect("subscription kills");
     assert_eq!(report.kills, 10);
     assert_eq!(report.checks, report.before + report.after);
-    assert!(report.after >= 1 && report.exact >= 2, "{report:?}");
+    // Not asserted: that some kill landed after the change (one short transaction early in the run; about one
+    // kill in eight does, so ten kills may all land before it). RELIABILITY.md has a long run's split.
+    assert!(report.exact >= 2, "{report:?}");
 }
