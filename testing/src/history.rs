@@ -25,6 +25,9 @@ pub struct Boundary {
     pub rows: u64,
     /// Collections holding some but not all of their rows (a kill landed inside them).
     pub partial: usize,
+    /// Rows ahead of their collection's cursor, each at a live version the server had: conversation heads of a
+    /// recent-first sync (only [`History::check_with_heads`] allows them).
+    pub ahead: u64,
 }
 
 impl History {
@@ -62,13 +65,14 @@ impl History {
             .collect()
     }
 
-    /// Why the local row `(id, seq)` cannot be there at `cursor`, if it cannot.
-    fn wrong(&self, collection: &str, id: &str, seq: i64, cursor: i64) -> Option<String> {
+    /// Why the local row `(id, seq)` cannot be there at `cursor`, if it cannot. `heads`: a row ahead of the
+    /// cursor may be there (a head), at a live version the server had.
+    fn wrong(&self, collection: &str, id: &str, seq: i64, cursor: i64, heads: bool) -> Option<String> {
         let versions = self.versions.get(collection).and_then(|c| c.get(id));
         let Some(&(current, deleted)) = versions.and_then(|v| v.last()) else {
             return Some(format!("row {id} was never on the server"));
         };
-        if seq > cursor {
+        if seq > cursor && !heads {
             return Some(format!("row {id} has seq {seq}, ahead of the cursor {cursor}"));
         }
         if !versions.is_some_and(|v| v.contains(&(seq, false))) {
@@ -85,6 +89,17 @@ impl History {
     /// Checks that the SQLite client database at `db` is at a page boundary for `scope`: in every collection its
     /// rows are exactly those a client at its stored cursor must hold, never fewer, never more.
     pub async fn check(&self, db: &Path, schema: &Schema, scope: &str) -> anyhow::Result<Boundary> {
+        self.check_rows(db, schema, scope, false).await
+    }
+
+    /// [`History::check`] for a recent-first sync: the same, except that in the collections filtered by a column
+    /// other than `id` (messages, media, participants) rows ahead of the cursor may be there, each at a live
+    /// version the server had: the conversation heads, applied without moving the cursor (PROTOCOL.md).
+    pub async fn check_with_heads(&self, db: &Path, schema: &Schema, scope: &str) -> anyhow::Result<Boundary> {
+        self.check_rows(db, schema, scope, true).await
+    }
+
+    async fn check_rows(&self, db: &Path, schema: &Schema, scope: &str, heads: bool) -> anyhow::Result<Boundary> {
         let store = SqliteStore::open(db).with_context(|| format!("open {}", db.display()))?;
         store.prepare(schema).await?;
         let cursors = store.sync_state(scope).await?;
@@ -101,9 +116,11 @@ impl History {
             if !missing.is_empty() {
                 bail!("{name} at cursor {cursor}: rows within the cursor are missing: {missing:?}");
             }
-            if let Some(why) = local.iter().find_map(|r| self.wrong(name, &r.id, r.seq, cursor)) {
+            let heads = heads && collection.filter.as_deref().is_some_and(|f| f != "id");
+            if let Some(why) = local.iter().find_map(|r| self.wrong(name, &r.id, r.seq, cursor, heads)) {
                 bail!("{name} at cursor {cursor}: {why}");
             }
+            boundary.ahead += local.iter().filter(|r| r.seq > cursor).count() as u64;
             let total = self.current_upto(name, i64::MAX).len();
             if !local.is_empty() && local.len() < total {
                 boundary.partial += 1;
@@ -130,16 +147,18 @@ mod tests {
     fn a_row_changed_after_the_cursor_may_be_missing_or_at_an_older_version() {
         let h = history();
         assert_eq!(h.current_upto("m", 30), BTreeMap::from([("b", 7)]));
-        assert_eq!(h.wrong("m", "a", 5, 30), None, "read before the delete");
+        assert_eq!(h.wrong("m", "a", 5, 30, false), None, "read before the delete");
     }
 
     #[test]
     fn a_row_the_server_changed_within_the_cursor_must_be_at_its_current_version() {
         let h = history();
         assert_eq!(h.current_upto("m", 60), BTreeMap::from([("b", 7)]));
-        assert!(h.wrong("m", "a", 5, 60).is_some_and(|w| w.contains("within the cursor")));
-        assert!(h.wrong("m", "b", 9, 30).is_some_and(|w| w.contains("never a live version")));
-        assert!(h.wrong("m", "b", 7, 6).is_some_and(|w| w.contains("ahead of the cursor")));
-        assert!(h.wrong("m", "c", 1, 30).is_some_and(|w| w.contains("never on the server")));
+        assert!(h.wrong("m", "a", 5, 60, false).is_some_and(|w| w.contains("within the cursor")));
+        assert!(h.wrong("m", "b", 9, 30, false).is_some_and(|w| w.contains("never a live version")));
+        assert!(h.wrong("m", "b", 7, 6, false).is_some_and(|w| w.contains("ahead of the cursor")));
+        assert_eq!(h.wrong("m", "b", 7, 6, true), None, "a head");
+        assert!(h.wrong("m", "b", 9, 6, true).is_some_and(|w| w.contains("never a live version")));
+        assert!(h.wrong("m", "c", 1, 30, false).is_some_and(|w| w.contains("never on the server")));
     }
 }

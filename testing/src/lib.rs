@@ -13,6 +13,9 @@
 //!   without SQLite, and generated queries (hostile ones included) to compare it with the store's search on.
 //! - `write_crash.rs`: [`write_crash::write_kills`], crash trials of client writes (none lost, none applied
 //!   twice).
+//! - `selective_crash.rs`: [`selective_crash::recent_kills`] and [`selective_crash::subscription_kills`],
+//!   `sync-cli pull --recent-first` and `--subscribe` killed mid-sync (heads only ahead of a cursor; a
+//!   subscription before or after its change); exact at the end (`verify_subset`).
 //! - `media_crash.rs`: [`media_crash::media_kills`], `sync-cli media` killed mid-file, resumed, verified.
 //! - `load.rs`: [`load::run`], concurrent full syncs and a mixed load of writers and pullers on PostgreSQL.
 //! - `bin/crash_trials.rs`: the `crash-trials` command; `bin/load.rs`: the `load` command.
@@ -24,6 +27,7 @@ pub mod load;
 pub mod media_crash;
 pub mod procs;
 pub mod search_oracle;
+pub mod selective_crash;
 pub mod write_crash;
 
 pub use fault_proxy::{Fault, FaultProxy, Plan, Stats};

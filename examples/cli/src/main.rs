@@ -1,5 +1,5 @@
-//! `sync-cli`: pull an integration from a sync server into an SQLite file, write rows locally and push them,
-//! download its media, show its stats, or reset it.
+//! `sync-cli`: pull an integration from a sync server into an SQLite file (all of it or subscribed conversations,
+//! in seq order or recent first), write rows locally and push them, download its media, show its stats, or reset it.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -40,6 +40,16 @@ enum Command {
         /// 2 s). Lower: other readers of the file see rows sooner. Higher: a faster load.
         #[arg(long)]
         commit_rows: Option<u64>,
+        /// Sync recent first: the chat list, then each conversation's newest messages, then the history.
+        #[arg(long)]
+        recent_first: bool,
+        /// With `--recent-first`: the newest rows fetched per conversation before the history (default 50).
+        #[arg(long)]
+        head_rows: Option<usize>,
+        /// Before syncing, subscribe to this conversation (repeatable): only the subscribed conversations are
+        /// synced from then on; from "everything", the other conversations' rows are evicted.
+        #[arg(long = "subscribe")]
+        subscribe: Vec<String>,
         /// No progress bars.
         #[arg(long)]
         quiet: bool,
@@ -148,7 +158,17 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Pull { server, collections, page_sizes, schema, commit_rows, quiet } => {
+        Command::Pull {
+            server,
+            collections,
+            page_sizes,
+            schema,
+            commit_rows,
+            recent_first,
+            head_rows,
+            subscribe,
+            quiet,
+        } => {
             let Server { db, url, token, integration } = server;
             let schema_json = match schema {
                 Some(path) => {
@@ -174,8 +194,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     on_ctrl_c.cancel();
                 }
             });
-            let collections = (!collections.is_empty()).then_some(collections);
-            let report = client.sync(collections, Some(bars.callback()), Some(cancel)).await?;
+            if !subscribe.is_empty() {
+                client.subscribe(subscribe).await?;
+            }
+            let report = if recent_first {
+                anyhow::ensure!(collections.is_empty(), "--recent-first syncs every collection: drop --collection");
+                client.sync_recent_first(head_rows, None, Some(bars.callback()), Some(cancel)).await?
+            } else {
+                let collections = (!collections.is_empty()).then_some(collections);
+                client.sync(collections, Some(bars.callback()), Some(cancel)).await?
+            };
             println!(
                 "synced {}: {} rows, {} pages, {:.1} MB in {:.2?}",
                 integration,

@@ -9,6 +9,7 @@ use server_example::generate::Sizes;
 use sync_testing::crash::{Report, ServerKind, client_kills, server_kills};
 use sync_testing::media_crash::media_kills;
 use sync_testing::procs::{Binaries, ClientKind};
+use sync_testing::selective_crash::{SelectiveReport, recent_kills, subscription_kills};
 use sync_testing::write_crash::write_kills;
 
 #[derive(Parser)]
@@ -35,6 +36,12 @@ struct Args {
     /// Kills of `sync-cli media` that must land mid-file (0: none; the long run uses 120).
     #[arg(long, default_value_t = 0)]
     media_kills: usize,
+    /// Kills of `sync-cli pull --recent-first` during head delivery and backfill (0: none).
+    #[arg(long, default_value_t = 0)]
+    recent_kills: usize,
+    /// Kills of `sync-cli pull --subscribe …` around its subscription change (0: none).
+    #[arg(long, default_value_t = 0)]
+    subscription_kills: usize,
     /// Messages in the synced integration (conversations and contacts scale with it).
     #[arg(long, default_value_t = 6_000)]
     messages: usize,
@@ -64,6 +71,24 @@ fn print(what: &str, report: &Report, started: Instant) {
     );
 }
 
+fn print_selective(what: &str, r: &SelectiveReport, started: Instant) {
+    println!(
+        "{what}: {} kills ({} runs ended first), {} checks after a kill ({} with heads ahead of a cursor, {} \
+         collections half-synced; subscription before the change {}, after it {}), {} exact verifications, {} rows \
+         compared, {:.0} s",
+        r.kills,
+        r.missed,
+        r.checks,
+        r.heads_ahead,
+        r.partial,
+        r.before,
+        r.after,
+        r.exact,
+        r.rows_compared,
+        started.elapsed().as_secs_f64()
+    );
+}
+
 async fn run(args: Args) -> anyhow::Result<()> {
     let bins = Binaries::locate()?;
     let sizes =
@@ -72,6 +97,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let started = Instant::now();
         let report = client_kills(&bins, *kind, args.client_kills, sizes, args.seed).await?;
         print(&format!("client {kind:?} killed"), &report, started);
+    }
+    if args.recent_kills > 0 {
+        let started = Instant::now();
+        let r = recent_kills(args.recent_kills, sizes, args.seed).await?;
+        print_selective("sync-cli pull --recent-first killed", &r, started);
+    }
+    if args.subscription_kills > 0 {
+        let started = Instant::now();
+        let r = subscription_kills(args.subscription_kills, sizes, args.seed).await?;
+        print_selective("sync-cli pull --subscribe killed", &r, started);
     }
     if args.write_kills > 0 {
         let started = Instant::now();
