@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail, ensure};
+use anyhow::{Context as _, ensure};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use server_example::changes::{ChangeSet, apply_changes};
@@ -21,7 +21,7 @@ use sync_sqlite::{SqliteServerStore, SqliteStore};
 use crate::History;
 use crate::procs::{
     Binaries, ClientKind, SCOPE, ServerProcess, StoreLocation, TOKEN, drop_postgres_database, fresh_postgres_database,
-    run_client,
+    kill_client_after, run_client,
 };
 use crate::search_oracle::{self, Oracle};
 
@@ -159,18 +159,12 @@ pub async fn client_kills(
     // Incremental syncs are much shorter than a full one: after a miss, kills aim at a shorter span.
     let mut aim = full;
     while report.kills < trials {
-        let mut child = bins.client(kind, &db, &url, &log)?.spawn().context("cannot start the client")?;
-        tokio::time::sleep(aim.mul_f64(rng.random_range(0.0..1.0))).await;
-        if child.try_wait()?.is_none() {
-            child.kill().context("SIGKILL the client")?;
+        let after = aim.mul_f64(rng.random_range(0.0..1.0));
+        if kill_client_after(bins.client(kind, &db, &url, &log)?, after, &log).await? {
             report.kills += 1;
         } else {
             report.missed += 1;
             aim = aim.mul_f64(0.5).max(Duration::from_millis(20));
-        }
-        let status = child.wait()?;
-        if status.code().is_some() && !status.success() {
-            bail!("the client failed ({status}): {}", std::fs::read_to_string(&log).unwrap_or_default().trim());
         }
         check(&history, &db, &mut report, true).await?;
         if rng.random_bool(0.2) {

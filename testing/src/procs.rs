@@ -90,6 +90,22 @@ pub fn run_client(mut command: Command, log: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Starts a client and kills it with SIGKILL once `after` has passed, if it is still running: `true` when the
+/// kill landed, `false` when it had finished. Fails with its error output when it failed by itself.
+pub async fn kill_client_after(mut command: Command, after: Duration, log: &Path) -> anyhow::Result<bool> {
+    let mut child = command.spawn().context("cannot start the client")?;
+    tokio::time::sleep(after).await;
+    let running = child.try_wait()?.is_none();
+    if running {
+        child.kill().context("SIGKILL the client")?;
+    }
+    let status = child.wait()?;
+    if status.code().is_some() && !status.success() {
+        bail!("the client failed ({status}): {}", std::fs::read_to_string(log).unwrap_or_default().trim());
+    }
+    Ok(running)
+}
+
 /// A free loopback port (bound and released: another program could take it meanwhile, which on a test
 /// machine it does not).
 pub fn free_port() -> anyhow::Result<u16> {

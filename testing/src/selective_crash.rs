@@ -22,7 +22,7 @@ use sync_http::ServerConfig;
 use sync_sqlite::{SqliteServerStore, SqliteStore};
 
 use crate::History;
-use crate::procs::{Binaries, ClientKind, SCOPE, TOKEN, run_client};
+use crate::procs::{Binaries, ClientKind, SCOPE, TOKEN, kill_client_after, run_client};
 
 /// Counts of a series of selective-sync trials.
 #[derive(Clone, Debug, Default)]
@@ -99,23 +99,16 @@ impl Fixture {
     /// Starts `command`, kills it after a random part of `aim`; halves `aim` after a miss. Fails if it failed.
     async fn kill(
         &self,
-        mut command: Command,
+        command: Command,
         aim: &mut Duration,
         rng: &mut ChaCha8Rng,
         report: &mut SelectiveReport,
     ) -> anyhow::Result<()> {
-        let mut child = command.spawn().context("cannot start sync-cli")?;
-        tokio::time::sleep(aim.mul_f64(rng.random_range(0.0..1.0))).await;
-        if child.try_wait()?.is_none() {
-            child.kill().context("SIGKILL sync-cli")?;
+        if kill_client_after(command, aim.mul_f64(rng.random_range(0.0..1.0)), &self.log()).await? {
             report.kills += 1;
         } else {
             report.missed += 1;
             *aim = aim.mul_f64(0.5).max(Duration::from_millis(20));
-        }
-        let status = child.wait()?;
-        if status.code().is_some() && !status.success() {
-            bail!("sync-cli failed ({status}): {}", std::fs::read_to_string(self.log()).unwrap_or_default().trim());
         }
         Ok(())
     }

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail, ensure};
+use anyhow::{Context as _, ensure};
 use async_trait::async_trait;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -22,7 +22,7 @@ use sync_core::{CheckedMutation, ClientStore, FeedError, PushHook, RowReader, Se
 use sync_http::ServerConfig;
 use sync_sqlite::{SqliteServerStore, SqliteStore};
 
-use crate::procs::{Binaries, ClientKind, SCOPE, TOKEN, run_client};
+use crate::procs::{Binaries, ClientKind, SCOPE, TOKEN, kill_client_after, run_client};
 
 /// Local writes per `sync-cli write` run (each its own local transaction), then one push.
 const WRITES_PER_RUN: usize = 25;
@@ -113,17 +113,10 @@ pub async fn write_kills(bins: &Binaries, trials: usize, seed: u64) -> anyhow::R
             command = bins.client(ClientKind::Cli, &db, &url, &log)?;
         }
         run += 1;
-        let mut child = command.spawn().context("cannot start sync-cli")?;
-        tokio::time::sleep(full.mul_f64(rng.random_range(0.0..1.0))).await;
-        if child.try_wait()?.is_none() {
-            child.kill().context("SIGKILL sync-cli")?;
+        if kill_client_after(command, full.mul_f64(rng.random_range(0.0..1.0)), &log).await? {
             report.kills += 1;
         } else {
             report.missed += 1;
-        }
-        let status = child.wait()?;
-        if status.code().is_some() && !status.success() {
-            bail!("sync-cli failed ({status}): {}", std::fs::read_to_string(&log).unwrap_or_default().trim());
         }
         if !push_only {
             reported.extend(written(&out)?);
