@@ -74,12 +74,17 @@ fn index_count(db: &Path) -> anyhow::Result<usize> {
 }
 
 /// Every secondary index of a WhatsApp replica: those of a fresh file prepared for the schema, so the count
-/// follows whatever the store creates (declared indexes, seq indexes, filter indexes for evictions).
+/// follows whatever the store creates (declared indexes, seq indexes, filter indexes for evictions). Counted
+/// once per process: every check after a kill compares with it.
 async fn all_indexes() -> anyhow::Result<usize> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("fresh.db");
-    SqliteStore::open(&path)?.prepare(&whatsapp::schema()).await?;
-    index_count(&path)
+    static COUNT: tokio::sync::OnceCell<usize> = tokio::sync::OnceCell::const_new();
+    let count = COUNT.get_or_try_init(|| async {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("fresh.db");
+        SqliteStore::open(&path)?.prepare(&whatsapp::schema()).await?;
+        index_count(&path)
+    });
+    Ok(*count.await?)
 }
 
 /// The queries run on a client after each kill.

@@ -50,12 +50,13 @@ pub async fn import_zip(
         // iOS names the text `_chat.txt`: the archive's name says whose chat it is.
         None => path.file_stem().map(|s| format!("{}.txt", s.to_string_lossy())).unwrap_or_default(),
     };
-    let options = ExportOptions { attachments: attachments.clone(), ..options.clone() };
+    let mut missing: Vec<&str> =
+        wanted.iter().filter(|name| !attachments.contains_key(*name)).map(String::as_str).collect();
+    missing.sort_unstable();
+    let options = ExportOptions { attachments, ..options.clone() };
     let mut imported = import_text(store, scope, &file_name, &text, &options).await?;
-    let mut missing: Vec<&String> = wanted.iter().filter(|name| !attachments.contains_key(*name)).collect();
-    missing.sort();
     if !missing.is_empty() {
-        let list = missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+        let list = missing.join(", ");
         imported.warnings.push(format!("attached files not in the archive (rows kept without a file): {list}"));
     }
     Ok(imported)
