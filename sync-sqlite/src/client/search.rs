@@ -264,7 +264,7 @@ fn search_collection(
     let by_rank = options.order == SearchOrder::Relevance;
     let mut stmt = conn.prepare_cached(&sql::fts_search(c, &tests, by_rank))?;
     let (open, close) = (OPEN.to_string(), CLOSE.to_string());
-    stmt.raw_bind_parameter(1, query)?;
+    stmt.raw_bind_parameter(1, sql::fts_scoped_query(query, scope))?;
     stmt.raw_bind_parameter(2, scope)?;
     stmt.raw_bind_parameter(3, &open)?;
     stmt.raw_bind_parameter(4, &close)?;
