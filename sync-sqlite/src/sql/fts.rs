@@ -34,6 +34,10 @@ const INTEGRATION: &str = "integration_id";
 /// (search as the user types) reads one doclist newest first instead of merging every term it begins.
 const PREFIX: &str = "3";
 
+/// FTS5's pending-terms limit while [`Fts::build`] indexes a whole table, and its default, set again after.
+const BUILD_HASH_BYTES: i64 = 16 << 20;
+const DEFAULT_HASH_BYTES: i64 = 1 << 20;
+
 /// The full-text statements of one collection that declares `full_text` columns.
 #[derive(Debug, Clone)]
 pub(crate) struct Fts {
@@ -69,9 +73,23 @@ fn integration_token(integration_id: &str) -> String {
 }
 
 /// The FTS5 query of a search: `query` over the declared columns only (never the integration token, which a
-/// user's word or prefix could spell), among the rows of one integration.
-pub(crate) fn scoped_query(query: &str, integration_id: &str) -> String {
-    format!("{INTEGRATION} : \"{}\" AND - {INTEGRATION} : ( {query} )", integration_token(integration_id))
+/// user's word or prefix could spell), among the rows of one integration when others share the table
+/// (`integration_id` given; see [`shared`]). When none does, the token would match every row: intersecting with
+/// it would only cost (by relevance, every match's entry in a doclist as long as the table).
+pub(crate) fn scoped_query(query: &str, integration_id: Option<&str>) -> String {
+    match integration_id {
+        Some(id) => format!("{INTEGRATION} : \"{}\" AND - {INTEGRATION} : ( {query} )", integration_token(id)),
+        None => format!("- {INTEGRATION} : ( {query} )"),
+    }
+}
+
+/// Whether collection `c`'s table holds rows of another integration than `?1`: two seeks of its primary key.
+pub(crate) fn shared(c: &Collection) -> String {
+    let data = quoted(&c.name);
+    format!(
+        "SELECT EXISTS (SELECT 1 FROM {data} WHERE \"integration_id\" < ?1) \
+         OR EXISTS (SELECT 1 FROM {data} WHERE \"integration_id\" > ?1)"
+    )
 }
 
 impl Fts {
@@ -137,7 +155,15 @@ impl Fts {
     pub(crate) fn build(&self, conn: &Connection) -> rusqlite::Result<()> {
         let fts = quoted(&self.table);
         self.drop_triggers(conn)?;
-        conn.execute_batch(&format!("INSERT INTO {fts}({fts}) VALUES ('rebuild')"))?;
+        // FTS5 writes a segment whenever its pending terms pass `hashsize` (1 MiB by default): a rebuild of a
+        // million rows wrote thousands of small segments and merged them again. A larger one during the build
+        // only (pages keep the default: they commit far less) halves the rebuild's CPU for 20 MB more memory.
+        let hashsize = |bytes: i64| format!("INSERT INTO {fts}({fts}, rank) VALUES ('hashsize', {bytes});");
+        conn.execute_batch(&format!(
+            "{} INSERT INTO {fts}({fts}) VALUES ('rebuild'); {}",
+            hashsize(BUILD_HASH_BYTES),
+            hashsize(DEFAULT_HASH_BYTES)
+        ))?;
         self.triggers.iter().try_for_each(|(_, sql)| conn.execute_batch(sql))
     }
 
