@@ -3,9 +3,9 @@
 //!
 //! The FTS5 table is an *external content* table: it stores the index only, and reads the text of a snippet by
 //! `rowid` from a view of the data table (`<table>_fts_content`), so the text is not stored twice. Besides the
-//! declared columns it indexes the row's integration as one token ([`integration_token`]), which every search
-//! ANDs ([`scoped_query`]): a replica holding several integrations reads only the searched one's matches, not
-//! every integration's newest ones first. It also indexes 3-letter prefixes (`prefix='3'`), so the first
+//! declared columns it indexes the row's integration as one token ([`integration_token`]), which a search ANDs
+//! when the table holds another integration ([`scoped_query`]): a replica holding several integrations reads only
+//! the searched one's matches, not every integration's newest ones first. It also indexes 3-letter prefixes (`prefix='3'`), so the first
 //! letters typed in a search as you type read one doclist instead of merging those of every word they begin. Triggers on the data table
 //! apply every insert, delete and change of an indexed column to the index in the writing statement's own
 //! transaction: a page, a held transaction of an initial sync, a local write or a plain SQL statement of the app
