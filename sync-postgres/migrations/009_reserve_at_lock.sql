@@ -7,8 +7,8 @@
 -- seq). `changed_by` is stamped at the lock instead of at commit: the same transaction id, visible to the heads
 -- poll at the same moment, its commit.
 -- Measured (BENCHMARKS.md, "PostgreSQL write path"): counting inserted rows at commit by a range scan of the
--- seqs the transaction took, instead of 007's per-statement count, cost as much as it saved, so the live
--- counts are kept as in 007.
+-- seqs the transaction took, instead of 007's per-statement count, cost more than the count it replaced (its
+-- query plans and locks a data table anew in every transaction), so the live counts are kept as in 007.
 
 -- Locks the integration's counter for the rest of the transaction (creating it on first use) and returns the
 -- last seq this transaction took from it (the saved counter on first use).
