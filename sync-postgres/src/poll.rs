@@ -1,8 +1,8 @@
 //! Live updates on PostgreSQL: learning of commits by polling the integrations' heads.
 //!
-//! Every transaction that wrote to an integration stamps, at commit, its head row in `sync_scopes` with its
-//! transaction id (`changed_by`, migration 005), which costs the writer nothing it did not already pay: the
-//! deferred trigger updates that row anyway. [`PostgresStore::spawn_listener`] holds one dedicated connection
+//! Every transaction that wrote to an integration stamps its head row in `sync_scopes` with its transaction id
+//! (`changed_by`, migration 005; since 009 by the lock at its first write, visible from its commit), which costs
+//! the writer nothing it did not already pay: the lock updates that row anyway. [`PostgresStore::spawn_listener`] holds one dedicated connection
 //! that asks every [`POLL`] for the heads changed by transactions at or above the `xmin` of its previous poll's
 //! snapshot (every transaction not yet visible then has an id at least that), one index range scan, and
 //! publishes each head that moved to the store's waiters ([`PostgresStore::hints`]) and to a callback (the NATS

@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (6, include_str!("../migrations/006_push_clients.sql")),
     (7, include_str!("../migrations/007_per_transaction_flush.sql")),
     (8, include_str!("../migrations/008_moves.sql")),
+    (9, include_str!("../migrations/009_reserve_at_lock.sql")),
 ];
 
 /// In a migration, the store's schema (quoted): functions that name their tables with it need neither dynamic SQL

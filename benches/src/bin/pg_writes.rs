@@ -1,7 +1,8 @@
 //! The PostgreSQL write path at scale: plain-SQL inserts, as another program would write them, into the
 //! project's `messages` table (seqs, counts and live hints kept by triggers), into the same table as it was
-//! before migration 007 (a live count per row, a deferred flush per row; schema `before`) and into a plain copy of it (the same
-//! columns and indexes, an identity `seq`, no triggers), measured with `pgbench` in simple query mode; then
+//! before migration 009 (007's counter lock and save at commit, two writes of the counter row per transaction;
+//! schema `before`) and into a plain copy of it (the same columns and indexes, an identity `seq`, no triggers),
+//! measured with `pgbench` in simple query mode; then
 //! the live latency (commit → long-poll answer) while 8 writers load the project's table. Writes Markdown to
 //! stdout.
 //!
@@ -30,7 +31,8 @@ struct Args {
     /// Seconds per pgbench run.
     #[arg(long, default_value_t = 8)]
     seconds: u64,
-    /// Rounds of every load on both tables (the figures are the rounds' means).
+    /// Rounds of every load on the three tables, every other one in the reverse order (the figures are the
+    /// rounds' means).
     #[arg(long, default_value_t = 1)]
     rounds: usize,
 }
@@ -55,12 +57,18 @@ const LOADS: [Load; 4] = [
     Load { label: "8 writers, all on one integration, single-row", writers: 8, rows: 1, own_integration: false },
 ];
 
-/// The triggers of the `before` table as they were until migration 007 (per-row count, per-row deferred flush).
-const BEFORE_007: &str = "DROP TRIGGER sync_flush_scope ON sync_scopes;
-    DROP TRIGGER sync_count_inserted ON messages; DROP TRIGGER sync_count_updated ON messages;
-    CREATE TRIGGER sync_count_live AFTER INSERT OR UPDATE ON messages FOR EACH ROW EXECUTE FUNCTION sync_count_live();
-    CREATE CONSTRAINT TRIGGER sync_flush AFTER INSERT OR UPDATE ON messages DEFERRABLE INITIALLY DEFERRED
-        FOR EACH ROW EXECUTE FUNCTION sync_flush()";
+/// The counter row's trigger in the `before` schema as it was until migration 009 (queued by 007's no-op lock).
+const BEFORE_009: &str = "DROP TRIGGER sync_flush_scope ON sync_scopes;
+    CREATE CONSTRAINT TRIGGER sync_flush_scope AFTER UPDATE ON sync_scopes DEFERRABLE INITIALLY DEFERRED
+        FOR EACH ROW WHEN (NEW.seq = OLD.seq AND NEW.changed_by = OLD.changed_by) EXECUTE FUNCTION sync_flush_scope()";
+
+/// The definition of function `name` in migration 007, as `CREATE OR REPLACE`.
+fn function_of_007(name: &str) -> anyhow::Result<String> {
+    let m007 = include_str!("../../../sync-postgres/migrations/007_per_transaction_flush.sql");
+    let start = m007.find(&format!("FUNCTION {name}(")).with_context(|| format!("{name} in 007"))?;
+    let end = start + m007[start..].find("END $$;").context("the end of a function")? + "END $$;".len();
+    Ok(format!("CREATE OR REPLACE {}", &m007[start..end]))
+}
 
 const TOKEN: &str = "bench";
 const PROBE_SCOPE: &str = "probe";
@@ -189,27 +197,31 @@ async fn run(args: &Args, server_url: &str, database: &str) -> anyhow::Result<()
     )
     .await
     .context("creating the plain copy")?;
-    // The store as before migration 007: 005's functions and 003's per-row live count, on per-row triggers.
+    // The store as before migration 009: 007's lock (a no-op update) and flush (the save at commit).
     PostgresStore::connect_in(&db_url, "before", whatsapp::schema()).await?;
-    let m003 = include_str!("../../../sync-postgres/migrations/003_fast_triggers.sql");
-    let m005 = include_str!("../../../sync-postgres/migrations/005_poll_heads.sql");
-    let m005 = &m005[m005.find("CREATE OR REPLACE FUNCTION sync_lock_scope").context("005's functions")?..];
+    let functions = format!("{};\n{}", function_of_007("sync_lock_scope")?, function_of_007("sync_flush_scope")?);
     db.batch_execute(&format!(
-        "SET search_path = before; {m003}; {}; {BEFORE_007}; RESET search_path",
-        m005.replace("{{schema}}", "before")
+        "SET search_path = before; {}; {BEFORE_009}; RESET search_path",
+        functions.replace("{{schema}}", "before")
     ))
     .await
-    .context("setting up the store as before migration 007")?;
+    .context("setting up the store as before migration 009")?;
     let dir = tempfile::tempdir()?;
 
     println!(
-        "| load | project's table | plain table | ratio | before 007 (per-row count and flush) | its ratio |\n\
+        "| load | project's table | plain table | ratio | before 009 (007's lock and save) | its ratio |\n\
          |---|--:|--:|--:|--:|--:|"
     );
     for load in &LOADS {
         let mut rates = [0.0, 0.0, 0.0];
-        for _ in 0..args.rounds {
-            for (i, table) in ["messages", "plain_messages", "before.messages"].into_iter().enumerate() {
+        for round in 0..args.rounds {
+            let mut tables: Vec<_> =
+                ["messages", "plain_messages", "before.messages"].into_iter().enumerate().collect();
+            // Every other round in the reverse order, so that no table always runs first after the others.
+            if round % 2 == 1 {
+                tables.reverse();
+            }
+            for (i, table) in tables {
                 let file = dir.path().join(format!("{table}.sql"));
                 std::fs::write(&file, script(table, load))?;
                 empty(&db).await?;

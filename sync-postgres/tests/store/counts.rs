@@ -1,8 +1,9 @@
 //! What the triggers keep per transaction (migration 007: the counter and the live counts saved once at commit,
-//! the counts taken per statement) stays exact under the plain-SQL statements another program may run: rows of
-//! two integrations in one statement, upserts, `ON CONFLICT DO NOTHING` skipping the row that first took an
-//! integration's seq, a rolled-back savepoint, deletes, two collections in one transaction, and writes under
-//! `SET CONSTRAINTS ALL IMMEDIATE` (which fires deferred triggers early).
+//! the counts taken per statement; 009: the lock reserves the next seq, the save only when the transaction took
+//! another number) stays exact under the plain-SQL statements another program may run: rows of two integrations
+//! in one statement, upserts, `ON CONFLICT DO NOTHING` skipping the row that first took an integration's seq, a
+//! rolled-back savepoint, deletes, two collections in one transaction, a lock that writes nothing, and writes
+//! under `SET CONSTRAINTS ALL IMMEDIATE` (which fires deferred triggers early).
 
 use sync_core::testing::test_schema;
 
@@ -96,4 +97,36 @@ async fn counters_and_live_counts_stay_exact_under_plain_sql() {
     let gone: i64 =
         sql.query_one("SELECT count(*) FROM sync_scopes WHERE integration_id = 'c'", &[]).await.expect("c").get(0);
     assert_eq!(gone, 0, "the rolled-back savepoint's integration left no counter");
+}
+
+/// The counter of integration `a`.
+async fn counter(sql: &tokio_postgres::Client) -> i64 {
+    sql.query_one("SELECT seq FROM sync_scopes WHERE integration_id = 'a'", &[]).await.expect("the counter").get(0)
+}
+
+#[tokio::test]
+async fn the_seq_reserved_by_the_lock_is_saved_or_given_back() {
+    if !available().await {
+        return;
+    }
+    let db = Db::fresh(test_schema()).await;
+    let sql = db.raw(true).await;
+    sql.batch_execute(&format!("{THREAD} ('r1', 'a', 'one', false, 0)")).await.expect("a single-row write");
+    assert_eq!(counter(&sql).await, 1);
+    // A lock that writes nothing (a push whose mutations change nothing) gives the reserved seq back.
+    sql.batch_execute("BEGIN; SELECT sync_lock_scope('a'); COMMIT;").await.expect("a lock alone");
+    assert_eq!(counter(&sql).await, 1, "a transaction that took no seq moved the counter");
+    sql.batch_execute(&format!(
+        // The reservation rolled back with its savepoint, then taken again.
+        "BEGIN; SAVEPOINT s; {THREAD} ('r2', 'a', 'gone', false, 0); ROLLBACK TO s;
+         {THREAD} ('r3', 'a', 'kept', false, 0); COMMIT;
+         BEGIN; {THREAD} ('r4', 'a', 'one', false, 0);
+         SET CONSTRAINTS ALL IMMEDIATE;
+         {THREAD} ('r5', 'a', 'then another', false, 0), ('r6', 'a', 'and another', false, 0);
+         COMMIT;"
+    ))
+    .await
+    .expect("a rolled-back reservation; a flush that fired after exactly the reserved seq");
+    assert_exact(&sql).await;
+    assert_eq!(counter(&sql).await, 5);
 }
