@@ -1,6 +1,8 @@
 //! Selective sync and the recent-first sync against a plain full sync, over the embedded SQLite server on
 //! loopback HTTP into real SQLite replicas: time to "chat list ready" and to a full replica recent first, a
-//! subscription of 100 conversations, and the cost of one filtered page at the start and at the end of the log.
+//! subscription of 100 conversations, the cost of one filtered page at the start and at the end of the log, and
+//! what opening a conversation costs the app while the recent-first history fills (its 30 newest messages read
+//! through `SqliteStore::list_rows`, ten times a second from "chat list ready" to the end).
 //! Writes the "Selective sync" figures of BENCHMARKS.md to stdout as Markdown.
 //!
 //! `cargo run --release -p sync-benches --bin selective-bench -- [messages] [conversations]` (defaults 1,000,000
@@ -12,12 +14,14 @@ use std::time::{Duration, Instant};
 use server_example::generate::{Sizes, generate};
 use server_example::serve::{RunningServer, access, start};
 use server_example::whatsapp;
+use sync_core::Value;
 use sync_core::{
     ChangeFeed, ClientStore, PageRequest, RecentEvent, RecentFirstOptions, RecentFn, SubscriptionChange, SyncConfig,
     SyncEngine, Transport, verify_scope, verify_subset,
 };
 use sync_http::{HttpTransport, ServerConfig};
-use sync_sqlite::{SqliteServerStore, SqliteStore};
+use sync_sqlite::{ListRows, SqliteServerStore, SqliteStore};
+use tokio_util::sync::CancellationToken;
 
 const SCOPE: &str = "wa-bench";
 const TOKEN: &str = "bench";
@@ -44,6 +48,36 @@ async fn median_fetch(transport: &HttpTransport, request: &PageRequest, runs: us
     }
     samples.sort();
     samples[runs / 2]
+}
+
+/// Opens a conversation (its 30 newest messages, as the Electron example does) ten times a second while the sync
+/// runs, from the chat list on, rotating over the 100 newest conversations; returns the latencies, sorted.
+async fn open_conversations(
+    store: Arc<SqliteStore>,
+    ready: Arc<tokio::sync::Notify>,
+    done: CancellationToken,
+) -> Vec<Duration> {
+    tokio::select! { () = ready.notified() => {}, () = done.cancelled() => return Vec::new() }
+    let newest = ListRows { order_by: Some(("last_message_at".into(), true)), limit: 100, ..Default::default() };
+    let chats = store.list_rows(SCOPE, "conversations", newest).await.expect("chat list");
+    let mut samples = Vec::new();
+    for chat in chats.iter().cycle() {
+        if done.is_cancelled() {
+            break;
+        }
+        let query = ListRows {
+            filter: vec![("conversation_id".into(), Value::from(chat.id.as_str()))],
+            order_by: Some(("sent_at".into(), true)),
+            limit: 30,
+            offset: 0,
+        };
+        let started = Instant::now();
+        store.list_rows(SCOPE, "messages", query).await.expect("messages");
+        samples.push(started.elapsed());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    samples.sort();
+    samples
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -74,10 +108,15 @@ async fn main() {
     let marks: Arc<Mutex<(Option<Duration>, Option<Duration>)>> = Arc::default();
     let started = Instant::now();
     let seen = marks.clone();
+    let (ready_signal, done) = (Arc::new(tokio::sync::Notify::new()), CancellationToken::new());
+    let reads = tokio::spawn(open_conversations(recent_store.clone(), ready_signal.clone(), done.clone()));
     let events: RecentFn = Arc::new(move |event: &RecentEvent| {
         let mut marks = seen.lock().expect("marks");
         match event {
-            RecentEvent::ChatListReady { .. } => marks.0 = Some(started.elapsed()),
+            RecentEvent::ChatListReady { .. } => {
+                marks.0 = Some(started.elapsed());
+                ready_signal.notify_one();
+            }
             RecentEvent::HeadLanded { .. } => marks.1 = Some(started.elapsed()),
             RecentEvent::HistoryLanded { .. } => {}
         }
@@ -85,6 +124,8 @@ async fn main() {
     let options = RecentFirstOptions { events: Some(events), ..Default::default() };
     recent.sync_recent_first(SCOPE, options).await.expect("recent first");
     let recent_total = started.elapsed();
+    done.cancel();
+    let reads = reads.await.expect("reads");
     let (ready, heads) = *marks.lock().expect("marks");
     let exact = verify_scope(&schema, SCOPE, recent_store.as_ref(), server_store.as_ref()).await.expect("v");
     assert!(exact.is_exact(), "{:?}", exact.differences);
@@ -136,6 +177,14 @@ async fn main() {
         secs(recent_total),
         (recent_total.as_secs_f64() / plain.as_secs_f64() - 1.0) * 100.0
     );
+    if let (Some(median), Some(max)) = (reads.get(reads.len() / 2), reads.last()) {
+        println!(
+            "| recent first: opening a conversation while history fills (30 newest messages, {} reads): median / max | {:.2} ms / {:.2} ms |",
+            reads.len(),
+            median.as_secs_f64() * 1e3,
+            max.as_secs_f64() * 1e3
+        );
+    }
     println!("| subscription of 100 conversations ({} rows) | {} |", report.rows(), secs(subscribed));
     println!(
         "| one filtered page (1,000 messages of 100 conversations) from seq 0 / from seq {end_cursor} of {latest} | {:.2} ms / {:.2} ms |",

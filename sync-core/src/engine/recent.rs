@@ -8,8 +8,10 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use super::collection::CollectionSync;
 use super::{Run, SyncEngine, SyncOptions};
@@ -24,6 +26,11 @@ use crate::wire::decode_page;
 
 /// Rows a head request asks for at most (values per request × rows per value), so a head page stays small.
 const HEAD_REQUEST_ROWS: usize = 5_000;
+
+/// How often heads applied held are committed and reported landed (the first batch, the newest conversations,
+/// at once): each commit of the random-keyed tables rewrites the pages it touched, so one per batch would cost
+/// more than the heads themselves.
+const HEADS_LANDED_EVERY: Duration = Duration::from_secs(1);
 
 /// What a recent-first sync reports as it goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,7 +133,11 @@ impl SyncEngine {
             None => Vec::new(),
         };
         options.emit(RecentEvent::ChatListReady { values: values.len() });
-        self.heads(scope, &schema, &values, per_value, &options).await?;
+        let heads = self.heads(scope, &schema, &values, per_value, &options).await;
+        // Whatever happened, the heads applied stay applied (and the file's write lock is not kept).
+        let flushed = self.store.flush().await;
+        heads?;
+        flushed?;
         let backfill = self.sync(scope, options.sync.clone());
         let state = Mutex::new(Prioritized::default());
         let report = tokio::select! {
@@ -147,7 +158,10 @@ impl SyncEngine {
         Ok(report)
     }
 
-    /// Fetches and applies the heads of `values` (newest first), batch by batch.
+    /// Fetches and applies the heads of `values` (newest first), batch by batch. A scope that syncs everything
+    /// gets heads only for collections at cursor 0, which the backfill then pulls from scratch: they are applied
+    /// held ([`ClientStore::apply_rows_held`]), and committed ([`ClientStore::flush`]) after the first batch and
+    /// then every [`HEADS_LANDED_EVERY`], before their [`RecentEvent::HeadLanded`].
     async fn heads(
         &self,
         scope: &str,
@@ -164,15 +178,25 @@ impl SyncEngine {
             None => cursors.iter().any(|s| s.collection == c.name && s.last_seq > 0),
             Some(_) => subscription.get(value).is_none_or(|v| v.archived || v.cursor(&c.name) > 0),
         };
+        let held = subscription.values.is_none();
         let batch = (HEAD_REQUEST_ROWS / per_value).clamp(1, MAX_FILTER_VALUES);
-        for chunk in values.chunks(batch) {
+        let mut landed: Vec<&String> = Vec::new();
+        let mut committed: Option<Instant> = None;
+        let chunks = values.chunks(batch);
+        let last = chunks.len();
+        for (i, chunk) in chunks.enumerate() {
             for collection in &children {
                 let wanted: Vec<String> = chunk.iter().filter(|v| !synced(collection, v)).cloned().collect();
                 if !wanted.is_empty() {
-                    self.head(scope, collection, wanted, per_value, &options.sync).await?;
+                    self.head(scope, collection, wanted, per_value, (held, &options.sync)).await?;
                 }
             }
-            chunk.iter().for_each(|value| options.emit(RecentEvent::HeadLanded { value: value.clone() }));
+            landed.extend(chunk);
+            if !held || i + 1 == last || committed.is_none_or(|t| t.elapsed() >= HEADS_LANDED_EVERY) {
+                self.store.flush().await?;
+                committed = Some(Instant::now());
+                landed.drain(..).for_each(|value| options.emit(RecentEvent::HeadLanded { value: value.clone() }));
+            }
         }
         Ok(())
     }
@@ -183,7 +207,7 @@ impl SyncEngine {
         collection: &Collection,
         values: Vec<String>,
         per_value: usize,
-        options: &SyncOptions,
+        (held, options): (bool, &SyncOptions),
     ) -> Result<(), SyncError> {
         let name = &collection.name;
         let what = format!("GET /sync/{name}/{scope}/head ({} values)", values.len());
@@ -199,7 +223,11 @@ impl SyncEngine {
         };
         let page = decode_page(collection, &request, &body, self.config.max_page_bytes)
             .map_err(|cause| SyncError::BadPage { collection: name.clone(), since_seq: 0, cause })?;
-        self.store.apply_rows(scope, page).await?;
+        if held {
+            self.store.apply_rows_held(scope, page).await?;
+        } else {
+            self.store.apply_rows(scope, page).await?;
+        }
         Ok(())
     }
 

@@ -236,4 +236,12 @@ impl ClientStore for SqliteStore {
         let scope = scope.to_owned();
         self.run(move |db| db.apply_rows(&scope, &page)).await
     }
+
+    /// Into an empty table of a scope that syncs everything, heads defer the table's secondary indexes (but the
+    /// one that reads a conversation's rows) and full-text index until the pull's last page builds them, and share
+    /// the held transaction as `apply_page_held` does.
+    async fn apply_rows_held(&self, scope: &str, page: Page) -> Result<ApplyOutcome, StoreError> {
+        let scope = scope.to_owned();
+        self.run(move |db| db.apply_rows_held(&scope, &page)).await
+    }
 }
