@@ -8,29 +8,19 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::sync::Notify;
-use tokio::time::Instant;
 
 use super::collection::CollectionSync;
 use super::{Run, SyncEngine, SyncOptions};
 use crate::error::SyncError;
-use crate::filter::{DEFAULT_HEAD_ROWS, MAX_FILTER_VALUES, MAX_HEAD_PER_VALUE};
-use crate::page::PageRequest;
+use crate::filter::{DEFAULT_HEAD_ROWS, MAX_HEAD_PER_VALUE};
 use crate::progress::SyncReport;
 use crate::schema::{Collection, Schema};
 use crate::store::ClientStore;
 use crate::subscription::Subscription;
-use crate::wire::decode_page;
 
-/// Rows a head request asks for at most (values per request × rows per value), so a head page stays small.
-const HEAD_REQUEST_ROWS: usize = 5_000;
-
-/// How often heads applied held are committed and reported landed (the first batch, the newest conversations,
-/// at once): each commit of the random-keyed tables rewrites the pages it touched, so one per batch would cost
-/// more than the heads themselves.
-const HEADS_LANDED_EVERY: Duration = Duration::from_secs(1);
+mod heads;
 
 /// What a recent-first sync reports as it goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -156,79 +146,6 @@ impl SyncEngine {
             }
         }
         Ok(report)
-    }
-
-    /// Fetches and applies the heads of `values` (newest first), batch by batch. A scope that syncs everything
-    /// gets heads only for collections at cursor 0, which the backfill then pulls from scratch: they are applied
-    /// held ([`ClientStore::apply_rows_held`]), and committed ([`ClientStore::flush`]) after the first batch and
-    /// then every [`HEADS_LANDED_EVERY`], before their [`RecentEvent::HeadLanded`].
-    async fn heads(
-        &self,
-        scope: &str,
-        schema: &Schema,
-        values: &[String],
-        per_value: usize,
-        options: &RecentFirstOptions,
-    ) -> Result<(), SyncError> {
-        let children: Vec<&Collection> =
-            schema.collections.iter().filter(|c| c.filter.as_deref().is_some_and(|f| f != "id")).collect();
-        let subscription = self.store.subscription(scope).await?;
-        let cursors = self.store.sync_state(scope).await?;
-        let synced = |c: &Collection, value: &str| match &subscription.values {
-            None => cursors.iter().any(|s| s.collection == c.name && s.last_seq > 0),
-            Some(_) => subscription.get(value).is_none_or(|v| v.archived || v.cursor(&c.name) > 0),
-        };
-        let held = subscription.values.is_none();
-        let batch = (HEAD_REQUEST_ROWS / per_value).clamp(1, MAX_FILTER_VALUES);
-        let mut landed: Vec<&String> = Vec::new();
-        let mut committed: Option<Instant> = None;
-        let chunks = values.chunks(batch);
-        let last = chunks.len();
-        for (i, chunk) in chunks.enumerate() {
-            for collection in &children {
-                let wanted: Vec<String> = chunk.iter().filter(|v| !synced(collection, v)).cloned().collect();
-                if !wanted.is_empty() {
-                    self.head(scope, collection, wanted, per_value, (held, &options.sync)).await?;
-                }
-            }
-            landed.extend(chunk);
-            if !held || i + 1 == last || committed.is_none_or(|t| t.elapsed() >= HEADS_LANDED_EVERY) {
-                self.store.flush().await?;
-                committed = Some(Instant::now());
-                landed.drain(..).for_each(|value| options.emit(RecentEvent::HeadLanded { value: value.clone() }));
-            }
-        }
-        Ok(())
-    }
-
-    async fn head(
-        &self,
-        scope: &str,
-        collection: &Collection,
-        values: Vec<String>,
-        per_value: usize,
-        (held, options): (bool, &SyncOptions),
-    ) -> Result<(), SyncError> {
-        let name = &collection.name;
-        let what = format!("GET /sync/{name}/{scope}/head ({} values)", values.len());
-        let fetch = || self.transport.fetch_head(scope, name, &values, per_value);
-        let body = self.with_retry(&what, &options.cancel, fetch).await?;
-        let request = PageRequest {
-            scope: scope.to_owned(),
-            collection: name.clone(),
-            since_seq: 0,
-            limit: values.len() * per_value,
-            fresh: false,
-            filter: Some(values),
-        };
-        let page = decode_page(collection, &request, &body, self.config.max_page_bytes)
-            .map_err(|cause| SyncError::BadPage { collection: name.clone(), since_seq: 0, cause })?;
-        if held {
-            self.store.apply_rows_held(scope, page).await?;
-        } else {
-            self.store.apply_rows(scope, page).await?;
-        }
-        Ok(())
     }
 
     /// Pulls the whole history of each prioritized value as it comes; returns only on error.
