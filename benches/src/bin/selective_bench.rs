@@ -5,8 +5,8 @@
 //! through `SqliteStore::list_rows`, ten times a second from "chat list ready" to the end).
 //! Writes the "Selective sync" figures of BENCHMARKS.md to stdout as Markdown.
 //!
-//! `cargo run --release -p sync-benches --bin selective-bench -- [messages] [conversations]` (defaults 1,000,000
-//! and 10,000).
+//! `cargo run --release -p sync-benches --bin selective-bench -- [messages] [conversations] [rounds]` (defaults
+//! 1,000,000, 10,000 and 2: rounds of a plain full sync and a recent-first sync, in alternating order).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -80,31 +80,39 @@ async fn open_conversations(
     samples
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>().expect("a number"));
-    let messages = args.next().unwrap_or(1_000_000);
-    let conversations = args.next().unwrap_or(10_000);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server_store =
-        Arc::new(SqliteServerStore::open(dir.path().join("server.db"), whatsapp::schema()).expect("open"));
-    let started = Instant::now();
-    let sizes = Sizes { conversations, messages, contacts: conversations / 2 };
-    let totals = generate(server_store.as_ref(), SCOPE, sizes, 7, |_| {}).await.expect("generate");
-    eprintln!("seeded {} rows in {:.1} s", totals.rows(), started.elapsed().as_secs_f64());
-    let config = ServerConfig::new(access(&[(TOKEN.into(), vec!["*".into()])]));
-    let server = start(server_store.clone(), config, "127.0.0.1:0").await.expect("serve");
-    let schema = whatsapp::schema();
-
-    // A plain full sync.
-    let (full_store, full) = engine(&server, dir.path(), "full.db");
+/// A plain full sync into a fresh replica `name`, checked exact; its store and how long it took.
+async fn plain_sync(
+    server: &RunningServer,
+    dir: &std::path::Path,
+    name: &str,
+    server_store: &SqliteServerStore,
+) -> (Arc<SqliteStore>, Duration) {
+    let (store, full) = engine(server, dir, name);
     let started = Instant::now();
     full.sync(SCOPE, Default::default()).await.expect("full sync");
-    let plain = started.elapsed();
-    assert!(verify_scope(&schema, SCOPE, full_store.as_ref(), server_store.as_ref()).await.expect("v").is_exact());
+    let took = started.elapsed();
+    let schema = whatsapp::schema();
+    assert!(verify_scope(&schema, SCOPE, store.as_ref(), server_store).await.expect("v").is_exact());
+    (store, took)
+}
 
-    // Recent first: the chat list, the heads, the backfill.
-    let (recent_store, recent) = engine(&server, dir.path(), "recent.db");
+/// What one recent-first sync measured.
+struct Recent {
+    total: Duration,
+    ready: Option<Duration>,
+    heads: Option<Duration>,
+    /// Conversations opened while it ran ([`open_conversations`]).
+    reads: Vec<Duration>,
+}
+
+/// A recent-first sync into a fresh replica `name` (the chat list, the heads, the backfill), checked exact.
+async fn recent_sync(
+    server: &RunningServer,
+    dir: &std::path::Path,
+    name: &str,
+    server_store: &SqliteServerStore,
+) -> Recent {
+    let (recent_store, recent) = engine(server, dir, name);
     let marks: Arc<Mutex<(Option<Duration>, Option<Duration>)>> = Arc::default();
     let started = Instant::now();
     let seen = marks.clone();
@@ -123,12 +131,51 @@ async fn main() {
     });
     let options = RecentFirstOptions { events: Some(events), ..Default::default() };
     recent.sync_recent_first(SCOPE, options).await.expect("recent first");
-    let recent_total = started.elapsed();
+    let total = started.elapsed();
     done.cancel();
     let reads = reads.await.expect("reads");
     let (ready, heads) = *marks.lock().expect("marks");
-    let exact = verify_scope(&schema, SCOPE, recent_store.as_ref(), server_store.as_ref()).await.expect("v");
+    let exact = verify_scope(&whatsapp::schema(), SCOPE, recent_store.as_ref(), server_store).await.expect("v");
     assert!(exact.is_exact(), "{:?}", exact.differences);
+    Recent { total, ready, heads, reads }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>().expect("a number"));
+    let messages = args.next().unwrap_or(1_000_000);
+    let conversations = args.next().unwrap_or(10_000);
+    let rounds = args.next().unwrap_or(2).max(1);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server_store =
+        Arc::new(SqliteServerStore::open(dir.path().join("server.db"), whatsapp::schema()).expect("open"));
+    let started = Instant::now();
+    let sizes = Sizes { conversations, messages, contacts: conversations / 2 };
+    let totals = generate(server_store.as_ref(), SCOPE, sizes, 7, |_| {}).await.expect("generate");
+    eprintln!("seeded {} rows in {:.1} s", totals.rows(), started.elapsed().as_secs_f64());
+    let config = ServerConfig::new(access(&[(TOKEN.into(), vec!["*".into()])]));
+    let server = start(server_store.clone(), config, "127.0.0.1:0").await.expect("serve");
+    let schema = whatsapp::schema();
+
+    // Plain full syncs and recent-first syncs in alternating order (plain first in odd rounds), so that a change
+    // of the machine's load during the run weighs on both.
+    let (mut plains, mut recents) = (Vec::new(), Vec::new());
+    let mut full_store = None;
+    for round in 0..rounds {
+        let files = (format!("full-{round}.db"), format!("recent-{round}.db"));
+        if round % 2 == 0 {
+            let (store, took) = plain_sync(&server, dir.path(), &files.0, &server_store).await;
+            plains.push(took);
+            full_store.get_or_insert(store);
+            recents.push(recent_sync(&server, dir.path(), &files.1, &server_store).await);
+        } else {
+            recents.push(recent_sync(&server, dir.path(), &files.1, &server_store).await);
+            plains.push(plain_sync(&server, dir.path(), &files.0, &server_store).await.1);
+        }
+    }
+    let full_store = full_store.expect("one round at least");
+    let first = &recents[0];
+    let reads = &first.reads;
 
     // A subscription of the 100 conversations with the most recent activity (greatest seq).
     let mut chats = full_store.read_rows(SCOPE, "conversations", None, usize::MAX).await.expect("read");
@@ -169,14 +216,20 @@ async fn main() {
 
     println!("| {messages} messages, {conversations} conversations ({} rows) | seconds |", totals.rows());
     println!("|---|---|");
-    println!("| plain full sync | {} |", secs(plain));
-    println!("| recent first: chat list ready | {} |", ready.map_or("-".into(), secs));
-    println!("| recent first: every conversation's newest 50 messages | {} |", heads.map_or("-".into(), secs));
+    let list = |times: &mut dyn Iterator<Item = Duration>| times.map(secs).collect::<Vec<_>>().join(" / ");
+    let total = |times: &mut dyn Iterator<Item = Duration>| times.map(|t| t.as_secs_f64()).sum::<f64>();
+    let ratio = total(&mut recents.iter().map(|r| r.total)) / total(&mut plains.iter().copied());
+    let percent = |a: Duration, b: Duration| format!("{:+.0} %", (a.as_secs_f64() / b.as_secs_f64() - 1.0) * 100.0);
+    let each: Vec<String> = recents.iter().zip(&plains).map(|(r, p)| percent(r.total, *p)).collect();
+    println!("| plain full sync (each round) | {} |", list(&mut plains.iter().copied()));
+    println!("| recent first: chat list ready | {} |", first.ready.map_or("-".into(), secs));
+    println!("| recent first: every conversation's newest 50 messages | {} |", first.heads.map_or("-".into(), secs));
     println!(
-        "| recent first: full replica | {} ({:+.0} %) |",
-        secs(recent_total),
-        (recent_total.as_secs_f64() / plain.as_secs_f64() - 1.0) * 100.0
+        "| recent first: full replica (each round; against that round's plain sync) | {} ({}) |",
+        list(&mut recents.iter().map(|r| r.total)),
+        each.join(" / ")
     );
+    println!("| recent first against plain, all rounds | {:+.0} % |", (ratio - 1.0) * 100.0);
     if let (Some(median), Some(max)) = (reads.get(reads.len() / 2), reads.last()) {
         println!(
             "| recent first: opening a conversation while history fills (30 newest messages, {} reads): median / max | {:.2} ms / {:.2} ms |",

@@ -2,9 +2,14 @@
 //! conversation, then the ordinary seq-ordered pull as a background backfill, with conversations the app opens
 //! ([`Priorities`]) pulled whole ahead of it.
 //!
-//! Why it stays exact: heads and prioritized histories are applied by [`ClientStore::apply_rows`], under the same
-//! per-row seq rule as pages and moving no cursor; the backfill is the ordinary pull, so when it ends the replica
-//! is exactly what a plain sync makes, and the rows delivered twice are no-ops (PROTOCOL.md invariant 5).
+//! Why it stays exact: heads and prioritized histories are applied by [`ClientStore::apply_rows`] (heads of a
+//! scope that syncs everything by [`ClientStore::apply_rows_held`]), under the same per-row seq rule as pages and
+//! moving no cursor; the backfill is the ordinary pull, so when it ends the replica is exactly what a plain sync
+//! makes, and the rows delivered twice are no-ops (PROTOCOL.md invariant 5).
+//!
+//! Why it costs little more than a plain sync: held heads let the store treat heads and backfill as one initial
+//! sync (the SQLite replica defers its indexes from the first head to the backfill's last page, keeping the one
+//! that reads a conversation's rows); what remains is fetching the head rows twice (BENCHMARKS.md).
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};

@@ -99,7 +99,8 @@ impl SqliteStore {
     /// conversation, paging, how the query is read and how matches are marked). Any text is a valid query in the default [`SearchMode::Plain`]; a bad
     /// [`SearchMode::Advanced`] query, an unknown or unsearchable collection or filter column is
     /// [`StoreError::InvalidQuery`] (or [`StoreError::UnknownCollection`]). Runs on the reader thread; a
-    /// collection an initial sync is loading for the first time is searchable once its last page is applied.
+    /// collection an initial sync is loading for the first time (a recent-first sync's heads included) is searchable
+    /// once its last page is applied.
     pub async fn search(&self, scope: &str, query: &str, options: SearchOptions) -> Result<Vec<SearchHit>, StoreError> {
         let (scope, query) = (scope.to_owned(), query.to_owned());
         self.reader.run(move |reader| reader.search(&scope, &query, &options)).await?
