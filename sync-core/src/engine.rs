@@ -49,12 +49,15 @@ pub struct SyncEngine {
     config: SyncConfig,
     schema: OnceCell<Schema>,
     writes: push::Writes,
+    /// Changes after each subscription change (the live loop pulls the new values on it).
+    subscriptions: tokio::sync::watch::Sender<u64>,
 }
 
 impl SyncEngine {
     /// An engine over `store` and `transport`. Nothing happens until the first call.
     pub fn new(store: Arc<dyn ClientStore>, transport: Arc<dyn Transport>, config: SyncConfig) -> Self {
-        SyncEngine { store, transport, config, schema: OnceCell::new(), writes: push::Writes::default() }
+        let subscriptions = tokio::sync::watch::channel(0).0;
+        SyncEngine { store, transport, config, schema: OnceCell::new(), writes: push::Writes::default(), subscriptions }
     }
 
     /// The store, for stats, sync state and reads.

@@ -94,4 +94,4 @@ pub use subscription::{SubscribedValue, Subscription, SubscriptionChange};
 pub use tokio_util::sync::CancellationToken;
 pub use transport::Transport;
 pub use value::{Change, Row, Value};
-pub use verify::{Verification, verify_scope, verify_subset};
+pub use verify::{Verification, same_values, verify_scope, verify_subset};

@@ -116,7 +116,9 @@ pub async fn verify_subset(
     Ok(result)
 }
 
-fn same_values(a: &[Value], b: &[Value]) -> bool {
+/// Whether two rows' values are the same as far as the wire protocol can tell (see `same_value`: JSON compared
+/// as JSON values, a real column's integer equal to its float), as [`verify_scope`] compares them.
+pub fn same_values(a: &[Value], b: &[Value]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_value(a, b))
 }
 

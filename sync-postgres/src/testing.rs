@@ -76,6 +76,29 @@ impl TestDb {
         Arc::new(store.with_hook(hook))
     }
 
+    /// Switches this schema to the seed's plain sequence, kept only as a test fixture: `nextval` takes no lock,
+    /// so a later seq can commit first (PROTOCOL.md invariant 2 broken). The live-count triggers of `tables` go
+    /// too, as they went when they took a row lock that serialised a collection's writers at commit.
+    pub async fn install_naive_sequence(&self, tables: &[&str]) {
+        let drops: String = tables
+            .iter()
+            .map(|t| {
+                format!("DROP TRIGGER sync_count_inserted ON \"{t}\"; DROP TRIGGER sync_count_updated ON \"{t}\";")
+            })
+            .collect();
+        self.raw(true)
+            .await
+            .batch_execute(&format!(
+                "CREATE SEQUENCE naive_seq START 1000000;
+                 CREATE OR REPLACE FUNCTION sync_take_seq() RETURNS trigger LANGUAGE plpgsql
+                     SET search_path FROM CURRENT AS $$
+                     BEGIN NEW.seq := nextval('naive_seq'); NEW.sync_changed_at := now(); RETURN NEW; END $$;
+                 {drops}"
+            ))
+            .await
+            .expect("install the naive sequence");
+    }
+
     /// `"namespace"."table"`.
     pub fn table(&self, table: &str) -> String {
         format!("\"{}\".\"{table}\"", self.namespace)

@@ -16,6 +16,8 @@
 //! - `selective_crash.rs`: [`selective_crash::recent_kills`] and [`selective_crash::subscription_kills`],
 //!   `sync-cli pull --recent-first` and `--subscribe` killed mid-sync (heads only ahead of a cursor; a
 //!   subscription before or after its change); exact at the end (`verify_subset`).
+//! - `subscription_crash.rs`: [`subscription_crash::change_kills`], `sync-cli pull --unsubscribe`, `--archive`
+//!   and `--unarchive` killed mid-change (eviction whole or not at all, archived rows frozen, catch-up exact).
 //! - `media_crash.rs`: [`media_crash::media_kills`], `sync-cli media` killed mid-file, resumed, verified.
 //! - `load.rs`: [`load::run`], concurrent full syncs and a mixed load of writers and pullers on PostgreSQL.
 //! - `bin/crash_trials.rs`: the `crash-trials` command; `bin/load.rs`: the `load` command.
@@ -28,6 +30,7 @@ pub mod media_crash;
 pub mod procs;
 pub mod search_oracle;
 pub mod selective_crash;
+pub mod subscription_crash;
 pub mod write_crash;
 
 pub use fault_proxy::{Fault, FaultProxy, Plan, Stats};

@@ -48,15 +48,15 @@ pub struct SelectiveReport {
 }
 
 /// A server on an embedded store in this process, with `sizes` of generated data, and its history.
-struct Fixture {
-    dir: tempfile::TempDir,
-    store: Arc<SqliteServerStore>,
+pub(crate) struct Fixture {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) store: Arc<SqliteServerStore>,
     url: String,
     history: History,
     _server: server_example::serve::RunningServer,
 }
 
-async fn fixture(sizes: Sizes, seed: u64) -> anyhow::Result<Fixture> {
+pub(crate) async fn fixture(sizes: Sizes, seed: u64) -> anyhow::Result<Fixture> {
     let dir = tempfile::tempdir()?;
     let store = Arc::new(SqliteServerStore::open(dir.path().join("server.db"), whatsapp::schema())?);
     generate(store.as_ref(), SCOPE, sizes, seed, |_| {}).await?;
@@ -69,18 +69,18 @@ async fn fixture(sizes: Sizes, seed: u64) -> anyhow::Result<Fixture> {
 }
 
 impl Fixture {
-    fn pull(&self, db: &Path, extra: &[String]) -> anyhow::Result<Command> {
+    pub(crate) fn pull(&self, db: &Path, extra: &[String]) -> anyhow::Result<Command> {
         let mut command = Binaries::locate()?.client(ClientKind::Cli, db, &self.url, &self.log())?;
         command.args(extra);
         Ok(command)
     }
 
-    fn log(&self) -> std::path::PathBuf {
+    pub(crate) fn log(&self) -> std::path::PathBuf {
         self.dir.path().join("client.log")
     }
 
     /// The replica at `db` holds exactly the server's rows of `values` (`None`: all).
-    async fn verify(
+    pub(crate) async fn verify(
         &self,
         db: &Path,
         values: Option<&BTreeSet<String>>,
@@ -97,7 +97,7 @@ impl Fixture {
     }
 
     /// Starts `command`, kills it after a random part of `aim`; halves `aim` after a miss. Fails if it failed.
-    async fn kill(
+    pub(crate) async fn kill(
         &self,
         command: Command,
         aim: &mut Duration,

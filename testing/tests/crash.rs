@@ -1,9 +1,10 @@
 //! The quick crash trials of CI: a `sync-cli` child killed with SIGKILL mid-sync (the one such test; the checker
 //! after each kill is `sync_testing::crash`'s: page boundary by `History`, every index back once opened, the
 //! full-text index searching as the oracle does), and `server-example serve` killed and restarted under a syncing
-//! client on each store, and `sync-cli pull --recent-first` / `--subscribe` killed mid-sync
-//! (`sync_testing::selective_crash`); a row lost, a database off a page boundary or a full-text index that disagrees with the
-//! rows or the search oracle fails the test.
+//! client on each store, `sync-cli pull --recent-first` / `--subscribe` killed mid-sync
+//! (`sync_testing::selective_crash`) and `--unsubscribe` / `--archive` / `--unarchive` killed mid-change
+//! (`sync_testing::subscription_crash`); a row lost, a database off a page boundary or a full-text index that
+//! disagrees with the rows or the search oracle fails the test.
 //! Needs the `sync-cli` and `server-example` binaries of this profile (a workspace test run builds them);
 //! `crash-trials` runs the long version, and the Node client's (`scripts/test.sh`).
 
@@ -11,6 +12,7 @@ use server_example::generate::Sizes;
 use sync_testing::crash::{ServerKind, client_kills, server_kills};
 use sync_testing::procs::{Binaries, ClientKind, test_postgres};
 use sync_testing::selective_crash::{recent_kills, subscription_kills};
+use sync_testing::subscription_crash::{ChangeKind, change_kills};
 use sync_testing::write_crash::write_kills;
 
 const SIZES: Sizes = Sizes { conversations: 40, messages: 3_000, contacts: 30 };
@@ -89,4 +91,23 @@ async fn a_killed_subscription_change_is_before_or_after_and_ends_exact_for_its_
     // Not asserted: that some kill landed after the change (one short transaction early in the run; about one
     // kill in eight does, so ten kills may all land before it). RELIABILITY.md has a long run's split.
     assert!(report.exact >= 2, "{report:?}");
+}
+
+/// `sync-cli pull --unsubscribe`, `--archive` and `--unarchive` killed around the change, ten times each (the
+/// three series at once): after each kill the subscription is the one before (and then no row changed) or after,
+/// with no row of another conversation and every archived one as it was when archived; runs to the end are exact
+/// for the active conversations, and the last file, unarchived, for exactly its conversations (`verify_subset`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_unsubscribe_archive_or_unarchive_is_whole_or_not_at_all_and_ends_exact() {
+    let reports = tokio::join!(
+        change_kills(ChangeKind::Unsubscribe, 10, SIZES, 7),
+        change_kills(ChangeKind::Archive, 10, SIZES, 8),
+        change_kills(ChangeKind::Unarchive, 10, SIZES, 9),
+    );
+    for report in [reports.0, reports.1, reports.2] {
+        let report = report.expect("subscription change kills");
+        assert_eq!(report.kills, 10);
+        assert_eq!(report.checks, report.before + report.after);
+        assert!(report.exact >= 2 && report.rows_compared > 0, "{report:?}");
+    }
 }

@@ -50,6 +50,15 @@ enum Command {
         /// synced from then on; from "everything", the other conversations' rows are evicted.
         #[arg(long = "subscribe")]
         subscribe: Vec<String>,
+        /// Before syncing, unsubscribe from this conversation (repeatable): its rows are evicted now.
+        #[arg(long = "unsubscribe")]
+        unsubscribe: Vec<String>,
+        /// Before syncing, archive this subscribed conversation (repeatable): its rows stay, frozen, unsynced.
+        #[arg(long = "archive")]
+        archive: Vec<String>,
+        /// Before syncing, unarchive this conversation (repeatable): the sync catches it up from where it stopped.
+        #[arg(long = "unarchive")]
+        unarchive: Vec<String>,
         /// No progress bars.
         #[arg(long)]
         quiet: bool,
@@ -167,6 +176,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             recent_first,
             head_rows,
             subscribe,
+            unsubscribe,
+            archive,
+            unarchive,
             quiet,
         } => {
             let Server { db, url, token, integration } = server;
@@ -194,8 +206,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     on_ctrl_c.cancel();
                 }
             });
+            // Each change is one transaction of its own, in this order.
             if !subscribe.is_empty() {
                 client.subscribe(subscribe).await?;
+            }
+            if !unsubscribe.is_empty() {
+                client.unsubscribe(unsubscribe).await?;
+            }
+            if !archive.is_empty() {
+                client.archive(archive).await?;
+            }
+            if !unarchive.is_empty() {
+                client.unarchive(unarchive).await?;
             }
             let report = if recent_first {
                 anyhow::ensure!(collections.is_empty(), "--recent-first syncs every collection: drop --collection");

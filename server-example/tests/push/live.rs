@@ -1,6 +1,7 @@
 //! A pushed write reaches another client that follows the server by the live path, not by its periodic
 //! re-check (`RECHECK`, 2 s): on each store through the same server, and on PostgreSQL through a second server
-//! instance whose only news of the commit is its poll of the heads.
+//! instance whose only news of the commit is its poll of the heads. A subscription change wakes a following
+//! client: the conversation subscribed or unarchived is pulled at once, with nothing new on the server.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,10 +9,12 @@ use std::time::{Duration, Instant};
 use server_example::hook::WhatsAppHook;
 use server_example::serve::start;
 use sync_cli::Client;
-use sync_core::CancellationToken;
+use sync_core::{CancellationToken, ClientStore as _};
 use tokio::sync::broadcast;
 
-use crate::support::{Harness, Kind, config, message, sync};
+use crate::selective::{self, seeded};
+use crate::subscriptions::{assert_exact, client as subscribed_client, strings};
+use crate::support::{Harness, Kind, SCOPE, config, message, sync};
 
 /// Well under the stores' 2 s re-check of a waiting long-poll: only a hint delivers the write this soon.
 const SOON: Duration = Duration::from_millis(1500);
@@ -76,4 +79,55 @@ async fn a_push_to_one_postgres_instance_reaches_a_client_of_another_at_once() {
     h.assert_exact(&reader).await;
     stop_live.cancel();
     server_b.stop().await.expect("stop instance B");
+}
+
+on_both_stores!(a_subscription_change_wakes_a_following_client);
+
+/// The conversation of message `id` on `client`, if it holds it.
+async fn conversation_of(client: &Client, id: &str) -> Option<sync_core::Value> {
+    let rows = client.store.read_rows(SCOPE, "messages", None, 10_000).await.expect("read");
+    rows.into_iter().find(|row| row.id == id).map(|row| row.values[0].clone())
+}
+
+/// Waits until `client` holds message `id` in `conversation`; returns how long it took.
+async fn held(client: &Client, id: &str, conversation: &str) -> Duration {
+    let started = Instant::now();
+    loop {
+        if conversation_of(client, id).await == Some(conversation.into()) {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{id} did not arrive within 10 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A client subscribed to c1 follows its server with a 20 s long-poll; subscribing to c2 and unarchiving c1
+/// (written to while archived) each bring the rows at once, with no change on the server to wake the loop.
+async fn a_subscription_change_wakes_a_following_client(kind: Kind) {
+    let Some(h) = seeded(kind).await else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let reader = Arc::new(subscribed_client(&h, &dir, "reader"));
+    reader.subscribe(strings(&["c1"])).await.expect("subscribe");
+    reader.sync(None, None, None).await.expect("sync");
+    let cancel = CancellationToken::new();
+    let follower = tokio::spawn({
+        let (reader, cancel) = (reader.clone(), cancel.clone());
+        async move { reader.follow(None, Some(cancel), Some(Duration::from_secs(20))).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    reader.subscribe(strings(&["c2"])).await.expect("subscribe c2");
+    let took = held(&reader, "m2-19", "c2").await;
+    assert!(took < SOON, "{kind:?}: c2's rows came {took:?} after the subscription");
+
+    reader.archive(strings(&["c1"])).await.expect("archive c1");
+    h.write(vec![selective::message("m1-late", "c1", "while archived")]).await;
+    // The write wakes the follower, whose sync skips c1; then nothing changes on the server.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(conversation_of(&reader, "m1-late").await, None, "c1 is archived");
+    reader.unarchive(strings(&["c1"])).await.expect("unarchive c1");
+    let took = held(&reader, "m1-late", "c1").await;
+    assert!(took < SOON, "{kind:?}: c1 caught up {took:?} after the unarchive");
+    cancel.cancel();
+    follower.await.expect("follower").expect("follow ends when cancelled");
+    assert_exact(&h, &reader, Some(&["c1", "c2"])).await;
 }

@@ -2,7 +2,8 @@
 //! PostgreSQL, `sync_postgres::testing`: where it is found and what happens when it is unreachable), with
 //! `WhatsAppHook`: hostile pushes refused, and engines writing through `sync-client` (offline writes, lost
 //! answers, bursts, concurrent clients, live followers) ending exact. And selective sync on the wire
-//! (`selective.rs`), subscriptions through `sync-client` (`subscriptions.rs`) and the recent-first sync (`recent.rs`).
+//! (`selective.rs`), subscriptions through `sync-client` (`subscriptions.rs`), the out-of-order writers test with
+//! subscribed clients (`out_of_order.rs`) and the recent-first sync (`recent.rs`).
 
 /// Each scenario as two tests, `<name>::sqlite` and `<name>::postgres`.
 macro_rules! on_both_stores {
@@ -25,6 +26,7 @@ macro_rules! on_both_stores {
 
 pub mod hostile;
 mod live;
+mod out_of_order;
 mod recent;
 mod selective;
 mod subscriptions;
@@ -41,6 +43,10 @@ use subscriptions::{
 };
 
 on_both_stores!(a_subscription_holds_exactly_its_conversations, subscribing_after_a_full_sync_fetches_nothing_again);
+
+use out_of_order::out_of_order_writers_with_subscribed_clients_end_exact;
+
+on_both_stores!(out_of_order_writers_with_subscribed_clients_end_exact);
 
 use recent::{
     prioritized_history_lands_whole_within_a_subscription, recent_first_shows_the_chat_list_then_heads_then_everything,

@@ -16,8 +16,10 @@ use crate::support::{Kind, SCOPE, TOKEN, config, store};
 pub struct Served {
     pub store: Arc<dyn ServerStore>,
     pub server: RunningServer,
-    _dir: tempfile::TempDir,
-    _db: Option<sync_postgres::testing::TestDb>,
+    /// The folder of the SQLite server file.
+    pub dir: tempfile::TempDir,
+    /// The PostgreSQL schema (kept until the test ends).
+    pub db: Option<sync_postgres::testing::TestDb>,
 }
 
 impl Served {
@@ -26,7 +28,7 @@ impl Served {
         let dir = tempfile::tempdir().expect("tempdir");
         let (store, db) = store(kind, dir.path()).await?;
         let server = start(store.clone(), config(), "127.0.0.1:0").await.expect("start");
-        Some(Served { store, server, _dir: dir, _db: db })
+        Some(Served { store, server, dir, db })
     }
 
     pub fn transport(&self) -> HttpTransport {

@@ -16,7 +16,8 @@ impl SyncEngine {
     /// Changes what `scope` replicates ([`SubscriptionChange`]), in one store transaction: rows of values
     /// removed are evicted at once; rows of values added come with the next sync, which fetches only them (from
     /// cursor 0) besides what the others need. The store is prepared first (it must know which collections are
-    /// filtered), fetching the server's schema if none was configured.
+    /// filtered), fetching the server's schema if none was configured. A running [`SyncEngine::follow`] syncs at
+    /// once after a change, without waiting for a change on the server.
     pub async fn change_subscription(
         &self,
         scope: &str,
@@ -24,6 +25,13 @@ impl SyncEngine {
         cancel: &CancellationToken,
     ) -> Result<Subscription, SyncError> {
         self.schema(cancel).await?;
-        Ok(self.store.change_subscription(scope, change).await?)
+        let subscription = self.store.change_subscription(scope, change).await?;
+        self.subscriptions.send_modify(|n| *n += 1);
+        Ok(subscription)
+    }
+
+    /// A receiver that changes after each subscription change (the live loop syncs on it).
+    pub(crate) fn subscription_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.subscriptions.subscribe()
     }
 }

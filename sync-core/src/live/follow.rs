@@ -45,7 +45,9 @@ impl SyncEngine {
     /// Keeps `scope` following the server until `options.cancel` is cancelled: syncs (pushing local writes
     /// first), long-polls ([`crate::Transport::wait_for_change`]) for a seq newer than the one the sync started
     /// from, syncs again. A local write ([`SyncEngine::mutate`]) during the long-poll is pushed within a few ms;
-    /// its change then comes back through the pull like any other.
+    /// its change then comes back through the pull like any other. A subscription change
+    /// ([`SyncEngine::change_subscription`]) wakes the long-poll too: the loop syncs at once, so a conversation
+    /// subscribed or unarchived is pulled without waiting for the server to change.
     ///
     /// The long-poll is only a wakeup: rows always come by cursor, so a lost hint delays and never loses a
     /// change. Every failure a retry can fix (network, timeout, HTTP 5xx, a server restarting, an integration
@@ -66,6 +68,7 @@ impl SyncEngine {
         let sync_options = SyncOptions { cancel: options.cancel.clone(), ..Default::default() };
         let mut step = Step::Status;
         let mut local_writes = self.local_writes();
+        let mut subscriptions = self.subscription_changes();
         loop {
             if options.cancel.is_cancelled() {
                 return Ok(());
@@ -110,6 +113,12 @@ impl SyncEngine {
                                 Err(SyncError::Transport { cause, .. }) => Ok(Err(cause)),
                                 Err(fatal) => return Err(fatal),
                             }
+                        }
+                        Ok(()) = subscriptions.changed() => {
+                            // Values subscribed or unarchived: pull their rows now, not at the server's next
+                            // change. (A change made during a sync is seen here at the next wait.)
+                            step = Step::Sync(seen);
+                            continue;
                         }
                     };
                     let Ok(answer) = answer else { return Ok(()) };

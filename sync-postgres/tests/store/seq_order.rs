@@ -27,21 +27,7 @@ async fn store(scheme: Scheme) -> Db {
     let first = Write::Upsert { collection: "threads".into(), id: "t0".into(), values: thread("first") };
     db.store.write(SCOPE, vec![first]).await.expect("first write");
     if scheme == Scheme::Naive {
-        // The seed's BIGSERIAL: `nextval` takes no lock, so a later seq can commit first. The live-count
-        // triggers go too, as they went when they took a row lock that serialised a collection's writers at commit.
-        let sql = db.raw(true).await;
-        sql.batch_execute(
-            "CREATE SEQUENCE naive_seq START 100;
-             CREATE OR REPLACE FUNCTION sync_take_seq() RETURNS trigger LANGUAGE plpgsql
-                 SET search_path FROM CURRENT AS $$
-                 BEGIN NEW.seq := nextval('naive_seq'); NEW.sync_changed_at := now(); RETURN NEW; END $$;
-             DROP TRIGGER sync_count_inserted ON threads;
-             DROP TRIGGER sync_count_inserted ON posts;
-             DROP TRIGGER sync_count_updated ON threads;
-             DROP TRIGGER sync_count_updated ON posts;",
-        )
-        .await
-        .expect("install the naive scheme");
+        db.install_naive_sequence(&["threads", "posts"]).await;
     }
     db
 }

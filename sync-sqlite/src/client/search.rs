@@ -262,9 +262,10 @@ fn search_collection(
     let tests: Vec<(&str, bool)> =
         filter.iter().map(|(col, value)| (col.name.as_str(), **value == Value::Null)).collect();
     let by_rank = options.order == SearchOrder::Relevance;
-    let mut stmt = conn.prepare_cached(&sql::fts_search(c, &tests, by_rank))?;
     let (open, close) = (OPEN.to_string(), CLOSE.to_string());
-    stmt.raw_bind_parameter(1, query)?;
+    let shared: bool = conn.prepare_cached(&sql::fts_shared(c))?.query_row([scope], |row| row.get(0))?;
+    let mut stmt = conn.prepare_cached(&sql::fts_search(c, &tests, by_rank))?;
+    stmt.raw_bind_parameter(1, sql::fts_scoped_query(query, shared.then_some(scope)))?;
     stmt.raw_bind_parameter(2, scope)?;
     stmt.raw_bind_parameter(3, &open)?;
     stmt.raw_bind_parameter(4, &close)?;

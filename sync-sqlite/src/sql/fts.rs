@@ -1,8 +1,12 @@
 //! The full-text index of a collection in the client replica: an FTS5 table over the collection's declared
 //! `full_text` columns, kept current by triggers on the data table.
 //!
-//! The FTS5 table is an *external content* table (`content=<table>`): it stores the index only, and reads the
-//! text of a snippet from the data table by `rowid`, so the text is not stored twice. Triggers on the data table
+//! The FTS5 table is an *external content* table: it stores the index only, and reads the text of a snippet by
+//! `rowid` from a view of the data table (`<table>_fts_content`), so the text is not stored twice. Besides the
+//! declared columns it indexes the row's integration as one token ([`integration_token`]), which a search ANDs
+//! when the table holds another integration ([`scoped_query`]): a replica holding several integrations reads only
+//! the searched one's matches, not every integration's newest ones first. It also indexes 3-letter prefixes (`prefix='3'`), so the first
+//! letters typed in a search as you type read one doclist instead of merging those of every word they begin. Triggers on the data table
 //! apply every insert, delete and change of an indexed column to the index in the writing statement's own
 //! transaction: a page, a held transaction of an initial sync, a local write or a plain SQL statement of the app
 //! all keep it current without calling anything. An initial sync into an empty table drops the triggers at its
@@ -22,19 +26,72 @@ const TOKENIZER: &str = "unicode61 remove_diacritics 2";
 /// The suffixes of the triggers' names: on insert, on delete, on update of an indexed column.
 const TRIGGERS: [&str; 3] = ["insert", "delete", "update"];
 
+/// The FTS5 column that holds each row's integration as one token (see [`integration_token`]), after the
+/// collection's own columns. `integration_id` is a reserved column name, so no declared column takes it.
+const INTEGRATION: &str = "integration_id";
+
+/// The lengths (in characters) of the prefixes FTS5 indexes besides whole tokens: a query for a 3-letter prefix
+/// (search as the user types) reads one doclist newest first instead of merging every term it begins.
+const PREFIX: &str = "3";
+
+/// FTS5's pending-terms limit while [`Fts::build`] indexes a whole table, and its default, set again after.
+const BUILD_HASH_BYTES: i64 = 4 << 20;
+const DEFAULT_HASH_BYTES: i64 = 1 << 20;
+/// The page cache (KiB) while [`Fts::build`] runs, the previous size set again after.
+const BUILD_CACHE_KIB: i64 = 4 << 10;
+
 /// The full-text statements of one collection that declares `full_text` columns.
 #[derive(Debug, Clone)]
 pub(crate) struct Fts {
     /// The FTS5 table's name: `<table>_fts`.
     pub(crate) table: String,
-    /// `CREATE VIRTUAL TABLE`, exactly as `sqlite_master` keeps it (compared to find an index of other columns).
+    /// The view the index reads its text from, `<table>_fts_content`: the data table's rowid and full-text
+    /// columns, and the integration token.
+    view: String,
+    /// `CREATE VIEW` of the content, exactly as `sqlite_master` keeps it.
+    create_view: String,
+    /// `CREATE VIRTUAL TABLE`, exactly as `sqlite_master` keeps it (compared to find an index of another layout).
     create: String,
+    /// Gives the integration column no weight in bm25, so that relevance ranks by the declared columns only.
+    rank: String,
     /// The three triggers (insert, delete, update of an indexed column), as `sqlite_master` keeps them.
     triggers: [(String, String); 3],
 }
 
 fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The token of an integration in the index: `i` and the hex of its UTF-8 bytes (what SQL's `'i' || hex(x)`
+/// gives), one token whatever characters the id holds. The FTS5 query of a search ANDs it, so FTS5 intersects
+/// doclists and a search reads only its own integration's matches, however many others share the file.
+fn integration_token(integration_id: &str) -> String {
+    let mut token = String::with_capacity(1 + 2 * integration_id.len());
+    token.push('i');
+    for byte in integration_id.bytes() {
+        token.push_str(&format!("{byte:02X}"));
+    }
+    token
+}
+
+/// The FTS5 query of a search: `query` over the declared columns only (never the integration token, which a
+/// user's word or prefix could spell), among the rows of one integration when others share the table
+/// (`integration_id` given; see [`shared`]). When none does, the token would match every row: intersecting with
+/// it would only cost (by relevance, every match's entry in a doclist as long as the table).
+pub(crate) fn scoped_query(query: &str, integration_id: Option<&str>) -> String {
+    match integration_id {
+        Some(id) => format!("{INTEGRATION} : \"{}\" AND - {INTEGRATION} : ( {query} )", integration_token(id)),
+        None => format!("- {INTEGRATION} : ( {query} )"),
+    }
+}
+
+/// Whether collection `c`'s table holds rows of another integration than `?1`: two seeks of its primary key.
+pub(crate) fn shared(c: &Collection) -> String {
+    let data = quoted(&c.name);
+    format!(
+        "SELECT EXISTS (SELECT 1 FROM {data} WHERE \"integration_id\" < ?1) \
+         OR EXISTS (SELECT 1 FROM {data} WHERE \"integration_id\" > ?1)"
+    )
 }
 
 impl Fts {
@@ -45,18 +102,36 @@ impl Fts {
         }
         let data = quoted(&c.name);
         let table = format!("{}_fts", c.name);
+        let view = format!("{table}_content");
         let fts = quoted(&table);
         let columns: Vec<String> = c.full_text.iter().map(|name| quoted(name)).collect();
+        let integration = quoted(INTEGRATION);
+        let token = |row: &str| format!("'i' || hex({row}.{integration})");
         let list = columns.join(", ");
-        let new = columns.iter().map(|col| format!("new.{col}")).collect::<Vec<_>>().join(", ");
-        let old = columns.iter().map(|col| format!("old.{col}")).collect::<Vec<_>>().join(", ");
-        let create = format!(
-            "CREATE VIRTUAL TABLE {fts} USING fts5({list}, content={data}, content_rowid='rowid', \
-             tokenize='{TOKENIZER}')"
+        let all = format!("{list}, {integration}");
+        let of = |row: &str| {
+            let mut values: Vec<String> = columns.iter().map(|col| format!("{row}.{col}")).collect();
+            values.push(token(row));
+            values.join(", ")
+        };
+        let (new, old) = (of("new"), of("old"));
+        let create_view = format!(
+            "CREATE VIEW {} AS SELECT t.rowid AS rowid, {}, {} AS {integration} FROM {data} AS t",
+            quoted(&view),
+            columns.iter().map(|col| format!("t.{col}")).collect::<Vec<_>>().join(", "),
+            token("t"),
         );
-        let insert = format!("INSERT INTO {fts}(rowid, {list}) VALUES (new.rowid, {new});");
-        let delete = format!("INSERT INTO {fts}({fts}, rowid, {list}) VALUES ('delete', old.rowid, {old});");
-        let changed = c.full_text.iter().map(|name| format!("old.{0} IS NOT new.{0}", quoted(name)));
+        let create = format!(
+            "CREATE VIRTUAL TABLE {fts} USING fts5({all}, content={}, content_rowid='rowid', \
+             tokenize='{TOKENIZER}', prefix='{PREFIX}')",
+            quoted(&view)
+        );
+        let weights = vec!["1.0"; columns.len()].join(", ");
+        let rank = format!("INSERT INTO {fts}({fts}, rank) VALUES ('rank', 'bm25({weights}, 0.0)')");
+        let insert = format!("INSERT INTO {fts}(rowid, {all}) VALUES (new.rowid, {new});");
+        let delete = format!("INSERT INTO {fts}({fts}, rowid, {all}) VALUES ('delete', old.rowid, {old});");
+        let watched = c.full_text.iter().map(String::as_str).chain([INTEGRATION]);
+        let changed = watched.map(|name| format!("old.{0} IS NOT new.{0}", quoted(name)));
         let changed = changed.collect::<Vec<_>>().join(" OR ");
         let trigger = |suffix: &str, body: String| {
             let name = trigger_name(&table, suffix);
@@ -66,12 +141,9 @@ impl Fts {
         let triggers = [
             trigger(TRIGGERS[0], format!("AFTER INSERT ON {data} BEGIN {insert} END")),
             trigger(TRIGGERS[1], format!("AFTER DELETE ON {data} BEGIN {delete} END")),
-            trigger(
-                TRIGGERS[2],
-                format!("AFTER UPDATE OF {list} ON {data} WHEN {changed} BEGIN {delete} {insert} END"),
-            ),
+            trigger(TRIGGERS[2], format!("AFTER UPDATE OF {all} ON {data} WHEN {changed} BEGIN {delete} {insert} END")),
         ];
-        Some(Fts { table, create, triggers })
+        Some(Fts { table, view, create_view, create, rank, triggers })
     }
 
     /// Stops keeping the index current (an initial sync into the empty table is about to load it);
@@ -85,7 +157,20 @@ impl Fts {
     pub(crate) fn build(&self, conn: &Connection) -> rusqlite::Result<()> {
         let fts = quoted(&self.table);
         self.drop_triggers(conn)?;
-        conn.execute_batch(&format!("INSERT INTO {fts}({fts}) VALUES ('rebuild')"))?;
+        // FTS5 writes a segment whenever its pending terms pass `hashsize` (1 MiB by default): a rebuild of a
+        // million rows wrote thousands of small segments and merged them again. 4 MiB during the build only
+        // (pages keep the default) takes a fifth of its CPU; the page cache, which a rebuild that appends its
+        // segments hardly uses, gives up as much for the while, so the build's memory stays as it was.
+        let hashsize = |bytes: i64| format!("INSERT INTO {fts}({fts}, rank) VALUES ('hashsize', {bytes});");
+        let cache: i64 = conn.pragma_query_value(None, "cache_size", |row| row.get(0))?;
+        conn.pragma_update(None, "cache_size", -BUILD_CACHE_KIB)?;
+        let built = conn.execute_batch(&format!(
+            "{} INSERT INTO {fts}({fts}) VALUES ('rebuild'); {}",
+            hashsize(BUILD_HASH_BYTES),
+            hashsize(DEFAULT_HASH_BYTES)
+        ));
+        conn.pragma_update(None, "cache_size", cache)?;
+        built?;
         self.triggers.iter().try_for_each(|(_, sql)| conn.execute_batch(sql))
     }
 
@@ -94,7 +179,9 @@ impl Fts {
         let stored = |name: &str| -> rusqlite::Result<Option<String>> {
             conn.query_row("SELECT sql FROM sqlite_master WHERE name = ?1", [name], |row| row.get(0)).optional()
         };
-        if stored(&self.table)?.as_deref() != Some(self.create.as_str()) {
+        if stored(&self.view)?.as_deref() != Some(self.create_view.as_str())
+            || stored(&self.table)?.as_deref() != Some(self.create.as_str())
+        {
             return Ok(false);
         }
         for (name, sql) in &self.triggers {
@@ -106,14 +193,17 @@ impl Fts {
     }
 
     /// Makes the index complete and current, in the caller's transaction: nothing when it is
-    /// ([`Fts::is_current`]), else the table is made again (its columns may have changed) and rebuilt. Returns
-    /// whether it rebuilt.
+    /// ([`Fts::is_current`]), else the view and the table are made again (their columns or layout may have
+    /// changed: a replica indexed by an older build gains this layout on open, without a sync) and rebuilt.
+    /// Returns whether it rebuilt.
     pub(crate) fn ensure(&self, conn: &Connection) -> rusqlite::Result<bool> {
         if self.is_current(conn)? {
             return Ok(false);
         }
-        conn.execute_batch(&format!("DROP TABLE IF EXISTS {}", quoted(&self.table)))?;
+        drop_tables(conn, &self.table)?;
+        conn.execute_batch(&self.create_view)?;
         conn.execute_batch(&self.create)?;
+        conn.execute_batch(&self.rank)?;
         self.build(conn)?;
         Ok(true)
     }
@@ -123,7 +213,13 @@ impl Fts {
 pub(crate) fn drop_index(conn: &Connection, c: &Collection) -> rusqlite::Result<()> {
     let table = format!("{}_fts", c.name);
     drop_triggers(conn, &table)?;
-    conn.execute_batch(&format!("DROP TABLE IF EXISTS {}", quoted(&table)))
+    drop_tables(conn, &table)
+}
+
+/// Drops the FTS5 table `table` and its content view (the table first: it reads the view).
+fn drop_tables(conn: &Connection, table: &str) -> rusqlite::Result<()> {
+    conn.execute_batch(&format!("DROP TABLE IF EXISTS {}", quoted(table)))?;
+    conn.execute_batch(&format!("DROP VIEW IF EXISTS {}", quoted(&format!("{table}_content"))))
 }
 
 fn trigger_name(table: &str, suffix: &str) -> String {
@@ -137,7 +233,7 @@ fn drop_triggers(conn: &Connection, table: &str) -> rusqlite::Result<()> {
 }
 
 /// The matches of a full-text query among a scope's rows of collection `c`: `id`, a snippet and `seq`, then (by
-/// relevance) the bm25 rank. Binds `?1` the FTS5 query, `?2` integration_id, `?3` and `?4` the markers around a
+/// relevance) the bm25 rank. Binds `?1` the FTS5 query ([`scoped_query`]), `?2` integration_id, `?3` and `?4` the markers around a
 /// match, `?5` the ellipsis, `?6` the snippet's most tokens, `?7` limit, then the non-null filter values in order.
 /// Filter columns must have been checked against the schema.
 ///
@@ -190,6 +286,7 @@ mod tests {
         )
         .expect("table");
         let fts = Fts::new(posts).expect("posts declare full-text columns");
+        conn.execute_batch(&fts.create_view).expect("view");
         conn.execute_batch(&fts.create).expect("index");
         for (filter, by_rank) in [(vec![], true), (vec![("thread_id", false)], true), (vec![], false)] {
             let sql = format!("EXPLAIN QUERY PLAN {}", search(posts, &filter, by_rank));
@@ -205,6 +302,17 @@ mod tests {
             if !by_rank {
                 assert_eq!(plan.len(), 2, "{plan:?}");
             }
+        }
+    }
+
+    /// The token the query ANDs is the one the view and the triggers index, for any id (non-ASCII, quotes,
+    /// nothing but punctuation).
+    #[test]
+    fn the_query_names_the_integration_token_that_sql_indexes() {
+        let conn = Connection::open_in_memory().expect("open");
+        for id in ["wa-bench", "", "Ærø \"x\"", "--", "chitchat-0"] {
+            let sql: String = conn.query_row("SELECT 'i' || hex(?1)", [id], |r| r.get(0)).expect("hex");
+            assert_eq!(integration_token(id), sql);
         }
     }
 }

@@ -176,7 +176,9 @@ mod fts;
 mod server;
 
 pub(crate) use client::*;
-pub(crate) use fts::{Fts, drop_index as drop_fts, search as fts_search};
+pub(crate) use fts::{
+    Fts, drop_index as drop_fts, scoped_query as fts_scoped_query, search as fts_search, shared as fts_shared,
+};
 pub(crate) use server::*;
 
 #[cfg(test)]

@@ -293,3 +293,42 @@ async fn recent_order_is_newest_first_an_edit_keeps_its_place_and_collections_in
     ranked.sort();
     assert_eq!(ranked, ["c1", "c2", "n1", "n2", "n3"]);
 }
+
+/// The layout of the index before it held the integration token and 3-letter prefixes: the FTS5 table read the
+/// data table directly. A replica an older build indexed this way gains the current layout when opened, without
+/// a sync, and a search of one integration then reads only its rows.
+#[tokio::test]
+async fn an_index_of_the_old_layout_is_made_again_on_open_and_each_integration_finds_only_its_rows() {
+    let dirs = Dirs::default();
+    let path = dirs.path("client.db");
+    let store = prepared(&path).await;
+    store.apply_page("s", page("posts", 0, posts(&[("p1", "coffee beans", 1)]), false)).await.expect("s");
+    store.apply_page("other", page("posts", 0, posts(&[("q1", "coffee cups", 1)]), false)).await.expect("o");
+    drop(store);
+    let conn = raw(&path);
+    conn.execute_batch(
+        "DROP TABLE posts_fts; DROP VIEW posts_fts_content;
+         CREATE VIRTUAL TABLE \"posts_fts\" USING fts5(\"body\", content=\"posts\", content_rowid='rowid', \
+         tokenize='unicode61 remove_diacritics 2');
+         INSERT INTO posts_fts(posts_fts) VALUES ('rebuild');",
+    )
+    .expect("the old layout");
+    drop(conn);
+
+    let store = SqliteStore::open(&path).expect("reopen");
+    let layout: String =
+        raw(&path).query_row("SELECT sql FROM sqlite_master WHERE name = 'posts_fts'", [], |r| r.get(0)).expect("sql");
+    assert!(layout.contains("posts_fts_content") && layout.contains("prefix='3'"), "{layout}");
+    assert_index_consistent(&path, "posts");
+    assert_eq!(plain(&store, "coffee").await, ["p1"]);
+    let prefix = SearchOptions { mode: SearchMode::Prefix, ..Default::default() };
+    let hits = store.search("other", "cof", prefix.clone()).await.expect("prefix");
+    assert_eq!(
+        hits.iter().map(|h| (h.id.as_str(), h.snippet.as_str())).collect::<Vec<_>>(),
+        [("q1", "<mark>coffee</mark> cups")]
+    );
+    // The integration token is not text a user can find: its hex spelling matches no message.
+    let token = format!("i{}", "other".bytes().map(|b| format!("{b:02X}")).collect::<String>());
+    assert!(store.search("other", &token, SearchOptions::default()).await.expect("token").is_empty());
+    assert!(store.search("other", &token[..3], prefix).await.expect("token prefix").is_empty());
+}

@@ -10,6 +10,7 @@ use sync_testing::crash::{Report, ServerKind, client_kills, server_kills};
 use sync_testing::media_crash::media_kills;
 use sync_testing::procs::{Binaries, ClientKind};
 use sync_testing::selective_crash::{SelectiveReport, recent_kills, subscription_kills};
+use sync_testing::subscription_crash::{ChangeKind, change_kills};
 use sync_testing::write_crash::write_kills;
 
 #[derive(Parser)]
@@ -42,6 +43,10 @@ struct Args {
     /// Kills of `sync-cli pull --subscribe …` around its subscription change (0: none).
     #[arg(long, default_value_t = 0)]
     subscription_kills: usize,
+    /// Kills of `sync-cli pull --unsubscribe …`, `--archive …` and `--unarchive …` each, around the change
+    /// (eviction, freezing, catch-up; 0: none).
+    #[arg(long, default_value_t = 0)]
+    change_kills: usize,
     /// Messages in the synced integration (conversations and contacts scale with it).
     #[arg(long, default_value_t = 6_000)]
     messages: usize,
@@ -107,6 +112,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let started = Instant::now();
         let r = subscription_kills(args.subscription_kills, sizes, args.seed).await?;
         print_selective("sync-cli pull --subscribe killed", &r, started);
+    }
+    for kind in [ChangeKind::Unsubscribe, ChangeKind::Archive, ChangeKind::Unarchive] {
+        if args.change_kills > 0 {
+            let started = Instant::now();
+            let r = change_kills(kind, args.change_kills, sizes, args.seed).await?;
+            print_selective(&format!("sync-cli pull {kind:?} killed"), &r, started);
+        }
     }
     if args.write_kills > 0 {
         let started = Instant::now();
