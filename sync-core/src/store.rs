@@ -160,4 +160,15 @@ pub trait ClientStore: Send + Sync {
         let _ = (scope, page);
         Err(StoreError::SubscriptionsUnsupported)
     }
+
+    /// [`ClientStore::apply_rows`] for the heads of a recent-first sync of a scope that syncs everything, into
+    /// collections at cursor 0: the caller promises that the ordinary pull of each collection from scratch follows
+    /// ([`ClientStore::apply_page_held`]). The store may leave the transaction open so that the next heads and the
+    /// pull's pages join it, and commit later, at a call boundary or at [`ClientStore::flush`] (which the caller
+    /// calls before it reports heads as landed); it may defer the work the pull's last page does once (building
+    /// indexes) as long as what the app reads while the history fills stays fast. Each call stays atomic; a crash
+    /// loses the calls not yet committed, and the next sync fetches them again. Default: [`ClientStore::apply_rows`].
+    async fn apply_rows_held(&self, scope: &str, page: Page) -> Result<ApplyOutcome, StoreError> {
+        self.apply_rows(scope, page).await
+    }
 }

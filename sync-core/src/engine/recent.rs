@@ -2,9 +2,14 @@
 //! conversation, then the ordinary seq-ordered pull as a background backfill, with conversations the app opens
 //! ([`Priorities`]) pulled whole ahead of it.
 //!
-//! Why it stays exact: heads and prioritized histories are applied by [`ClientStore::apply_rows`], under the same
-//! per-row seq rule as pages and moving no cursor; the backfill is the ordinary pull, so when it ends the replica
-//! is exactly what a plain sync makes, and the rows delivered twice are no-ops (PROTOCOL.md invariant 5).
+//! Why it stays exact: heads and prioritized histories are applied by [`ClientStore::apply_rows`] (heads of a
+//! scope that syncs everything by [`ClientStore::apply_rows_held`]), under the same per-row seq rule as pages and
+//! moving no cursor; the backfill is the ordinary pull, so when it ends the replica is exactly what a plain sync
+//! makes, and the rows delivered twice are no-ops (PROTOCOL.md invariant 5).
+//!
+//! Why it costs little more than a plain sync: held heads let the store treat heads and backfill as one initial
+//! sync (the SQLite replica defers its indexes from the first head to the backfill's last page, keeping the one
+//! that reads a conversation's rows); what remains is fetching the head rows twice (BENCHMARKS.md).
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -14,16 +19,13 @@ use tokio::sync::Notify;
 use super::collection::CollectionSync;
 use super::{Run, SyncEngine, SyncOptions};
 use crate::error::SyncError;
-use crate::filter::{DEFAULT_HEAD_ROWS, MAX_FILTER_VALUES, MAX_HEAD_PER_VALUE};
-use crate::page::PageRequest;
+use crate::filter::{DEFAULT_HEAD_ROWS, MAX_HEAD_PER_VALUE};
 use crate::progress::SyncReport;
 use crate::schema::{Collection, Schema};
 use crate::store::ClientStore;
 use crate::subscription::Subscription;
-use crate::wire::decode_page;
 
-/// Rows a head request asks for at most (values per request × rows per value), so a head page stays small.
-const HEAD_REQUEST_ROWS: usize = 5_000;
+mod heads;
 
 /// What a recent-first sync reports as it goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,7 +128,11 @@ impl SyncEngine {
             None => Vec::new(),
         };
         options.emit(RecentEvent::ChatListReady { values: values.len() });
-        self.heads(scope, &schema, &values, per_value, &options).await?;
+        let heads = self.heads(scope, &schema, &values, per_value, &options).await;
+        // Whatever happened, the heads applied stay applied (and the file's write lock is not kept).
+        let flushed = self.store.flush().await;
+        heads?;
+        flushed?;
         let backfill = self.sync(scope, options.sync.clone());
         let state = Mutex::new(Prioritized::default());
         let report = tokio::select! {
@@ -145,62 +151,6 @@ impl SyncEngine {
             }
         }
         Ok(report)
-    }
-
-    /// Fetches and applies the heads of `values` (newest first), batch by batch.
-    async fn heads(
-        &self,
-        scope: &str,
-        schema: &Schema,
-        values: &[String],
-        per_value: usize,
-        options: &RecentFirstOptions,
-    ) -> Result<(), SyncError> {
-        let children: Vec<&Collection> =
-            schema.collections.iter().filter(|c| c.filter.as_deref().is_some_and(|f| f != "id")).collect();
-        let subscription = self.store.subscription(scope).await?;
-        let cursors = self.store.sync_state(scope).await?;
-        let synced = |c: &Collection, value: &str| match &subscription.values {
-            None => cursors.iter().any(|s| s.collection == c.name && s.last_seq > 0),
-            Some(_) => subscription.get(value).is_none_or(|v| v.archived || v.cursor(&c.name) > 0),
-        };
-        let batch = (HEAD_REQUEST_ROWS / per_value).clamp(1, MAX_FILTER_VALUES);
-        for chunk in values.chunks(batch) {
-            for collection in &children {
-                let wanted: Vec<String> = chunk.iter().filter(|v| !synced(collection, v)).cloned().collect();
-                if !wanted.is_empty() {
-                    self.head(scope, collection, wanted, per_value, &options.sync).await?;
-                }
-            }
-            chunk.iter().for_each(|value| options.emit(RecentEvent::HeadLanded { value: value.clone() }));
-        }
-        Ok(())
-    }
-
-    async fn head(
-        &self,
-        scope: &str,
-        collection: &Collection,
-        values: Vec<String>,
-        per_value: usize,
-        options: &SyncOptions,
-    ) -> Result<(), SyncError> {
-        let name = &collection.name;
-        let what = format!("GET /sync/{name}/{scope}/head ({} values)", values.len());
-        let fetch = || self.transport.fetch_head(scope, name, &values, per_value);
-        let body = self.with_retry(&what, &options.cancel, fetch).await?;
-        let request = PageRequest {
-            scope: scope.to_owned(),
-            collection: name.clone(),
-            since_seq: 0,
-            limit: values.len() * per_value,
-            fresh: false,
-            filter: Some(values),
-        };
-        let page = decode_page(collection, &request, &body, self.config.max_page_bytes)
-            .map_err(|cause| SyncError::BadPage { collection: name.clone(), since_seq: 0, cause })?;
-        self.store.apply_rows(scope, page).await?;
-        Ok(())
     }
 
     /// Pulls the whole history of each prioritized value as it comes; returns only on error.

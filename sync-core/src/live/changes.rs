@@ -237,4 +237,13 @@ impl ClientStore for NotifyingStore {
         let outcome = self.inner.apply_rows(scope, page).await?;
         Ok(self.send_applied(event, outcome))
     }
+
+    /// As `apply_page_held`: committed on its own while anyone listens.
+    async fn apply_rows_held(&self, scope: &str, page: Page) -> Result<ApplyOutcome, StoreError> {
+        if self.events.receiver_count() > 0 {
+            self.apply_rows(scope, page).await
+        } else {
+            self.inner.apply_rows_held(scope, page).await
+        }
+    }
 }

@@ -286,8 +286,7 @@ impl ClientDb {
         // calls); not for a last page: dropping and building again in one transaction would gain nothing.
         let defer_now = !was_deferred && cursor == 0 && page.has_more && is_empty(tx, sql).map_err(fail)?;
         if defer_now {
-            run_all(tx, &sql.drop_indexes).map_err(fail)?;
-            sql.fts.iter().try_for_each(|fts| fts.drop_triggers(tx)).map_err(fail)?;
+            defer_indexes(tx, sql, false).map_err(fail)?;
             tracing::debug!(collection = %page.collection, "initial sync into an empty table: indexes deferred");
         }
         let overlay =
@@ -433,6 +432,13 @@ fn write_rows(
     }
     outcome.cursor = cursor.max(page.latest_seq);
     Ok(outcome)
+}
+
+/// Drops the table's secondary indexes (but, with `keep_filter`, the one that reads a filter value's rows) and
+/// stops keeping its full-text index current, until `create_indexes` and `Fts::build` (or `repair`) run.
+fn defer_indexes(conn: &Connection, sql: &ClientSql, keep_filter: bool) -> rusqlite::Result<()> {
+    run_all(conn, if keep_filter { &sql.drop_indexes_but_filter } else { &sql.drop_indexes })?;
+    sql.fts.iter().try_for_each(|fts| fts.drop_triggers(conn))
 }
 
 /// Whether the collection's table holds no row of any scope.

@@ -99,7 +99,8 @@ impl SqliteStore {
     /// conversation, paging, how the query is read and how matches are marked). Any text is a valid query in the default [`SearchMode::Plain`]; a bad
     /// [`SearchMode::Advanced`] query, an unknown or unsearchable collection or filter column is
     /// [`StoreError::InvalidQuery`] (or [`StoreError::UnknownCollection`]). Runs on the reader thread; a
-    /// collection an initial sync is loading for the first time is searchable once its last page is applied.
+    /// collection an initial sync is loading for the first time (a recent-first sync's heads included) is searchable
+    /// once its last page is applied.
     pub async fn search(&self, scope: &str, query: &str, options: SearchOptions) -> Result<Vec<SearchHit>, StoreError> {
         let (scope, query) = (scope.to_owned(), query.to_owned());
         self.reader.run(move |reader| reader.search(&scope, &query, &options)).await?
@@ -235,5 +236,13 @@ impl ClientStore for SqliteStore {
     async fn apply_rows(&self, scope: &str, page: Page) -> Result<ApplyOutcome, StoreError> {
         let scope = scope.to_owned();
         self.run(move |db| db.apply_rows(&scope, &page)).await
+    }
+
+    /// Into an empty table of a scope that syncs everything, heads defer the table's secondary indexes (but the
+    /// one that reads a conversation's rows) and full-text index until the pull's last page builds them, and share
+    /// the held transaction as `apply_page_held` does.
+    async fn apply_rows_held(&self, scope: &str, page: Page) -> Result<ApplyOutcome, StoreError> {
+        let scope = scope.to_owned();
+        self.run(move |db| db.apply_rows_held(&scope, &page)).await
     }
 }

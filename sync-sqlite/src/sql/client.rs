@@ -25,6 +25,9 @@ pub(crate) struct ClientSql {
     pub(crate) any: String,
     /// The secondary indexes, dropped while an initial sync loads an empty table and built again after it.
     pub(crate) drop_indexes: Vec<String>,
+    /// The same but the index that reads one filter value's rows (a conversation's messages), which a
+    /// recent-first sync keeps for the app's reads of the heads while the history fills.
+    pub(crate) drop_indexes_but_filter: Vec<String>,
     /// `CREATE INDEX IF NOT EXISTS` for the secondary indexes.
     pub(crate) create_indexes: Vec<String>,
     /// The full-text index, when the collection declares `full_text` columns.
@@ -99,7 +102,8 @@ impl ClientSql {
             count,
             reset,
             any,
-            drop_indexes: drop_indexes(c, Flavor::Client),
+            drop_indexes: drop_indexes(c, Flavor::Client, false),
+            drop_indexes_but_filter: drop_indexes(c, Flavor::Client, true),
             create_indexes: create_indexes(c, Flavor::Client),
             fts: Fts::new(c),
             filter: c.filter.as_deref().map(|column| ClientFilterSql::new(c, column)),

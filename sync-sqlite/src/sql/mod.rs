@@ -121,12 +121,15 @@ pub(crate) fn create_indexes(c: &Collection, flavor: Flavor) -> Vec<String> {
     secondary_indexes(c, flavor).into_iter().map(|(name, columns)| index(c, name, &columns)).collect()
 }
 
-/// `DROP INDEX IF EXISTS` for each of a collection's secondary indexes.
-fn drop_indexes(c: &Collection, flavor: Flavor) -> Vec<String> {
-    secondary_indexes(c, flavor)
-        .into_iter()
-        .map(|(name, _)| Index::drop().if_exists().name(name).to_string(SqliteQueryBuilder))
-        .collect()
+/// `DROP INDEX IF EXISTS` for each of a collection's secondary indexes, except, with `keep_filter`, the first one
+/// that starts with the filter column (what reads one conversation's rows: a declared index or the filter index).
+fn drop_indexes(c: &Collection, flavor: Flavor, keep_filter: bool) -> Vec<String> {
+    let filter = c.filter.as_deref().filter(|f| keep_filter && *f != "id");
+    let mut indexes = secondary_indexes(c, flavor);
+    if let Some(kept) = indexes.iter().position(|(_, columns)| columns.first().map(String::as_str) == filter) {
+        indexes.remove(kept);
+    }
+    indexes.into_iter().map(|(name, _)| Index::drop().if_exists().name(name).to_string(SqliteQueryBuilder)).collect()
 }
 
 /// `ALTER TABLE … ADD COLUMN` for a nullable column missing from an existing table.

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use sync_core::testing::{page, post, test_schema, thread};
 use sync_core::{ClientStore, Row, Value};
-use sync_sqlite::SqliteStore;
+use sync_sqlite::{SearchOptions, SqliteStore};
 
 use crate::{Dirs, raw};
 
@@ -110,4 +110,82 @@ async fn a_failing_first_page_keeps_the_indexes() {
     assert!(indexes(&path, "posts").is_empty());
     store.apply_page("s", page("posts", 4, posts(5, 1), false)).await.expect("last page");
     assert_eq!(indexes(&path, "posts"), POSTS_INDEXES);
+}
+
+/// Rows of `posts` in the file as another connection sees them (committed state), and its full-text triggers.
+fn committed(path: &Path) -> (i64, i64) {
+    let conn = raw(path);
+    let rows = conn.query_row("SELECT COUNT(*) FROM posts", [], |r| r.get(0)).expect("count");
+    let triggers = conn
+        .query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'posts'", [], |r| r.get(0))
+        .expect("triggers");
+    (rows, triggers)
+}
+
+async fn searched(store: &SqliteStore, word: &str) -> usize {
+    store.search("s", word, SearchOptions { limit: 100, ..Default::default() }).await.expect("search").len()
+}
+
+#[tokio::test]
+async fn recent_first_heads_defer_all_but_the_filter_index_until_the_pull_builds_them() {
+    let dirs = Dirs::default();
+    let path = dirs.path("client.db");
+    let store = prepared(&path).await;
+    // The heads of a recent-first sync from scratch: held (not committed) until flushed.
+    let outcome = store.apply_rows_held("s", page("posts", 0, posts(8, 2), false)).await.expect("head");
+    assert_eq!((outcome.upserted, outcome.cursor), (2, 0));
+    assert_eq!(committed(&path).0, 0, "held: not committed yet");
+    store.apply_rows_held("s", page("posts", 0, posts(6, 1), false)).await.expect("another head");
+    store.flush().await.expect("flush");
+    assert_eq!(committed(&path), (3, 0), "the heads are committed; the full-text triggers are off");
+    assert_eq!(indexes(&path, "posts"), ["idx_posts_thread_id_likes"], "what reads a thread's posts stays");
+    let plan: String = raw(&path)
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT id FROM posts WHERE integration_id = 's' AND thread_id = 't1' LIMIT 30",
+            [],
+            |r| r.get(3),
+        )
+        .expect("plan");
+    assert!(plan.contains("idx_posts_thread_id_likes"), "{plan}");
+
+    // The pull from scratch joins the deferral, re-delivers the heads as no-ops and builds everything at its end.
+    store.apply_page_held("s", page("posts", 0, posts(1, 4), true)).await.expect("first page");
+    assert_eq!(indexes(&path, "posts"), ["idx_posts_thread_id_likes"]);
+    let last = store.apply_page_held("s", page("posts", 4, posts(5, 5), false)).await.expect("last page");
+    assert_eq!(last.cursor, 9);
+    assert_eq!(indexes(&path, "posts"), POSTS_INDEXES);
+    assert_eq!(committed(&path), (9, 3));
+    assert_eq!(searched(&store, "hi").await, 9, "the full-text index holds every row, heads included");
+}
+
+#[tokio::test]
+async fn heads_defer_nothing_into_a_table_that_holds_rows_or_for_a_subscription() {
+    let dirs = Dirs::default();
+    let path = dirs.path("client.db");
+    let store = prepared(&path).await;
+    let change = sync_core::SubscriptionChange::Subscribe(vec!["t1".into()]);
+    store.change_subscription("s", change).await.expect("subscribe");
+    // A filtered pull never builds deferred indexes: a subscription's heads keep them, committed one by one.
+    store.apply_rows_held("s", page("posts", 0, vec![Row::upsert("p1", 1, post("t1", "hi"))], false)).await.expect("h");
+    assert_eq!(committed(&path), (1, 3));
+    assert_eq!(indexes(&path, "posts"), POSTS_INDEXES);
+    // Another scope that syncs everything: the table holds rows already.
+    store.apply_rows_held("other", page("posts", 0, posts(1, 2), false)).await.expect("head of another scope");
+    assert_eq!(committed(&path), (3, 3));
+    assert_eq!(indexes(&path, "posts"), POSTS_INDEXES);
+}
+
+#[tokio::test]
+async fn a_store_stopped_after_the_heads_gets_its_indexes_back_when_opened() {
+    let dirs = Dirs::default();
+    let path = dirs.path("client.db");
+    let store = prepared(&path).await;
+    store.apply_rows_held("s", page("posts", 0, posts(8, 2), false)).await.expect("head");
+    store.apply_page_held("s", page("posts", 0, posts(1, 4), true)).await.expect("first page");
+    drop(store);
+    assert_eq!(committed(&path), (6, 0), "closing commits what was held, at a call boundary");
+    let store = SqliteStore::open(&path).expect("reopen");
+    assert_eq!(indexes(&path, "posts"), POSTS_INDEXES);
+    assert_eq!(committed(&path), (6, 3));
+    assert_eq!(searched(&store, "hi").await, 6);
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sync_core::{ApplyOutcome, Page, Row, StoreError, SubscribedValue, Subscription, SubscriptionChange};
 
-use super::{ClientDb, Prepared, now_ms, repair, unprepared, write_rows};
+use super::{ClientDb, Prepared, defer_indexes, is_empty, now_ms, repair, unprepared, write_rows};
 use crate::sql::{self, ClientFilterSql};
 
 type Result<T> = rusqlite::Result<T>;
@@ -156,15 +156,60 @@ impl ClientDb {
     ) -> std::result::Result<ApplyOutcome, StoreError> {
         self.flush()?;
         self.begin()?;
-        let applied = (|| {
-            let (tx, prepared, path) = (&self.conn, self.prepared.as_ref(), self.path.as_path());
-            let table = prepared.ok_or_else(|| unprepared(&page.collection))?.collection(&page.collection)?;
-            let overlay = self.overlay(scope, &page.collection);
-            write_rows(tx, scope, page, table, 0, path, overlay)
-        })();
-        let mut outcome = applied.inspect_err(|_| self.rollback())?;
-        outcome.cursor = 0;
+        let outcome = self.apply_loose(scope, page, false).inspect_err(|_| self.rollback())?;
         self.flush().map(|()| outcome)
+    }
+
+    /// Applies the head of a recent-first sync from scratch (see `ClientStore::apply_rows_held`): into an empty
+    /// table at cursor 0 of a scope that syncs everything, the first head defers the table's indexes but the one
+    /// that reads a conversation's rows, and heads join the held transaction (committed at the limits of
+    /// [`SqliteOptions`](super::SqliteOptions) and at `flush`), which the pull's pages then join too; the pull's
+    /// last page builds the indexes (`ClientDb::apply`). Otherwise as [`ClientDb::apply_rows`].
+    pub(in crate::client) fn apply_rows_held(
+        &mut self,
+        scope: &str,
+        page: &Page,
+    ) -> std::result::Result<ApplyOutcome, StoreError> {
+        self.begin()?;
+        let outcome = self.apply_loose(scope, page, true).inspect_err(|_| self.rollback())?;
+        let limits = &self.options;
+        let due = self.held.as_mut().is_some_and(|held| {
+            held.rows += page.rows.len() as u64;
+            held.rows >= limits.held_commit_rows || held.since.elapsed() >= limits.held_commit_age
+        });
+        if due || !self.deferred.contains(&page.collection) {
+            self.flush()?;
+        }
+        Ok(outcome)
+    }
+
+    /// Applies rows that move no cursor in the open transaction, deferring the table's indexes first when
+    /// `from_scratch` allows it and the store's own check agrees; the caller rolls back on error.
+    fn apply_loose(
+        &mut self,
+        scope: &str,
+        page: &Page,
+        from_scratch: bool,
+    ) -> std::result::Result<ApplyOutcome, StoreError> {
+        let overlay = self.overlay(scope, &page.collection);
+        let ClientDb { conn, path, prepared, deferred, held, .. } = self;
+        let (tx, path) = (&*conn, path.as_path());
+        let table = prepared.as_ref().ok_or_else(|| unprepared(&page.collection))?.collection(&page.collection)?;
+        let fail =
+            |e| StoreError::backend(format!("applying a head of `{}` in {}", page.collection, path.display()), e);
+        let defer = from_scratch
+            && !page.rows.is_empty()
+            && !deferred.contains(&page.collection)
+            && fills_from_scratch(tx, scope, &page.collection, table.1).map_err(fail)?;
+        if defer {
+            defer_indexes(tx, table.1, true).map_err(fail)?;
+            tracing::debug!(collection = %page.collection, "recent-first sync into an empty table: indexes deferred");
+            deferred.insert(page.collection.clone());
+            held.as_mut().expect("applied in an open transaction").dropped.push(page.collection.clone());
+        }
+        let mut outcome = write_rows(tx, scope, page, table, 0, path, overlay)?;
+        outcome.cursor = 0;
+        Ok(outcome)
     }
 
     fn apply_filtered(
@@ -217,6 +262,15 @@ impl ClientDb {
     fn overlay(&self, scope: &str, collection: &str) -> bool {
         self.shadowed.as_ref().is_none_or(|pairs| pairs.contains(&(scope.to_owned(), collection.to_owned())))
     }
+}
+
+/// Whether a pull of `collection` from scratch follows, whose last page builds what was deferred: the scope
+/// syncs everything (a filtered pull builds nothing), its cursor is 0 and the table holds no row of any scope.
+fn fills_from_scratch(conn: &Connection, scope: &str, collection: &str, sql: &sql::ClientSql) -> Result<bool> {
+    let selective = conn.prepare_cached(sql::IS_SELECTIVE)?.query_row([scope], |_| Ok(())).optional()?.is_some();
+    let cursor: Option<i64> =
+        conn.prepare_cached(sql::CURSOR)?.query_row(params![scope, collection], |row| row.get(0)).optional()?;
+    Ok(!selective && cursor.unwrap_or(0) == 0 && is_empty(conn, sql)?)
 }
 
 /// The positions of the tombstones whose row is held under a value not among `values`: a row that left the

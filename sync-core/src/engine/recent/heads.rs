@@ -1,0 +1,149 @@
+//! The heads of a recent-first sync: the newest rows of each conversation in every filtered collection, fetched
+//! a batch of conversations per request while the previous batch is applied.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::{RecentEvent, RecentFirstOptions};
+use crate::engine::SyncEngine;
+use crate::error::SyncError;
+use crate::filter::MAX_FILTER_VALUES;
+use crate::page::{Page, PageRequest};
+use crate::schema::{Collection, Schema};
+use crate::wire::decode_page;
+
+/// Rows a head request asks for at most (values per request × rows per value), so a head page stays small.
+const HEAD_REQUEST_ROWS: usize = 5_000;
+
+/// Head pages fetched ahead of the one being applied.
+const PREFETCH: usize = 2;
+
+/// How often heads applied held are committed and reported landed (the first batch, the newest conversations,
+/// at once): each commit of the random-keyed tables rewrites the pages it touched, so one per batch would cost
+/// more than the heads themselves.
+const HEADS_LANDED_EVERY: Duration = Duration::from_secs(1);
+
+/// What the fetcher hands the writer: a head page, or the end of a batch of values (all its pages sent).
+enum Fetched<'a> {
+    Head(Page),
+    Batch(&'a [String]),
+}
+
+impl SyncEngine {
+    /// Fetches and applies the heads of `values` (newest first), batch by batch. A scope that syncs everything
+    /// gets heads only for collections at cursor 0, which the backfill then pulls from scratch: they are applied
+    /// held ([`ClientStore::apply_rows_held`](crate::ClientStore::apply_rows_held)), and committed
+    /// ([`ClientStore::flush`](crate::ClientStore::flush)) after the first batch and then every
+    /// [`HEADS_LANDED_EVERY`], before their [`RecentEvent::HeadLanded`].
+    pub(super) async fn heads(
+        &self,
+        scope: &str,
+        schema: &Schema,
+        values: &[String],
+        per_value: usize,
+        options: &RecentFirstOptions,
+    ) -> Result<(), SyncError> {
+        let children: Vec<&Collection> =
+            schema.collections.iter().filter(|c| c.filter.as_deref().is_some_and(|f| f != "id")).collect();
+        let subscription = self.store.subscription(scope).await?;
+        let cursors = self.store.sync_state(scope).await?;
+        let synced = |c: &Collection, value: &str| match &subscription.values {
+            None => cursors.iter().any(|s| s.collection == c.name && s.last_seq > 0),
+            Some(_) => subscription.get(value).is_none_or(|v| v.archived || v.cursor(&c.name) > 0),
+        };
+        let batch = (HEAD_REQUEST_ROWS / per_value).clamp(1, MAX_FILTER_VALUES);
+        let (pages, received) = mpsc::channel::<Fetched<'_>>(PREFETCH);
+        let fetch = async move {
+            for chunk in values.chunks(batch) {
+                for collection in &children {
+                    let wanted: Vec<String> = chunk.iter().filter(|v| !synced(collection, v)).cloned().collect();
+                    if !wanted.is_empty() {
+                        let page = self.head(scope, collection, wanted, per_value, options).await?;
+                        // A closed channel means the writer stopped on an error, which the caller reports.
+                        if pages.send(Fetched::Head(page)).await.is_err() {
+                            return Ok(());
+                        }
+                    }
+                }
+                if pages.send(Fetched::Batch(chunk)).await.is_err() {
+                    return Ok(());
+                }
+            }
+            Ok(())
+        };
+        let held = subscription.values.is_none();
+        let (fetched, written) = tokio::join!(fetch, self.apply_heads(scope, received, held, options));
+        written?;
+        fetched
+    }
+
+    /// Applies the fetched heads in order and reports each batch landed once committed.
+    async fn apply_heads(
+        &self,
+        scope: &str,
+        mut received: mpsc::Receiver<Fetched<'_>>,
+        held: bool,
+        options: &RecentFirstOptions,
+    ) -> Result<(), SyncError> {
+        let mut landed: Vec<String> = Vec::new();
+        let mut committed: Option<Instant> = None;
+        while let Some(fetched) = received.recv().await {
+            match fetched {
+                Fetched::Head(page) if held => _ = self.store.apply_rows_held(scope, page).await?,
+                Fetched::Head(page) => _ = self.store.apply_rows(scope, page).await?,
+                Fetched::Batch(values) => {
+                    landed.extend_from_slice(values);
+                    if !held || committed.is_none_or(|t| t.elapsed() >= HEADS_LANDED_EVERY) {
+                        self.land(&mut landed, &mut committed, options).await?;
+                    }
+                }
+            }
+        }
+        self.land(&mut landed, &mut committed, options).await
+    }
+
+    /// Commits what is held and reports `landed`.
+    async fn land(
+        &self,
+        landed: &mut Vec<String>,
+        committed: &mut Option<Instant>,
+        options: &RecentFirstOptions,
+    ) -> Result<(), SyncError> {
+        if landed.is_empty() {
+            return Ok(());
+        }
+        self.store.flush().await?;
+        *committed = Some(Instant::now());
+        landed.drain(..).for_each(|value| options.emit(RecentEvent::HeadLanded { value }));
+        Ok(())
+    }
+
+    async fn head(
+        &self,
+        scope: &str,
+        collection: &Collection,
+        values: Vec<String>,
+        per_value: usize,
+        options: &RecentFirstOptions,
+    ) -> Result<Page, SyncError> {
+        let name = &collection.name;
+        let what = format!("GET /sync/{name}/{scope}/head ({} values)", values.len());
+        let fetch = || self.transport.fetch_head(scope, name, &values, per_value);
+        let body = self.with_retry(&what, &options.sync.cancel, fetch).await?;
+        let request = PageRequest {
+            scope: scope.to_owned(),
+            collection: name.clone(),
+            since_seq: 0,
+            limit: values.len() * per_value,
+            fresh: false,
+            filter: Some(values),
+        };
+        decode_page(collection, &request, &body, self.config.max_page_bytes).map_err(|cause| SyncError::BadPage {
+            collection: name.clone(),
+            since_seq: 0,
+            cause,
+        })
+    }
+}
