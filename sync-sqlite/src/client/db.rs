@@ -291,7 +291,16 @@ impl ClientDb {
         }
         let overlay =
             shadowed.as_ref().is_none_or(|pairs| pairs.contains(&(scope.to_owned(), page.collection.clone())));
+        // With the triggers in place, the page's index entries are written in two statements around its rows.
+        let live_fts = sql.fts.as_ref().filter(|_| !was_deferred && !defer_now);
+        let ids = live_fts.map(|_| serde_json::json!(page.rows.iter().map(|r| &r.id).collect::<Vec<_>>()).to_string());
+        if let (Some(fts), Some(ids)) = (live_fts, &ids) {
+            fts.pause(tx, scope, ids).map_err(fail)?;
+        }
         let outcome = write_rows(tx, scope, page, (collection, sql), cursor, path, overlay)?;
+        if let (Some(fts), Some(ids)) = (live_fts, &ids) {
+            fts.resume(tx, scope, ids).map_err(fail)?;
+        }
         if overlay {
             outbox::settle_by_cursor(tx, scope, (collection, sql), outcome.cursor).map_err(fail)?;
         }

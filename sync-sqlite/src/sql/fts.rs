@@ -9,7 +9,8 @@
 //! letters typed in a search as you type read one doclist instead of merging those of every word they begin. Triggers on the data table
 //! apply every insert, delete and change of an indexed column to the index in the writing statement's own
 //! transaction: a page, a held transaction of an initial sync, a local write or a plain SQL statement of the app
-//! all keep it current without calling anything. An initial sync into an empty table drops the triggers at its
+//! all keep it current without calling anything (a page of the engine writes its rows' entries in two statements
+//! instead: [`Fts::pause`]). An initial sync into an empty table drops the triggers at its
 //! first page and rebuilds the index at its last (like the secondary indexes), and [`Fts::ensure`] rebuilds
 //! it whenever the triggers are missing (a crash in between, or a replica synced before the index existed).
 //!
@@ -40,6 +41,11 @@ const DEFAULT_HASH_BYTES: i64 = 1 << 20;
 /// The page cache (KiB) while [`Fts::build`] runs, the previous size set again after.
 const BUILD_CACHE_KIB: i64 = 4 << 10;
 
+/// A table of the file that, while it holds a row, keeps every collection's triggers from writing its index:
+/// [`Fts::pause`] fills it for the writes of one page, whose index entries it writes in two statements instead.
+/// It only ever holds a row inside a page's transaction, so no other connection sees one.
+const PAUSE: &str = "seqsync_fts_paused";
+
 /// The full-text statements of one collection that declares `full_text` columns.
 #[derive(Debug, Clone)]
 pub(crate) struct Fts {
@@ -56,6 +62,10 @@ pub(crate) struct Fts {
     rank: String,
     /// The three triggers (insert, delete, update of an indexed column), as `sqlite_master` keeps them.
     triggers: [(String, String); 3],
+    /// Takes the rows of integration `?1` whose ids are in the JSON array `?2` out of the index.
+    unindex_rows: String,
+    /// Indexes the rows of integration `?1` whose ids are in the JSON array `?2`.
+    index_rows: String,
 }
 
 fn quoted(name: &str) -> String {
@@ -133,17 +143,28 @@ impl Fts {
         let watched = c.full_text.iter().map(String::as_str).chain([INTEGRATION]);
         let changed = watched.map(|name| format!("old.{0} IS NOT new.{0}", quoted(name)));
         let changed = changed.collect::<Vec<_>>().join(" OR ");
+        let live = format!("NOT EXISTS (SELECT 1 FROM {})", quoted(PAUSE));
         let trigger = |suffix: &str, body: String| {
             let name = trigger_name(&table, suffix);
             let sql = format!("CREATE TRIGGER {} {body}", quoted(&name));
             (name, sql)
         };
         let triggers = [
-            trigger(TRIGGERS[0], format!("AFTER INSERT ON {data} BEGIN {insert} END")),
-            trigger(TRIGGERS[1], format!("AFTER DELETE ON {data} BEGIN {delete} END")),
-            trigger(TRIGGERS[2], format!("AFTER UPDATE OF {all} ON {data} WHEN {changed} BEGIN {delete} {insert} END")),
+            trigger(TRIGGERS[0], format!("AFTER INSERT ON {data} WHEN {live} BEGIN {insert} END")),
+            trigger(TRIGGERS[1], format!("AFTER DELETE ON {data} WHEN {live} BEGIN {delete} END")),
+            trigger(
+                TRIGGERS[2],
+                format!("AFTER UPDATE OF {all} ON {data} WHEN ({changed}) AND {live} BEGIN {delete} {insert} END"),
+            ),
         ];
-        Some(Fts { table, view, create_view, create, rank, triggers })
+        let rows = format!(
+            "FROM {} WHERE rowid IN (SELECT rowid FROM {data} WHERE \"integration_id\" = ?1 \
+             AND \"id\" IN (SELECT value FROM json_each(?2)))",
+            quoted(&view)
+        );
+        let unindex_rows = format!("INSERT INTO {fts}({fts}, rowid, {all}) SELECT 'delete', rowid, {all} {rows}");
+        let index_rows = format!("INSERT INTO {fts}(rowid, {all}) SELECT rowid, {all} {rows}");
+        Some(Fts { table, view, create_view, create, rank, triggers, unindex_rows, index_rows })
     }
 
     /// Stops keeping the index current (an initial sync into the empty table is about to load it);
@@ -171,7 +192,24 @@ impl Fts {
         ));
         conn.pragma_update(None, "cache_size", cache)?;
         built?;
+        conn.execute_batch(&format!("CREATE TABLE IF NOT EXISTS {} (paused INTEGER)", quoted(PAUSE)))?;
         self.triggers.iter().try_for_each(|(_, sql)| conn.execute_batch(sql))
+    }
+
+    /// Before a page writes rows `ids` (a JSON array) of integration `scope`: takes them out of the index and
+    /// keeps the triggers from writing it until [`Fts::resume`], in the page's transaction. Row by row, every
+    /// statement's savepoint makes FTS5 flush its pending terms into a segment of their own (`xSavepoint`):
+    /// a page of 1,500 rows wrote 1,500 segments and merged them; two statements write one.
+    pub(crate) fn pause(&self, conn: &Connection, scope: &str, ids: &str) -> rusqlite::Result<()> {
+        conn.execute(&format!("INSERT INTO {} (paused) VALUES (1)", quoted(PAUSE)), [])?;
+        conn.prepare_cached(&self.unindex_rows)?.execute([scope, ids]).map(drop)
+    }
+
+    /// After the page of [`Fts::pause`] wrote rows `ids`: indexes those that exist now, and lets the triggers
+    /// write the index again.
+    pub(crate) fn resume(&self, conn: &Connection, scope: &str, ids: &str) -> rusqlite::Result<()> {
+        conn.prepare_cached(&self.index_rows)?.execute([scope, ids])?;
+        conn.execute(&format!("DELETE FROM {}", quoted(PAUSE)), []).map(drop)
     }
 
     /// Whether the index is complete and kept current: the table and its triggers exist as this build makes them.

@@ -332,3 +332,37 @@ async fn an_index_of_the_old_layout_is_made_again_on_open_and_each_integration_f
     assert!(store.search("other", &token, SearchOptions::default()).await.expect("token").is_empty());
     assert!(store.search("other", &token[..3], prefix).await.expect("token prefix").is_empty());
 }
+
+/// The segments of a full-text index (FTS5 keeps one row per segment and leaf range in `<fts>_idx`).
+fn segments(path: &Path, table: &str) -> i64 {
+    raw(path)
+        .query_row(&format!("SELECT count(DISTINCT segid) FROM {table}_fts_idx"), [], |row| row.get(0))
+        .expect("segments")
+}
+
+/// A page gives FTS5 its rows in two statements, not one per row: a statement per row made FTS5 flush each
+/// row's terms into a segment of its own (at the statement's savepoint), 200 segments for 200 rows.
+#[tokio::test]
+async fn a_page_adds_its_rows_to_the_index_as_one_segment_edits_and_deletes_included() {
+    let dirs = Dirs::default();
+    let path = dirs.path("client.db");
+    let store = prepared(&path).await;
+    let first: Vec<Row> =
+        (1..=200).map(|i| Row::upsert(format!("p{i}"), i, post("t1", &format!("first {i}")))).collect();
+    store.apply_page("s", page("posts", 0, first, false)).await.expect("first page");
+    // Nothing merges, so the segments a page writes stay countable.
+    let merges = "INSERT INTO posts_fts(posts_fts, rank) VALUES ('automerge', 0), ('crisismerge', 1000)";
+    raw(&path).execute(merges, []).expect("merge settings");
+    let before = segments(&path, "posts");
+    let mut second: Vec<Row> =
+        (201..=400).map(|i| Row::upsert(format!("p{i}"), i, post("t1", &format!("second {i}")))).collect();
+    second.push(Row::upsert("p1", 401, post("t1", "edited")));
+    second.push(Row::tombstone("p2", 402));
+    store.apply_page("s", page("posts", 200, second, false)).await.expect("second page");
+    assert!(segments(&path, "posts") <= before + 2, "{before} → {}", segments(&path, "posts"));
+    assert_index_consistent(&path, "posts");
+    let all = || SearchOptions { limit: 1_000, ..Default::default() };
+    assert_eq!(found(&store, "second", all()).await.len(), 200);
+    assert_eq!(plain(&store, "edited").await, ["p1"]);
+    assert_eq!(found(&store, "first", all()).await.len(), 198, "p1 edited, p2 deleted");
+}
