@@ -215,6 +215,9 @@ pub(crate) fn search(
         return Err(StoreError::InvalidQuery(format!("a snippet holds 1 to 64 tokens, not {}", h.tokens)));
     }
     let Some(query) = fts_query(text, options.mode) else { return Ok(Vec::new()) };
+    if options.mode == SearchMode::Advanced && !balanced(text) {
+        return Err(invalid(text, "its parentheses do not pair up"));
+    }
     let wanted = convert::to_i64(options.offset.saturating_add(options.limit));
     let mut lists = Vec::new();
     for (c, filter) in &targets {
@@ -297,12 +300,36 @@ fn search_collection(
 fn failure(e: rusqlite::Error, mode: SearchMode, text: &str, context: String) -> StoreError {
     let syntax = matches!(&e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::Unknown);
     if mode == SearchMode::Advanced && syntax {
-        return StoreError::InvalidQuery(format!(
-            "the search {text:?} is not a valid FTS5 query ({e}); fix its syntax, or search in plain mode, which \
-             takes any text"
-        ));
+        return invalid(text, &e.to_string());
     }
     StoreError::backend(context, e)
+}
+
+fn invalid(text: &str, why: &str) -> StoreError {
+    StoreError::InvalidQuery(format!(
+        "the search {text:?} is not a valid FTS5 query ({why}); fix its syntax, or search in plain mode, which takes \
+         any text"
+    ))
+}
+
+/// Whether the parentheses of an advanced query, outside its strings, pair up. The search wraps the query in
+/// parentheses of its own (to keep it off the integration column), which would make FTS5 accept `a) OR (b`:
+/// checked here so that such a query is refused as it would be on its own.
+fn balanced(text: &str) -> bool {
+    let (mut depth, mut quoted) = (0usize, false);
+    for c in text.chars() {
+        match c {
+            // A doubled quote inside a string closes and reopens it: the same count either way.
+            '"' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return false,
+            },
+            _ => {}
+        }
+    }
+    depth == 0
 }
 
 /// The snippet as the caller wants it: text escaped (if asked), the internal markers replaced by the caller's.
@@ -336,6 +363,16 @@ mod tests {
         assert_eq!(fts_query("caf", SearchMode::Prefix).as_deref(), Some(r#""caf" *"#));
         assert_eq!(fts_query("a OR b", SearchMode::Advanced).as_deref(), Some("a OR b"));
         assert_eq!(fts_query("  ", SearchMode::Advanced), None);
+    }
+
+    #[test]
+    fn parentheses_pair_up_outside_strings_only() {
+        for good in ["a OR b", "(a OR b) NOT c", r#""a)" b"#, r#""say ""(hi"")" (x)"#, "NEAR(a b, 2)"] {
+            assert!(balanced(good), "{good}");
+        }
+        for bad in ["a) OR (b", "(a", "a)", ")(", r#"(a ")""#] {
+            assert!(!balanced(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -156,7 +156,7 @@ async fn any_typed_text_is_a_valid_query_and_bad_advanced_syntax_is_a_clear_erro
     let advanced = |mode| SearchOptions { mode, ..Default::default() };
     let hits = store.search("s", "hello NOT say", advanced(SearchMode::Advanced)).await.expect("advanced");
     assert_eq!(hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), ["p2"]);
-    for bad in ["hello AND", "(hello", "\"hello", "nosuchcolumn: x", "*"] {
+    for bad in ["hello AND", "(hello", "hello) OR (say", "\"hello", "nosuchcolumn: x", "*"] {
         match store.search("s", bad, advanced(SearchMode::Advanced)).await {
             Err(StoreError::InvalidQuery(message)) => assert!(message.contains("not a valid FTS5 query"), "{message}"),
             other => panic!("{bad:?}: {other:?}"),
