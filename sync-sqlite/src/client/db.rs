@@ -292,13 +292,16 @@ impl ClientDb {
         let overlay =
             shadowed.as_ref().is_none_or(|pairs| pairs.contains(&(scope.to_owned(), page.collection.clone())));
         // With the triggers in place, the page's index entries are written in two statements around its rows.
-        let live_fts = sql.fts.as_ref().filter(|_| !was_deferred && !defer_now);
-        let ids = live_fts.map(|_| serde_json::json!(page.rows.iter().map(|r| &r.id).collect::<Vec<_>>()).to_string());
-        if let (Some(fts), Some(ids)) = (live_fts, &ids) {
+        let paused = sql
+            .fts
+            .as_ref()
+            .filter(|_| !was_deferred && !defer_now)
+            .map(|fts| (fts, serde_json::json!(page.rows.iter().map(|r| &r.id).collect::<Vec<_>>()).to_string()));
+        if let Some((fts, ids)) = &paused {
             fts.pause(tx, scope, ids).map_err(fail)?;
         }
         let outcome = write_rows(tx, scope, page, (collection, sql), cursor, path, overlay)?;
-        if let (Some(fts), Some(ids)) = (live_fts, &ids) {
+        if let Some((fts, ids)) = &paused {
             fts.resume(tx, scope, ids).map_err(fail)?;
         }
         if overlay {

@@ -5,13 +5,14 @@
 //! `rowid` from a view of the data table (`<table>_fts_content`), so the text is not stored twice. Besides the
 //! declared columns it indexes the row's integration as one token ([`integration_token`]), which a search ANDs
 //! when the table holds another integration ([`scoped_query`]): a replica holding several integrations reads only
-//! the searched one's matches, not every integration's newest ones first. It also indexes 3-letter prefixes (`prefix='3'`), so the first
-//! letters typed in a search as you type read one doclist instead of merging those of every word they begin. Triggers on the data table
-//! apply every insert, delete and change of an indexed column to the index in the writing statement's own
-//! transaction: a page, a held transaction of an initial sync, a local write or a plain SQL statement of the app
-//! all keep it current without calling anything (a page of the engine writes its rows' entries in two statements
-//! instead: [`Fts::pause`]). An initial sync into an empty table drops the triggers at its
-//! first page and rebuilds the index at its last (like the secondary indexes), and [`Fts::ensure`] rebuilds
+//! the searched one's matches, not every integration's newest ones first. It also indexes 3-letter prefixes
+//! (`prefix='3'`), so the first letters typed in a search as you type read one doclist instead of merging those
+//! of every word they begin. Triggers on the data table apply every insert, delete and change of an indexed
+//! column to the index in the writing statement's own transaction: a page, a held transaction of an initial
+//! sync, a local write or a plain SQL statement of the app all keep it current without calling anything (a page
+//! of the engine writes its rows' entries in two statements instead: [`Fts::pause`]). An initial sync into an
+//! empty table drops the triggers at its first page and rebuilds the index at its last (like the secondary
+//! indexes), and [`Fts::ensure`] rebuilds
 //! it whenever the triggers are missing (a crash in between, or a replica synced before the index existed).
 //!
 //! `VACUUM` may renumber the rowids of a table without an `INTEGER PRIMARY KEY`; the engine never runs it, and
