@@ -5,6 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::error::FeedError;
+use crate::filter::HeadRead;
 use crate::page::{FeedPage, ScopeStatus, StoredRow};
 use crate::schema::{Column, Schema};
 use crate::value::Value;
@@ -53,17 +54,11 @@ pub trait ChangeFeed: Send + Sync {
         Err(FeedError::BadFilter(format!("this server does not serve filtered pages of `{collection}`")))
     }
 
-    /// The newest `per_value` live rows of each of `values` (recent-first initial sync): a page in seq order with
-    /// `has_more` false and `latest_seq` its last row's seq, which is not a cursor (rows below it are missing).
-    /// Default: [`FeedError::BadFilter`].
-    async fn head(
-        &self,
-        scope: &str,
-        collection: &str,
-        values: &[String],
-        per_value: usize,
-    ) -> Result<FeedPage, FeedError> {
-        let _ = (scope, values, per_value);
+    /// The newest `read.per_value` live rows of each value below its bound (recent-first initial sync; checked
+    /// by [`crate::check_head`]): a page in seq order with `has_more` false and `latest_seq` its last row's seq,
+    /// which is not a cursor (rows below it are missing). Default: [`FeedError::BadFilter`].
+    async fn head(&self, scope: &str, collection: &str, read: &HeadRead) -> Result<FeedPage, FeedError> {
+        let _ = (scope, read);
         Err(FeedError::BadFilter(format!("this server does not serve heads of `{collection}`")))
     }
 

@@ -44,6 +44,43 @@ pub fn check_filter<'a>(
     Ok((column, unique))
 }
 
+/// What a head request asks for (`GET /sync/{collection}/{scope}/head`): the newest `per_value` live rows of
+/// each value whose seq is below the value's bound. The bound lets a client page a value's history backwards
+/// from the oldest row it holds (a recent-first sync's backfill); `i64::MAX` means no bound (the newest rows).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeadRead {
+    /// Each filter value with its bound: rows with `seq < bound`.
+    pub values: Vec<(String, i64)>,
+    /// Rows per value (1 to [`MAX_HEAD_PER_VALUE`]).
+    pub per_value: usize,
+}
+
+impl HeadRead {
+    /// The newest `per_value` rows of each of `values` (no bound).
+    pub fn newest(values: &[String], per_value: usize) -> Self {
+        HeadRead { values: values.iter().map(|v| (v.clone(), i64::MAX)).collect(), per_value }
+    }
+
+    /// The values alone, in order.
+    pub fn names(&self) -> Vec<String> {
+        self.values.iter().map(|(v, _)| v.clone()).collect()
+    }
+}
+
+/// `read` checked as [`check_filter`] checks a filter, its values without duplicates (a repeated value keeps its
+/// first bound), or why it cannot be served (a bound below 1 selects nothing and is refused too).
+pub fn check_head(schema: &Schema, collection: &str, read: &HeadRead) -> Result<HeadRead, FeedError> {
+    check_filter(schema, collection, &read.names())?;
+    if let Some((value, bound)) = read.values.iter().find(|(_, bound)| *bound < 1) {
+        return Err(FeedError::BadFilter(format!(
+            "the bound {bound} of value {value:?} is below 1: give `before` >= 1"
+        )));
+    }
+    let mut seen = BTreeSet::new();
+    let values = read.values.iter().filter(|(v, _)| seen.insert(v.as_str())).cloned().collect();
+    Ok(HeadRead { values, per_value: read.per_value })
+}
+
 /// A filtered page from its two seq-ordered sources, each read with at most `limit + 1` rows: the rows whose
 /// filter value is one of the request's, and `moves`, the (id, seq) of rows that left one of them at that seq. A
 /// move whose seq is also a row's (the row moved to another requested value) gives way to the row. A source that

@@ -78,7 +78,9 @@ pub use engine::{
 };
 pub use error::{FeedError, PageError, SchemaError, StoreError, SyncError, TransportError};
 pub use feed::{ChangeFeed, FilteredRead, ServerStore, Write, WriteReceipt, check_write};
-pub use filter::{DEFAULT_HEAD_ROWS, MAX_FILTER_VALUES, MAX_HEAD_PER_VALUE, check_filter, merge_filtered};
+pub use filter::{
+    DEFAULT_HEAD_ROWS, HeadRead, MAX_FILTER_VALUES, MAX_HEAD_PER_VALUE, check_filter, check_head, merge_filtered,
+};
 pub use mutation::{Mutation, MutationOp, MutationOutcome, MutationResult, PushRequest, PushResponse};
 pub use page::{
     ApplyOutcome, CollectionStatus, CursorState, FeedPage, Page, PageRequest, ScopeStatus, StoreStats, StoredRow,

@@ -171,4 +171,13 @@ pub trait ClientStore: Send + Sync {
     async fn apply_rows_held(&self, scope: &str, page: Page) -> Result<ApplyOutcome, StoreError> {
         self.apply_rows(scope, page).await
     }
+
+    /// How many rows of `collection` the store holds for `scope`, counted exactly, or `None` when it cannot say
+    /// cheaply. A recent-first sync that fetched every row once, value by value, compares it with the server's
+    /// count before it sets the cursor; without a count it pulls the collection from cursor 0 as a plain sync
+    /// does. Default: `None`.
+    async fn count_rows(&self, scope: &str, collection: &str) -> Result<Option<u64>, StoreError> {
+        let _ = (scope, collection);
+        Ok(None)
+    }
 }

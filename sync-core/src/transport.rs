@@ -5,6 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::error::TransportError;
+use crate::filter::HeadRead;
 use crate::mutation::{PushRequest, PushResponse};
 use crate::page::{PageRequest, ScopeStatus};
 use crate::schema::Schema;
@@ -19,17 +20,11 @@ pub trait Transport: Send + Sync {
     /// Fetches the body of one page. Errors carry the HTTP status and `Retry-After` when there was one.
     async fn fetch_page(&self, request: &PageRequest) -> Result<Vec<u8>, TransportError>;
 
-    /// Fetches the body of a head (`GET /sync/{collection}/{scope}/head`): the newest `per_value` live rows of each
-    /// filter value, as a page in seq order (decoded like a page from cursor 0, but not a cursor). Default: a
-    /// [`TransportError::Protocol`] error (a transport of a server without selective sync).
-    async fn fetch_head(
-        &self,
-        scope: &str,
-        collection: &str,
-        values: &[String],
-        per_value: usize,
-    ) -> Result<Vec<u8>, TransportError> {
-        let _ = (scope, collection, values, per_value);
+    /// Fetches the body of a head (`GET /sync/{collection}/{scope}/head`): the newest `read.per_value` live rows of
+    /// each filter value below its bound, as a page in seq order (decoded like a page from cursor 0, but not a
+    /// cursor). Default: a [`TransportError::Protocol`] error (a transport of a server without selective sync).
+    async fn fetch_head(&self, scope: &str, collection: &str, read: &HeadRead) -> Result<Vec<u8>, TransportError> {
+        let _ = (scope, collection, read);
         Err(TransportError::Protocol("this transport cannot fetch heads".into()))
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{Response, Url};
-use sync_core::{PageRequest, PushRequest, PushResponse, Schema, ScopeStatus, Transport, TransportError};
+use sync_core::{HeadRead, PageRequest, PushRequest, PushResponse, Schema, ScopeStatus, Transport, TransportError};
 
 use crate::error_body::ErrorBody;
 
@@ -160,17 +160,17 @@ impl Transport for HttpTransport {
         self.get(url).await
     }
 
-    async fn fetch_head(
-        &self,
-        scope: &str,
-        collection: &str,
-        values: &[String],
-        per_value: usize,
-    ) -> Result<Vec<u8>, TransportError> {
+    async fn fetch_head(&self, scope: &str, collection: &str, read: &HeadRead) -> Result<Vec<u8>, TransportError> {
         let mut url = self.url(&["sync", collection, scope, "head"]);
-        url.query_pairs_mut().append_pair("per_value", &per_value.to_string());
-        for value in values {
+        url.query_pairs_mut().append_pair("per_value", &read.per_value.to_string());
+        for (value, _) in &read.values {
             url.query_pairs_mut().append_pair("filter", value);
+        }
+        // Bounds are sent only when one is set, so that a head of the newest rows stays the plain request.
+        if read.values.iter().any(|(_, bound)| *bound != i64::MAX) {
+            for (_, bound) in &read.values {
+                url.query_pairs_mut().append_pair("before", &bound.to_string());
+            }
         }
         self.get(url).await
     }

@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sync_core::{
-    ChangeFeed, DEFAULT_HEAD_ROWS, FeedError, FilteredRead, MAX_HEAD_PER_VALUE, MAX_PUSH_BYTES, ScopeStatus,
+    ChangeFeed, DEFAULT_HEAD_ROWS, FeedError, FilteredRead, HeadRead, MAX_HEAD_PER_VALUE, MAX_PUSH_BYTES, ScopeStatus,
     ServerStore, wire,
 };
 use tokio::net::TcpListener;
@@ -263,7 +263,8 @@ async fn page(
     params: Result<Query<Vec<(String, String)>>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
-    let (collection, scope, params, filter) = match collection_request(&state, path, params, &headers) {
+    let (collection, scope, params, Repeated { filter, .. }) = match collection_request(&state, path, params, &headers)
+    {
         Ok(request) => request,
         Err(refused) => return *refused,
     };
@@ -305,9 +306,15 @@ async fn page(
     }
 }
 
-/// A collection route's request: (collection, integration, the query's parameters by name, the `filter`
-/// values), or the answer refusing an undecodable URL or a token without access.
-type CollectionRequest = (String, String, HashMap<String, String>, Option<Vec<String>>);
+/// A collection route's request: (collection, integration, the query's parameters by name, the repeated ones),
+/// or the answer refusing an undecodable URL or a token without access.
+type CollectionRequest = (String, String, HashMap<String, String>, Repeated);
+
+/// The parameters a request may repeat: `filter` (`None` without any) and `before` (heads only).
+struct Repeated {
+    filter: Option<Vec<String>>,
+    before: Vec<String>,
+}
 
 fn collection_request(
     state: &AppState,
@@ -321,22 +328,43 @@ fn collection_request(
         (_, Err(e)) => return Err(Box::new(bad_request(e))),
     };
     state.config.access.check(headers, Some(&scope)).map_err(|denied| Box::new(denied.into_response()))?;
-    let (params, filter) = split_filter(pairs);
-    Ok((collection, scope, params, filter))
+    let (params, repeated) = split_repeated(pairs);
+    Ok((collection, scope, params, repeated))
 }
 
-/// The query's parameters by name, and the `filter` values (a repeated parameter) apart, `None` without any.
-fn split_filter(pairs: Vec<(String, String)>) -> (HashMap<String, String>, Option<Vec<String>>) {
-    let mut filter: Option<Vec<String>> = None;
+/// The query's parameters by name, and the repeated ones apart.
+fn split_repeated(pairs: Vec<(String, String)>) -> (HashMap<String, String>, Repeated) {
+    let mut repeated = Repeated { filter: None, before: Vec::new() };
     let mut params = HashMap::new();
     for (name, value) in pairs {
-        if name == "filter" {
-            filter.get_or_insert_with(Vec::new).push(value);
-        } else {
-            params.insert(name, value);
+        match name.as_str() {
+            "filter" => repeated.filter.get_or_insert_with(Vec::new).push(value),
+            "before" => repeated.before.push(value),
+            _ => _ = params.insert(name, value),
         }
     }
-    (params, filter)
+    (params, repeated)
+}
+
+/// A head request's values with their bounds: `before`, when given, once per `filter` value and paired with it
+/// by position, each an integer from 1 (rows with a smaller seq); without it, no bound.
+fn head_read(repeated: Repeated, per_value: usize) -> Result<HeadRead, String> {
+    let values = repeated.filter.unwrap_or_default();
+    if repeated.before.is_empty() {
+        return Ok(HeadRead::newest(&values, per_value));
+    }
+    if repeated.before.len() != values.len() {
+        return Err(format!(
+            "give `before` once per `filter` value, in the same order (got {} `before` for {} values), or not at all",
+            repeated.before.len(),
+            values.len()
+        ));
+    }
+    let bound = |b: &String| b.parse::<i64>().ok().filter(|b| *b >= 1);
+    let bounds =
+        repeated.before.iter().map(|b| bound(b).ok_or_else(|| format!("`before` must be an integer >= 1 (got {b:?})")));
+    let bounds = bounds.collect::<Result<Vec<i64>, String>>()?;
+    Ok(HeadRead { values: values.into_iter().zip(bounds).collect(), per_value })
 }
 
 /// The newest rows of each filter value (recent-first initial sync). Not a cursor: `latest_seq` is the last row's.
@@ -346,10 +374,11 @@ fn split_filter(pairs: Vec<(String, String)>) -> (HashMap<String, String>, Optio
         ("integration_id" = String, Path, description = "the integration (scope)"),
         ("filter" = Vec<FilterValue>, Query, explode = true, min_items = 1, max_items = 1000, description = "the values, repeated once per value (1 to 1,000)"),
         ("per_value" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "live rows per value, newest first; default 50"),
+        ("before" = Option<Vec<i64>>, Query, explode = true, minimum = 1, description = "optional, once per `filter` value and paired with it by position: only rows with a smaller seq (to page a value's history backwards from the oldest row held)"),
     ),
     responses(
-        (status = 200, description = "a page in seq order with `has_more` false: the newest `per_value` live rows of each value", body = Page),
-        (status = 400, description = "a bad `filter` or `per_value`, or an undecodable URL", body = ErrorBody),
+        (status = 200, description = "a page in seq order with `has_more` false: the newest `per_value` live rows of each value (below its `before`)", body = Page),
+        (status = 400, description = "a bad `filter`, `per_value` or `before`, or an undecodable URL", body = ErrorBody),
         (status = 401, description = "missing or unknown token", body = ErrorBody),
         (status = 403, description = "the token may not read this integration", body = ErrorBody),
         (status = 404, description = "no such integration (`not_found`) or collection (`unknown_collection`)", body = ErrorBody),
@@ -361,7 +390,7 @@ async fn head(
     params: Result<Query<Vec<(String, String)>>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
-    let (collection, scope, params, filter) = match collection_request(&state, path, params, &headers) {
+    let (collection, scope, params, repeated) = match collection_request(&state, path, params, &headers) {
         Ok(request) => request,
         Err(refused) => return *refused,
     };
@@ -376,8 +405,11 @@ async fn head(
     let Some(schema) = state.feed.schema().collection(&collection) else {
         return feed_error(FeedError::UnknownCollection(collection));
     };
-    let values = filter.unwrap_or_default();
-    match state.feed.head(&scope, &collection, &values, per_value).await {
+    let read = match head_read(repeated, per_value) {
+        Ok(read) => read,
+        Err(why) => return error(StatusCode::BAD_REQUEST, "bad_request", why),
+    };
+    match state.feed.head(&scope, &collection, &read).await {
         Ok(page) => json(wire::encode_page(schema, &scope, &page)),
         Err(e) => feed_error(e),
     }

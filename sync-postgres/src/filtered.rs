@@ -3,7 +3,7 @@
 //! Append: it reads O(limit + values) index entries whatever the cursor. Statements are cached per power-of-two
 //! number of values, the unused arms bound to NULL (which matches nothing).
 
-use sync_core::{Change, Collection, FeedError, FeedPage, FilteredRead, Row, merge_filtered};
+use sync_core::{Change, Collection, FeedError, FeedPage, FilteredRead, HeadRead, Row, merge_filtered};
 use tokio_postgres::types::ToSql;
 
 use super::convert::read_values;
@@ -34,13 +34,13 @@ pub(super) fn moves_sql(arms: usize) -> String {
     union(arms, select, "old_value", 1)
 }
 
-/// The head of `c`: binds integration_id, an array of values, rows per value.
+/// The head of `c`: binds integration_id, an array of values, rows per value, an array of bounds (one per value).
 pub(super) fn head_sql(c: &Collection, filter: &str) -> String {
     let columns: String = c.columns.iter().map(|col| format!(", r.\"{}\"", col.name)).collect();
     format!(
-        "SELECT r.\"id\", r.\"seq\", r.\"deleted\"{columns} FROM unnest($2::text[]) AS v(value) CROSS JOIN LATERAL \
-         (SELECT * FROM \"{}\" t WHERE t.\"integration_id\" = $1 AND t.\"{filter}\" = v.value AND NOT t.\"deleted\" \
-         ORDER BY t.\"seq\" DESC LIMIT $3) r ORDER BY r.\"seq\"",
+        "SELECT r.\"id\", r.\"seq\", r.\"deleted\"{columns} FROM unnest($2::text[], $4::bigint[]) AS v(value, bound) \
+         CROSS JOIN LATERAL (SELECT * FROM \"{}\" t WHERE t.\"integration_id\" = $1 AND t.\"{filter}\" = v.value \
+         AND t.\"seq\" < v.bound AND NOT t.\"deleted\" ORDER BY t.\"seq\" DESC LIMIT $3) r ORDER BY r.\"seq\"",
         c.name
     )
 }
@@ -96,14 +96,14 @@ impl PostgresStore {
         &self,
         scope: &str,
         collection: &str,
-        values: &[String],
-        per_value: usize,
+        read: &HeadRead,
     ) -> Result<FeedPage, FeedError> {
         let (c, _) = self.collection(collection)?;
         let filter =
             c.filter.as_deref().ok_or_else(|| FeedError::BadFilter(format!("`{collection}` has no filter")))?;
         let context = || format!("reading the head of `{collection}` in integration {scope:?}");
-        let per_value = i64::try_from(per_value).unwrap_or(i64::MAX);
+        let per_value = i64::try_from(read.per_value).unwrap_or(i64::MAX);
+        let (values, bounds): (Vec<String>, Vec<i64>) = read.values.iter().cloned().unzip();
         let mut client = self.client().await?;
         let tx = snapshot(&mut client).await.map_err(db(context()))?;
         let head = tx.prepare_cached(sql::SCOPE_AND_COUNT).await.map_err(db(context()))?;
@@ -112,7 +112,7 @@ impl PostgresStore {
         };
         let live: i64 = head.get(1);
         let stmt = tx.prepare_cached(&head_sql(c, filter)).await.map_err(db(context()))?;
-        let found = tx.query(&stmt, &[&scope, &values, &per_value]).await.map_err(db(context()))?;
+        let found = tx.query(&stmt, &[&scope, &values, &per_value, &bounds]).await.map_err(db(context()))?;
         tx.commit().await.map_err(db(context()))?;
         let rows = found.iter().map(|row| row_of(row, c)).collect::<Result<Vec<_>, _>>().map_err(db(context()))?;
         let latest_seq = rows.last().map_or(0, |r| r.seq);

@@ -83,8 +83,8 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use sync_core::watch::{SeqWatch, latest_seq};
 use sync_core::{
-    ChangeFeed, FeedError, FeedPage, FilteredRead, PushHook, PushRequest, PushResponse, Schema, ScopeStatus,
-    ServerStore, StoredRow, Value, Write, WriteReceipt, check_filter, check_push,
+    ChangeFeed, FeedError, FeedPage, FilteredRead, HeadRead, PushHook, PushRequest, PushResponse, Schema, ScopeStatus,
+    ServerStore, StoredRow, Value, Write, WriteReceipt, check_filter, check_head, check_push,
 };
 use tokio_postgres::NoTls;
 
@@ -230,15 +230,9 @@ impl ChangeFeed for PostgresStore {
     }
 
     /// One statement: a lateral backward range scan per value.
-    async fn head(
-        &self,
-        scope: &str,
-        collection: &str,
-        values: &[String],
-        per_value: usize,
-    ) -> Result<FeedPage, FeedError> {
-        let (_, values) = check_filter(&self.schema, collection, values)?;
-        self.read_head(scope, collection, &values, per_value).await
+    async fn head(&self, scope: &str, collection: &str, read: &HeadRead) -> Result<FeedPage, FeedError> {
+        let read = check_head(&self.schema, collection, read)?;
+        self.read_head(scope, collection, &read).await
     }
 
     async fn status(&self, scope: &str) -> Result<ScopeStatus, FeedError> {

@@ -24,6 +24,7 @@ macro_rules! on_both_stores {
     )*};
 }
 
+mod backfill;
 pub mod hostile;
 mod live;
 mod out_of_order;
@@ -55,6 +56,16 @@ use recent::{
 on_both_stores!(
     recent_first_shows_the_chat_list_then_heads_then_everything,
     prioritized_history_lands_whole_within_a_subscription
+);
+
+use backfill::{
+    a_row_no_conversation_names_makes_the_backfill_pull_from_zero,
+    the_backfill_fetches_each_row_once_with_writes_racing_it,
+};
+
+on_both_stores!(
+    the_backfill_fetches_each_row_once_with_writes_racing_it,
+    a_row_no_conversation_names_makes_the_backfill_pull_from_zero
 );
 
 async fn hostile_pushes_change_nothing(kind: Kind) {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use server_example::serve::{RunningServer, start};
 use server_example::whatsapp;
-use sync_core::{PageRequest, ServerStore, Transport, TransportError, Value, Write, wire};
+use sync_core::{HeadRead, PageRequest, ServerStore, Transport, TransportError, Value, Write, wire};
 use sync_http::HttpTransport;
 
 use crate::support::{Kind, SCOPE, TOKEN, config, store};
@@ -96,7 +96,7 @@ pub async fn heads_hold_the_newest_rows(kind: Kind) {
     let schema = server_example::whatsapp::schema();
     let messages = schema.collection("messages").expect("messages");
     let values = vec!["c2".to_owned(), "c4".to_owned(), "nope".to_owned()];
-    let body = h.transport().fetch_head(SCOPE, "messages", &values, 3).await.expect("head");
+    let body = h.transport().fetch_head(SCOPE, "messages", &HeadRead::newest(&values, 3)).await.expect("head");
     let request = sync_core::PageRequest {
         scope: SCOPE.into(),
         collection: "messages".into(),
@@ -110,6 +110,15 @@ pub async fn heads_hold_the_newest_rows(kind: Kind) {
     ids.sort_unstable();
     assert_eq!(ids, ["m2-16", "m2-17", "m2-18", "m4-17", "m4-18", "m4-19"], "live rows only, newest first");
     assert!(!page.has_more);
+
+    // Paged backwards with `before`: the three rows below the oldest one c2 sent.
+    let oldest = page.rows.iter().find(|r| r.id == "m2-16").expect("m2-16").seq;
+    let read = HeadRead { values: vec![("c2".into(), oldest)], per_value: 3 };
+    let body = h.transport().fetch_head(SCOPE, "messages", &read).await.expect("older rows");
+    let older = wire::decode_page(messages, &request, &body, 1 << 20).expect("older rows decode as a page");
+    let mut ids: Vec<&str> = older.rows.iter().map(|r| r.id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["m2-13", "m2-14", "m2-15"], "the next three below the bound");
 }
 
 pub async fn bad_filters_are_refused(kind: Kind) {
@@ -124,6 +133,9 @@ pub async fn bad_filters_are_refused(kind: Kind) {
         format!("sync/messages/{SCOPE}/head?filter=c1&per_value=0"),
         format!("sync/messages/{SCOPE}/head?filter=c1&per_value=1001"),
         format!("sync/messages/{SCOPE}/head"),
+        format!("sync/messages/{SCOPE}/head?filter=c1&filter=c2&before=9"),
+        format!("sync/messages/{SCOPE}/head?filter=c1&before=0"),
+        format!("sync/messages/{SCOPE}/head?filter=c1&before=ten"),
     ] {
         let response = client.get(format!("{url}/{query}")).bearer_auth(TOKEN).send().await.expect("request");
         assert_eq!(response.status(), 400, "{query}");
@@ -140,7 +152,7 @@ pub async fn bad_filters_are_refused(kind: Kind) {
         .expect("request");
     let body: serde_json::Value = serde_json::from_slice(&response.bytes().await.expect("body")).expect("a page");
     assert_eq!(body["messages"].as_array().map(Vec::len), Some(5));
-    let unknown = h.transport().fetch_head("nobody", "messages", &["c1".into()], 1).await;
+    let unknown = h.transport().fetch_head("nobody", "messages", &HeadRead::newest(&["c1".into()], 1)).await;
     assert!(matches!(unknown, Err(TransportError::Status { status: 403, .. })), "{unknown:?}");
 }
 

@@ -26,6 +26,7 @@ use crate::store::ClientStore;
 use crate::subscription::Subscription;
 
 mod heads;
+mod older;
 
 /// What a recent-first sync reports as it goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -128,12 +129,21 @@ impl SyncEngine {
             None => Vec::new(),
         };
         options.emit(RecentEvent::ChatListReady { values: values.len() });
+        // What the older rows and the tail are measured from (read before any head).
+        let what = format!("GET /sync/status/{scope}");
+        let status = self.with_retry(&what, &options.sync.cancel, || self.transport.fetch_status(scope)).await?;
         let heads = self.heads(scope, &schema, &values, per_value, &options).await;
         // Whatever happened, the heads applied stay applied (and the file's write lock is not kept).
         let flushed = self.store.flush().await;
-        heads?;
+        let backlog = heads?;
         flushed?;
-        let backfill = self.sync(scope, options.sync.clone());
+        let backfill = async {
+            let older = self.older(scope, &schema, backlog, &status, &options).await;
+            let flushed = self.store.flush().await;
+            older?;
+            flushed?;
+            self.sync(scope, options.sync.clone()).await
+        };
         let state = Mutex::new(Prioritized::default());
         let report = tokio::select! {
             report = backfill => report?,

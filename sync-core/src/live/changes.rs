@@ -246,4 +246,8 @@ impl ClientStore for NotifyingStore {
             self.inner.apply_rows_held(scope, page).await
         }
     }
+
+    async fn count_rows(&self, scope: &str, collection: &str) -> Result<Option<u64>, StoreError> {
+        self.inner.count_rows(scope, collection).await
+    }
 }

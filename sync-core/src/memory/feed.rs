@@ -9,6 +9,7 @@ use async_trait::async_trait;
 
 use crate::error::FeedError;
 use crate::feed::{ChangeFeed, FilteredRead, ServerStore, Write, WriteReceipt, check_write};
+use crate::filter::HeadRead;
 use crate::mutation::{PushRequest, PushResponse};
 use crate::page::{CollectionStatus, FeedPage, ScopeStatus, StoredRow};
 use crate::push::{PushHook, apply_push, check_push};
@@ -187,14 +188,8 @@ impl ChangeFeed for MemoryFeed {
         self.filtered(scope, collection, read).await
     }
 
-    async fn head(
-        &self,
-        scope: &str,
-        collection: &str,
-        values: &[String],
-        per_value: usize,
-    ) -> Result<FeedPage, FeedError> {
-        self.newest(scope, collection, values, per_value).await
+    async fn head(&self, scope: &str, collection: &str, read: &HeadRead) -> Result<FeedPage, FeedError> {
+        self.newest(scope, collection, read).await
     }
 
     async fn status(&self, scope: &str) -> Result<ScopeStatus, FeedError> {

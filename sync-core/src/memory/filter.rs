@@ -2,7 +2,7 @@
 
 use crate::error::FeedError;
 use crate::feed::FilteredRead;
-use crate::filter::{check_filter, merge_filtered};
+use crate::filter::{HeadRead, check_filter, check_head, merge_filtered};
 use crate::page::FeedPage;
 use crate::value::{Change, Row};
 
@@ -44,26 +44,20 @@ impl MemoryFeed {
         .await
     }
 
-    pub(super) async fn newest(
-        &self,
-        scope: &str,
-        collection: &str,
-        values: &[String],
-        per_value: usize,
-    ) -> Result<FeedPage, FeedError> {
-        let (_, values) = check_filter(self.schema_ref(), collection, values)?;
+    pub(super) async fn newest(&self, scope: &str, collection: &str, read: &HeadRead) -> Result<FeedPage, FeedError> {
+        let read = check_head(self.schema_ref(), collection, read)?;
         self.with_log(scope, collection, |log| {
             let Some(log) = log else {
                 return FeedPage { rows: vec![], latest_seq: 0, has_more: false, total_count: 0 };
             };
             let mut rows = Vec::new();
-            for value in &values {
+            for (value, bound) in &read.values {
                 let newest = log
                     .by_seq
-                    .iter()
+                    .range(..*bound)
                     .rev()
                     .filter(|(_, id)| log.filter_of.get(*id) == Some(value) && log.by_id[*id].1.is_some());
-                rows.extend(newest.take(per_value).map(|(seq, id)| row(log, id, *seq)));
+                rows.extend(newest.take(read.per_value).map(|(seq, id)| row(log, id, *seq)));
             }
             rows.sort_by_key(|r| r.seq);
             let latest_seq = rows.last().map_or(0, |r| r.seq);

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 
 use crate::error::{FeedError, TransportError};
 use crate::feed::{ChangeFeed, ServerStore};
+use crate::filter::HeadRead;
 use crate::mutation::{PushRequest, PushResponse};
 use crate::page::{PageRequest, ScopeStatus};
 use crate::schema::Schema;
@@ -63,14 +64,8 @@ impl Transport for FeedTransport {
         Ok(encode_page(collection, &request.scope, &page))
     }
 
-    async fn fetch_head(
-        &self,
-        scope: &str,
-        collection: &str,
-        values: &[String],
-        per_value: usize,
-    ) -> Result<Vec<u8>, TransportError> {
-        let page = self.feed.head(scope, collection, values, per_value).await.map_err(status_error)?;
+    async fn fetch_head(&self, scope: &str, collection: &str, read: &HeadRead) -> Result<Vec<u8>, TransportError> {
+        let page = self.feed.head(scope, collection, read).await.map_err(status_error)?;
         let c = self
             .feed
             .schema()

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use super::{post, test_schema, thread};
 use crate::error::FeedError;
 use crate::feed::{ServerStore, Write};
-use crate::value::{Change, Value};
+use crate::filter::HeadRead;
+use crate::value::{Change, Row, Value};
 
 fn up(collection: &str, id: &str, values: Vec<Value>) -> Write {
     Write::Upsert { collection: collection.into(), id: id.into(), values }
@@ -190,12 +191,30 @@ pub async fn filtered_pages_and_heads(store: Arc<dyn ServerStore>) {
     assert!(!seen.contains(&("p0".to_owned(), true)), "p0 moved a→b, both requested: the row only {seen:?}");
     assert_eq!(since_seq, store.status("s").await.expect("status").collections["posts"].latest_seq);
 
-    let head = store.head("s", "posts", &["a".to_owned(), "c".to_owned()], 2).await.expect("a head");
+    let head = store.head("s", "posts", &HeadRead::newest(&["a".to_owned(), "c".to_owned()], 2)).await.expect("a head");
     let mut ids: Vec<&str> = head.rows.iter().map(|r| r.id.as_str()).collect();
     ids.sort_unstable();
     assert_eq!(ids, ["p11", "p2", "p3", "p9"], "the newest two live posts of a and of c (moves are new writes)");
+    heads_page_backwards(store.as_ref()).await;
     let unfiltered = FilteredRead { values: vec!["a".into()], since_seq: 0, limit: 4, fresh: false };
     assert!(matches!(store.page_filtered("s", "nope", &unfiltered).await, Err(FeedError::UnknownCollection(_))));
     let empty = FilteredRead { values: vec![], ..unfiltered };
     assert!(matches!(store.page_filtered("s", "posts", &empty).await, Err(FeedError::BadFilter(_))));
+}
+
+/// A bounded head pages a value's history backwards: the newest row, then every live row below it, make the
+/// value's whole head; a bound below 1 is refused.
+async fn heads_page_backwards(store: &dyn ServerStore) {
+    let head = |values: Vec<(String, i64)>, per_value| HeadRead { values, per_value };
+    let all = store.head("s", "posts", &head(vec![("a".into(), i64::MAX)], 100)).await.expect("a's head");
+    let newest = store.head("s", "posts", &head(vec![("a".into(), i64::MAX)], 1)).await.expect("a's newest");
+    let [top] = newest.rows.as_slice() else { panic!("one row: {newest:?}") };
+    let below = store.head("s", "posts", &head(vec![("a".into(), top.seq), ("a".into(), 1)], 100)).await;
+    let below = below.expect("a's rows below its newest (the repeated value keeps its first bound)");
+    assert!(below.rows.iter().all(|r| r.seq < top.seq), "{below:?}");
+    let ids = |rows: &[Row]| rows.iter().map(|r| (r.id.clone(), r.seq)).collect::<Vec<_>>();
+    assert_eq!(ids(&[below.rows.clone(), newest.rows.clone()].concat()), ids(&all.rows), "pages add up");
+    assert!(all.rows.len() >= 2, "a has history below its newest row: {all:?}");
+    let refused = store.head("s", "posts", &head(vec![("a".into(), 0)], 1)).await;
+    assert!(matches!(refused, Err(FeedError::BadFilter(_))), "{refused:?}");
 }

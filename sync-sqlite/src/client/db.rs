@@ -17,9 +17,9 @@ use crate::{connection, migrations, tables};
 mod outbox;
 mod subscribe;
 
-/// Statements per collection that may be cached (upsert, delete, three row reads, count, reset, any), plus room
+/// Statements per collection that may be cached (upsert, delete, three row reads, two counts, reset, any), plus room
 /// for the fixed ones (the outbox's among them), so that applying pages to every collection never evicts a statement it is about to reuse.
-const STATEMENTS_PER_COLLECTION: usize = 8;
+const STATEMENTS_PER_COLLECTION: usize = 9;
 const FIXED_STATEMENTS: usize = 32;
 
 /// When a held transaction (`apply_page_held`) commits, besides at the last page and at `flush`.
@@ -363,6 +363,20 @@ impl ClientDb {
         let (c, sql) = prepared.collection(collection)?;
         convert::read_rows(&self.conn, &sql.rows, &c.columns, scope, after_id, limit)
             .map_err(|e| StoreError::backend(format!("reading rows of `{collection}` in {}", self.path.display()), e))
+    }
+
+    /// The rows of `collection` held for `scope` (`COUNT(*)` over the primary key).
+    pub(super) fn count_rows(&mut self, scope: &str, collection: &str) -> Result<u64, StoreError> {
+        let prepared = self.prepared.as_ref().ok_or_else(|| unprepared(collection))?;
+        let (_, sql) = prepared.collection(collection)?;
+        let count: i64 = self
+            .conn
+            .prepare_cached(&sql.count_scope)
+            .and_then(|mut stmt| stmt.query_row([scope], |row| row.get(0)))
+            .map_err(|e| {
+                StoreError::backend(format!("counting rows of `{collection}` in {}", self.path.display()), e)
+            })?;
+        Ok(u64::try_from(count).unwrap_or(0))
     }
 
     /// Row counts per collection of the prepared schema (`COUNT(*)`: stats are not on the sync's hot path), and

@@ -245,4 +245,9 @@ impl ClientStore for SqliteStore {
         let scope = scope.to_owned();
         self.run(move |db| db.apply_rows_held(&scope, &page)).await
     }
+
+    async fn count_rows(&self, scope: &str, collection: &str) -> Result<Option<u64>, StoreError> {
+        let (scope, collection) = (scope.to_owned(), collection.to_owned());
+        self.run(move |db| db.count_rows(&scope, &collection).map(Some)).await
+    }
 }

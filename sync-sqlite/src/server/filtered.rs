@@ -5,7 +5,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use rusqlite::{OptionalExtension, Transaction, params};
-use sync_core::{Change, Collection, FeedError, FeedPage, FilteredRead, Row, merge_filtered};
+use sync_core::{Change, Collection, FeedError, FeedPage, FilteredRead, HeadRead, Row, merge_filtered};
 
 use super::read::Reader;
 use crate::convert;
@@ -36,13 +36,7 @@ impl Reader {
             .ok_or_else(|| FeedError::UnknownScope(scope.to_owned()))
     }
 
-    pub(super) fn head(
-        &mut self,
-        scope: &str,
-        collection: &str,
-        values: &[String],
-        per_value: usize,
-    ) -> Result<FeedPage, FeedError> {
+    pub(super) fn head(&mut self, scope: &str, collection: &str, read: &HeadRead) -> Result<FeedPage, FeedError> {
         let shared = self.shared();
         let (c, sql) = shared.collection(collection)?;
         let filter: &FilterSql =
@@ -50,8 +44,9 @@ impl Reader {
         let page = self.in_snapshot(scope, collection, |tx, (live, _)| {
             let mut stmt = tx.prepare_cached(&filter.head)?;
             let mut rows = Vec::new();
-            for value in values {
-                let newest = stmt.query_map(params![scope, value, convert::to_i64(per_value)], |row| row_of(row, c))?;
+            let per_value = convert::to_i64(read.per_value);
+            for (value, bound) in &read.values {
+                let newest = stmt.query_map(params![scope, value, bound, per_value], |row| row_of(row, c))?;
                 rows.extend(newest.collect::<rusqlite::Result<Vec<Row>>>()?);
             }
             rows.sort_by_key(|r| r.seq);

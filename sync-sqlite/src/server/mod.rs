@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use sync_core::watch::{DEFAULT_RECHECK, SeqWatch, latest_seq};
 use sync_core::{
-    ChangeFeed, Collection, FeedError, FeedPage, FilteredRead, PushHook, PushRequest, PushResponse, Schema,
-    ScopeStatus, ServerStore, StoredRow, Value, Write, WriteReceipt, check_filter, check_push, check_write,
+    ChangeFeed, Collection, FeedError, FeedPage, FilteredRead, HeadRead, PushHook, PushRequest, PushResponse, Schema,
+    ScopeStatus, ServerStore, StoredRow, Value, Write, WriteReceipt, check_filter, check_head, check_push, check_write,
 };
 
 use crate::error::Error;
@@ -142,16 +142,10 @@ impl ChangeFeed for SqliteServerStore {
         self.read(move |reader| reader.page_filtered(&scope, &collection, &read)).await
     }
 
-    async fn head(
-        &self,
-        scope: &str,
-        collection: &str,
-        values: &[String],
-        per_value: usize,
-    ) -> Result<FeedPage, FeedError> {
-        let (_, values) = check_filter(&self.shared.schema, collection, values)?;
+    async fn head(&self, scope: &str, collection: &str, read: &HeadRead) -> Result<FeedPage, FeedError> {
+        let read = check_head(&self.shared.schema, collection, read)?;
         let (scope, collection) = (scope.to_owned(), collection.to_owned());
-        self.read(move |reader| reader.head(&scope, &collection, &values, per_value)).await
+        self.read(move |reader| reader.head(&scope, &collection, &read)).await
     }
 
     async fn status(&self, scope: &str) -> Result<ScopeStatus, FeedError> {

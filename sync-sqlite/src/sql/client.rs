@@ -19,6 +19,8 @@ pub(crate) struct ClientSql {
     pub(crate) get: String,
     /// No binds: rows of all scopes.
     pub(crate) count: String,
+    /// Binds integration_id: the scope's rows.
+    pub(crate) count_scope: String,
     /// Binds integration_id: deletes the scope's rows.
     pub(crate) reset: String,
     /// No binds: a row if the table holds any row (of any scope), none if it is empty.
@@ -88,6 +90,12 @@ impl ClientSql {
         get.column("seq").columns(declared(c)).from(table.clone());
         get.and_where(Expr::col("integration_id").eq(param())).and_where(Expr::col("id").eq(param()));
         let count = Query::select().expr(Expr::cust("COUNT(*)")).from(table.clone()).build(SqliteQueryBuilder).0;
+        let count_scope = Query::select()
+            .expr(Expr::cust("COUNT(*)"))
+            .from(table.clone())
+            .and_where(Expr::col("integration_id").eq(param()))
+            .build(SqliteQueryBuilder)
+            .0;
         let reset = Query::delete()
             .from_table(table.clone())
             .and_where(Expr::col("integration_id").eq(param()))
@@ -100,6 +108,7 @@ impl ClientSql {
             rows: RowsById::new(c, Flavor::Client),
             get: get.build(SqliteQueryBuilder).0,
             count,
+            count_scope,
             reset,
             any,
             drop_indexes: drop_indexes(c, Flavor::Client, false),

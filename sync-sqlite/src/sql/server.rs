@@ -36,7 +36,7 @@ pub(crate) struct FilterSql {
     /// Binds integration_id, value, since_seq: the value's rows and tombstones in seq order (id, seq, deleted,
     /// declared…), read lazily (one range scan of the filter index).
     pub(crate) rows: String,
-    /// Binds integration_id, value, limit: the value's newest live rows, newest first.
+    /// Binds integration_id, value, bound, limit: the value's newest live rows below the bound, newest first.
     pub(crate) head: String,
 }
 
@@ -55,6 +55,7 @@ impl FilterSql {
             select().and_where(Expr::col("seq").gt(param())).order_by("seq", Order::Asc).build(SqliteQueryBuilder).0;
         let head = select()
             .and_where(Expr::col("deleted").eq(Expr::cust("0")))
+            .and_where(Expr::col("seq").lt(param()))
             .order_by("seq", Order::Desc)
             .limit(0)
             .build(SqliteQueryBuilder)

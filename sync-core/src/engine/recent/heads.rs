@@ -1,6 +1,7 @@
 //! The heads of a recent-first sync: the newest rows of each conversation in every filtered collection, fetched
 //! a batch of conversations per request while the previous batch is applied.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -9,9 +10,10 @@ use tokio::time::Instant;
 use super::{RecentEvent, RecentFirstOptions};
 use crate::engine::SyncEngine;
 use crate::error::SyncError;
-use crate::filter::MAX_FILTER_VALUES;
+use crate::filter::{HeadRead, MAX_FILTER_VALUES};
 use crate::page::{Page, PageRequest};
 use crate::schema::{Collection, Schema};
+use crate::value::{Change, Value};
 use crate::wire::decode_page;
 
 /// Rows a head request asks for at most (values per request × rows per value), so a head page stays small.
@@ -36,7 +38,9 @@ impl SyncEngine {
     /// gets heads only for collections at cursor 0, which the backfill then pulls from scratch: they are applied
     /// held ([`ClientStore::apply_rows_held`](crate::ClientStore::apply_rows_held)), and committed
     /// ([`ClientStore::flush`](crate::ClientStore::flush)) after the first batch and then every
-    /// [`HEADS_LANDED_EVERY`], before their [`RecentEvent::HeadLanded`].
+    /// [`HEADS_LANDED_EVERY`], before their [`RecentEvent::HeadLanded`]. Returns, for a scope that syncs
+    /// everything, each collection given heads with the values whose head came back full (they may hold older
+    /// rows), each with the oldest seq sent: where [`SyncEngine::older`] goes on.
     pub(super) async fn heads(
         &self,
         scope: &str,
@@ -44,7 +48,7 @@ impl SyncEngine {
         values: &[String],
         per_value: usize,
         options: &RecentFirstOptions,
-    ) -> Result<(), SyncError> {
+    ) -> Result<Backlog, SyncError> {
         let children: Vec<&Collection> =
             schema.collections.iter().filter(|c| c.filter.as_deref().is_some_and(|f| f != "id")).collect();
         let subscription = self.store.subscription(scope).await?;
@@ -54,26 +58,31 @@ impl SyncEngine {
             Some(_) => subscription.get(value).is_none_or(|v| v.archived || v.cursor(&c.name) > 0),
         };
         let batch = (HEAD_REQUEST_ROWS / per_value).clamp(1, MAX_FILTER_VALUES);
+        let held = subscription.values.is_none();
         let (pages, received) = mpsc::channel::<Fetched<'_>>(PREFETCH);
         let fetch = async move {
+            let mut backlog: Backlog = Vec::new();
             for chunk in values.chunks(batch) {
                 for collection in &children {
                     let wanted: Vec<String> = chunk.iter().filter(|v| !synced(collection, v)).cloned().collect();
                     if !wanted.is_empty() {
-                        let page = self.head(scope, collection, wanted, per_value, options).await?;
+                        let read = HeadRead::newest(&wanted, per_value);
+                        let page = self.head(scope, collection, &read, options).await?;
+                        if held {
+                            backlog_of(&mut backlog, collection).extend(full_values(collection, &read, &page));
+                        }
                         // A closed channel means the writer stopped on an error, which the caller reports.
                         if pages.send(Fetched::Head(page)).await.is_err() {
-                            return Ok(());
+                            return Ok(backlog);
                         }
                     }
                 }
                 if pages.send(Fetched::Batch(chunk)).await.is_err() {
-                    return Ok(());
+                    return Ok(backlog);
                 }
             }
-            Ok(())
+            Ok(backlog)
         };
-        let held = subscription.values.is_none();
         let (fetched, written) = tokio::join!(fetch, self.apply_heads(scope, received, held, options));
         written?;
         fetched
@@ -120,25 +129,25 @@ impl SyncEngine {
         Ok(())
     }
 
-    async fn head(
+    /// Fetches and checks one head (the newest rows of values below their bounds).
+    pub(super) async fn head(
         &self,
         scope: &str,
         collection: &Collection,
-        values: Vec<String>,
-        per_value: usize,
+        read: &HeadRead,
         options: &RecentFirstOptions,
     ) -> Result<Page, SyncError> {
         let name = &collection.name;
-        let what = format!("GET /sync/{name}/{scope}/head ({} values)", values.len());
-        let fetch = || self.transport.fetch_head(scope, name, &values, per_value);
+        let what = format!("GET /sync/{name}/{scope}/head ({} values)", read.values.len());
+        let fetch = || self.transport.fetch_head(scope, name, read);
         let body = self.with_retry(&what, &options.sync.cancel, fetch).await?;
         let request = PageRequest {
             scope: scope.to_owned(),
             collection: name.clone(),
             since_seq: 0,
-            limit: values.len() * per_value,
+            limit: read.values.len() * read.per_value,
             fresh: false,
-            filter: Some(values),
+            filter: Some(read.names()),
         };
         decode_page(collection, &request, &body, self.config.max_page_bytes).map_err(|cause| SyncError::BadPage {
             collection: name.clone(),
@@ -146,4 +155,42 @@ impl SyncEngine {
             cause,
         })
     }
+}
+
+/// Per collection given heads, the values that may hold older rows, each with the oldest seq it sent.
+pub(super) type Backlog = Vec<(String, Vec<(String, i64)>)>;
+
+fn backlog_of<'b>(backlog: &'b mut Backlog, collection: &Collection) -> &'b mut Vec<(String, i64)> {
+    let at = match backlog.iter().position(|(name, _)| *name == collection.name) {
+        Some(at) => at,
+        None => {
+            backlog.push((collection.name.clone(), Vec::new()));
+            backlog.len() - 1
+        }
+    };
+    &mut backlog[at].1
+}
+
+/// The values of `read` that `page` (its answer) sent `per_value` rows of, so they may have more below the
+/// oldest one, each with that oldest seq. A value sent fewer rows is whole (as of the answer): nothing is older.
+pub(super) fn full_values(collection: &Collection, read: &HeadRead, page: &Page) -> Vec<(String, i64)> {
+    let Some(index) = collection.filter.as_deref().and_then(|f| collection.column_index(f)) else {
+        return Vec::new();
+    };
+    let mut sent: HashMap<String, (usize, i64)> = HashMap::new();
+    for row in &page.rows {
+        let Change::Upsert(values) = &row.change else { continue };
+        let value = match values.get(index) {
+            Some(Value::Text(text)) => text.clone(),
+            Some(Value::Integer(n)) => n.to_string(),
+            _ => continue,
+        };
+        let (count, oldest) = sent.entry(value).or_insert((0, i64::MAX));
+        *count += 1;
+        *oldest = (*oldest).min(row.seq);
+    }
+    let full = |(value, _): &(String, i64)| {
+        sent.get(value).filter(|(count, _)| *count >= read.per_value).map(|(_, oldest)| (value.clone(), *oldest))
+    };
+    read.values.iter().filter_map(full).collect()
 }

@@ -1,0 +1,158 @@
+//! The backfill of a recent-first sync from scratch (a scope that syncs everything), each row fetched once: the
+//! rows below each conversation's head, a value's history paged backwards with bounded heads
+//! ([`HeadRead`] with `before`), then the collection's changes since the status read before the heads (the tail),
+//! then the cursor, set only if the rows held add up to the server's count.
+//!
+//! Why it ends exact: every row live at the end with a seq at or below the status's `latest_seq` (S) was live,
+//! unchanged, when its value's head and older rows were read (seqs are taken in commit order, so nothing committed
+//! after S takes a seq at or below it): it came in the head if it was among the value's newest rows, or in the
+//! older rows otherwise. Every row written after S, and every delete, comes in the tail. What no value names (a
+//! row whose filter value is no conversation of the chat list) would be missed: the count catches it, and the
+//! collection is then pulled from cursor 0 like a plain sync (the rows held turn into no-ops).
+
+use tokio::sync::mpsc;
+
+use super::RecentFirstOptions;
+use super::heads::Backlog;
+use crate::engine::SyncEngine;
+use crate::error::SyncError;
+use crate::filter::{HeadRead, MAX_HEAD_PER_VALUE};
+use crate::page::{Page, PageRequest, ScopeStatus};
+use crate::schema::{Collection, Schema};
+use crate::wire::decode_page;
+
+/// Rows an older-rows request asks for at most, as for heads.
+const OLDER_REQUEST_ROWS: usize = 5_000;
+
+/// Rows per value of an older-rows request: a long history takes a few requests, a short one shares a request
+/// with others.
+const OLDER_PER_VALUE: usize = 500;
+
+impl SyncEngine {
+    /// Fetches the rows below each value's head in `backlog`, then the tail from `before` (the status read before
+    /// the heads), and sets each collection's cursor when its rows add up. A collection left without a cursor is
+    /// pulled from 0 by the ordinary pull that follows.
+    pub(super) async fn older(
+        &self,
+        scope: &str,
+        schema: &Schema,
+        backlog: Backlog,
+        before: &ScopeStatus,
+        options: &RecentFirstOptions,
+    ) -> Result<(), SyncError> {
+        if backlog.is_empty() || self.has_pending_writes(scope).await? {
+            // Local rows not on the server yet would make the count differ: the plain pull is exact anyway.
+            return Ok(());
+        }
+        for (name, values) in backlog {
+            let (Some(collection), Some(status)) = (schema.collection(&name), before.collections.get(&name)) else {
+                continue;
+            };
+            self.older_rows(scope, collection, values, options).await?;
+            self.seal(scope, collection, status.latest_seq, options).await?;
+        }
+        Ok(())
+    }
+
+    async fn has_pending_writes(&self, scope: &str) -> Result<bool, SyncError> {
+        match self.store.pending_writes(scope).await {
+            Ok(writes) => Ok(!writes.is_empty()),
+            Err(crate::StoreError::WritesUnsupported) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Pages each value's history backwards from its bound, fetching while the previous answer is applied.
+    async fn older_rows(
+        &self,
+        scope: &str,
+        collection: &Collection,
+        mut queue: Vec<(String, i64)>,
+        options: &RecentFirstOptions,
+    ) -> Result<(), SyncError> {
+        let per_value = OLDER_PER_VALUE.min(MAX_HEAD_PER_VALUE);
+        let batch = (OLDER_REQUEST_ROWS / per_value).max(1);
+        let (pages, mut received) = mpsc::channel::<Page>(2);
+        let fetch = async move {
+            queue.reverse();
+            while !queue.is_empty() {
+                let taken = queue.split_off(queue.len().saturating_sub(batch));
+                let read = HeadRead { values: taken.into_iter().rev().collect(), per_value };
+                let page = self.head(scope, collection, &read, options).await?;
+                // Values sent whole are done; the others go on below the oldest row sent, next.
+                let mut more = super::heads::full_values(collection, &read, &page);
+                more.reverse();
+                queue.extend(more);
+                if pages.send(page).await.is_err() {
+                    break;
+                }
+            }
+            Ok::<(), SyncError>(())
+        };
+        let apply = async {
+            while let Some(page) = received.recv().await {
+                self.store.apply_rows_held(scope, page).await?;
+            }
+            Ok::<(), SyncError>(())
+        };
+        let (fetched, applied) = tokio::join!(fetch, apply);
+        applied?;
+        fetched
+    }
+
+    /// Pulls the collection's changes after `from` without moving its cursor, then sets the cursor to the last
+    /// page's `latest_seq` if the rows held are as many as that page's `total_count`.
+    async fn seal(
+        &self,
+        scope: &str,
+        collection: &Collection,
+        from: i64,
+        options: &RecentFirstOptions,
+    ) -> Result<(), SyncError> {
+        let name = &collection.name;
+        let schema = self.schema(&options.sync.cancel).await?;
+        let limit = self.config.page_size(schema, name);
+        let mut since_seq = from;
+        let total = loop {
+            // `fresh`: this collection began at cursor 0 in this sync.
+            let request = PageRequest {
+                scope: scope.to_owned(),
+                collection: name.clone(),
+                since_seq,
+                limit,
+                fresh: true,
+                filter: None,
+            };
+            let what = format!("GET /sync/{name}/{scope}?since_seq={since_seq}");
+            let body = self.with_retry(&what, &options.sync.cancel, || self.transport.fetch_page(&request)).await?;
+            let page = decode_page(collection, &request, &body, self.config.max_page_bytes)
+                .map_err(|cause| SyncError::BadPage { collection: name.clone(), since_seq, cause })?;
+            since_seq = page.latest_seq;
+            let (more, total) = (page.has_more, page.total_count);
+            self.store.apply_rows_held(scope, page).await?;
+            if !more {
+                break total;
+            }
+        };
+        self.store.flush().await?;
+        let held = self.store.count_rows(scope, name).await?;
+        if held.is_none() || held != total {
+            tracing::warn!(
+                collection = %name, ?held, server = ?total,
+                "the rows fetched value by value do not add up to the server's count; pulling the collection from 0"
+            );
+            return Ok(());
+        }
+        let seal = Page {
+            collection: name.clone(),
+            since_seq: 0,
+            rows: Vec::new(),
+            latest_seq: since_seq,
+            has_more: false,
+            total_count: total,
+            bytes: 0,
+        };
+        self.store.apply_page_held(scope, seal).await?;
+        Ok(())
+    }
+}
