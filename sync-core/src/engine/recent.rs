@@ -4,12 +4,15 @@
 //!
 //! Why it stays exact: heads and prioritized histories are applied by [`ClientStore::apply_rows`] (heads of a
 //! scope that syncs everything by [`ClientStore::apply_rows_held`]), under the same per-row seq rule as pages and
-//! moving no cursor; the backfill is the ordinary pull, so when it ends the replica is exactly what a plain sync
-//! makes, and the rows delivered twice are no-ops (PROTOCOL.md invariant 5).
+//! moving no cursor; the backfill sets a cursor only when the rows it fetched add up ([`older`] says why that is
+//! exact), and otherwise is the ordinary pull, so when it ends the replica is exactly what a plain sync makes, and
+//! the rows delivered twice are no-ops (PROTOCOL.md invariant 5).
 //!
 //! Why it costs little more than a plain sync: held heads let the store treat heads and backfill as one initial
 //! sync (the SQLite replica defers its indexes from the first head to the backfill's last page, keeping the one
-//! that reads a conversation's rows); what remains is fetching the head rows twice (BENCHMARKS.md).
+//! that reads a conversation's rows), and in a scope that syncs everything the backfill fetches each row once
+//! ([`older`]); what remains is reading rows conversation by conversation instead of in seq order
+//! (BENCHMARKS.md).
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -114,9 +117,11 @@ impl SyncEngine {
     /// (contacts and conversations), then [`RecentEvent::ChatListReady`]; (2) the newest `per_value` rows of each
     /// conversation in every other filtered collection (`GET …/head`), newest conversations (greatest seq) first,
     /// each followed by [`RecentEvent::HeadLanded`] (a collection whose cursor is past 0 already holds its
-    /// history and gets no head); (3) the ordinary pull of every collection ([`SyncEngine::sync`]), during which
-    /// prioritized conversations are pulled whole ([`RecentEvent::HistoryLanded`]). Ends as exact as a plain sync;
-    /// the report is the backfill's. Honours the scope's subscription.
+    /// history and gets no head); (3) in a scope that syncs everything, the rest of each history below its head
+    /// and the changes since, each row once (PROTOCOL.md, "A recent-first sync"); (4) the ordinary pull of every collection
+    /// ([`SyncEngine::sync`]). During (3) and (4) prioritized conversations are pulled whole
+    /// ([`RecentEvent::HistoryLanded`]). Ends as exact as a plain sync; the report is the final pull's. Honours
+    /// the scope's subscription.
     pub async fn sync_recent_first(&self, scope: &str, options: RecentFirstOptions) -> Result<SyncReport, SyncError> {
         let per_value = options.per_value.clamp(1, MAX_HEAD_PER_VALUE);
         let schema = self.schema(&options.sync.cancel).await?.clone();
