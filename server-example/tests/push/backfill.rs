@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use server_example::whatsapp;
 use sync_core::{
-    HeadRead, PageRequest, RecentFirstOptions, Schema, ScopeStatus, SyncConfig, SyncEngine, Transport, TransportError,
-    Write, verify_scope,
+    HeadRead, PageRequest, Progress, RecentFirstOptions, Schema, ScopeStatus, SyncConfig, SyncEngine, SyncOptions,
+    Transport, TransportError, Write, verify_scope,
 };
 use sync_http::HttpTransport;
 use sync_sqlite::SqliteStore;
@@ -67,8 +67,23 @@ async fn recent_first(h: &Served, racing: Vec<Write>) -> (Vec<i64>, bool) {
     });
     let config = SyncConfig::default().with_page_size("messages", 7);
     let engine = SyncEngine::new(store.clone(), transport.clone(), config);
-    let options = RecentFirstOptions { per_value: 3, ..Default::default() };
+    let progress: Arc<Mutex<Vec<Progress>>> = Arc::default();
+    let seen = progress.clone();
+    let sync = SyncOptions {
+        progress: Some(Arc::new(move |p: &Progress| seen.lock().expect("progress").push(p.clone()))),
+        ..Default::default()
+    };
+    let options = RecentFirstOptions { per_value: 3, sync, ..Default::default() };
     engine.sync_recent_first(SCOPE, options).await.expect("recent-first sync");
+    // The older rows report progress as a plain sync's pages do: 17 of each conversation's 20 messages.
+    let older = progress
+        .lock()
+        .expect("progress")
+        .iter()
+        .filter(|p| p.collection.as_deref() == Some("messages"))
+        .map(|p| p.applied)
+        .max();
+    assert!(older >= Some(5 * 17 - 5), "progress of the older messages: {older:?}");
     let schema = whatsapp::schema();
     let verification = verify_scope(&schema, SCOPE, store.as_ref(), h.store.as_ref()).await.expect("verify");
     assert!(verification.is_exact(), "{:?}", verification.differences);

@@ -11,6 +11,7 @@
 //! collection is then pulled from cursor 0 like a plain sync (the rows held turn into no-ops).
 
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::RecentFirstOptions;
 use super::heads::Backlog;
@@ -18,6 +19,7 @@ use crate::engine::SyncEngine;
 use crate::error::SyncError;
 use crate::filter::{HeadRead, MAX_HEAD_PER_VALUE};
 use crate::page::{Page, PageRequest, ScopeStatus};
+use crate::progress::{Progress, Stage};
 use crate::schema::{Collection, Schema};
 use crate::wire::decode_page;
 
@@ -48,7 +50,10 @@ impl SyncEngine {
             let (Some(collection), Some(status)) = (schema.collection(&name), before.collections.get(&name)) else {
                 continue;
             };
-            self.older_rows(scope, collection, values, options).await?;
+            let mut progress = Progress::new(scope, Stage::Collection, Some(&name));
+            progress.total = Some(status.count);
+            progress.target_seq = status.latest_seq;
+            self.older_rows(scope, collection, values, options, &mut progress).await?;
             self.seal(scope, collection, status.latest_seq, options).await?;
         }
         Ok(())
@@ -69,6 +74,7 @@ impl SyncEngine {
         collection: &Collection,
         mut queue: Vec<(String, i64)>,
         options: &RecentFirstOptions,
+        progress: &mut Progress,
     ) -> Result<(), SyncError> {
         let per_value = OLDER_PER_VALUE.min(MAX_HEAD_PER_VALUE);
         let batch = (OLDER_REQUEST_ROWS / per_value).max(1);
@@ -90,8 +96,21 @@ impl SyncEngine {
             Ok::<(), SyncError>(())
         };
         let apply = async {
+            // Progress as a plain sync reports it, counted against the collection's rows (the heads not included).
+            let (started, mut emitted) = (Instant::now(), None::<Instant>);
             while let Some(page) = received.recv().await {
+                let (rows, bytes) = (page.rows.len() as u64, page.bytes as u64);
                 self.store.apply_rows_held(scope, page).await?;
+                progress.applied += rows;
+                progress.pages += 1;
+                progress.bytes += bytes;
+                progress.rows_per_sec = progress.applied as f64 / started.elapsed().as_secs_f64().max(1e-3);
+                if emitted.is_none_or(|t| t.elapsed() >= self.config.progress_interval) {
+                    emitted = Some(Instant::now());
+                    if let Some(callback) = &options.sync.progress {
+                        callback(progress);
+                    }
+                }
             }
             Ok::<(), SyncError>(())
         };
