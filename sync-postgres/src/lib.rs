@@ -63,6 +63,8 @@
 
 #![deny(missing_docs)]
 
+#[cfg(feature = "testing")]
+pub mod before;
 mod convert;
 pub mod fanout;
 mod feed;

@@ -1,8 +1,8 @@
 //! The PostgreSQL write path at scale: plain-SQL inserts, as another program would write them, into the
 //! project's `messages` table (seqs, counts and live hints kept by triggers), into the same table as it was
-//! before migration 009 (007's counter lock and save at commit, two writes of the counter row per transaction;
-//! schema `before`) and into a plain copy of it (the same columns and indexes, an identity `seq`, no triggers),
-//! measured with `pgbench` in simple query mode; then
+//! before migration 010 (009's live counts: per statement over transition tables, added to `sync_counts` at
+//! commit; schema `before`) and into a plain copy of it (the same columns and indexes, an identity `seq`, no
+//! triggers), measured with `pgbench` in simple query mode; then
 //! the live latency (commit → long-poll answer) while 8 writers load the project's table. Writes Markdown to
 //! stdout.
 //!
@@ -56,19 +56,6 @@ const LOADS: [Load; 4] = [
     },
     Load { label: "8 writers, all on one integration, single-row", writers: 8, rows: 1, own_integration: false },
 ];
-
-/// The counter row's trigger in the `before` schema as it was until migration 009 (queued by 007's no-op lock).
-const BEFORE_009: &str = "DROP TRIGGER sync_flush_scope ON sync_scopes;
-    CREATE CONSTRAINT TRIGGER sync_flush_scope AFTER UPDATE ON sync_scopes DEFERRABLE INITIALLY DEFERRED
-        FOR EACH ROW WHEN (NEW.seq = OLD.seq AND NEW.changed_by = OLD.changed_by) EXECUTE FUNCTION sync_flush_scope()";
-
-/// The definition of function `name` in migration 007, as `CREATE OR REPLACE`.
-fn function_of_007(name: &str) -> anyhow::Result<String> {
-    let m007 = include_str!("../../../sync-postgres/migrations/007_per_transaction_flush.sql");
-    let start = m007.find(&format!("FUNCTION {name}(")).with_context(|| format!("{name} in 007"))?;
-    let end = start + m007[start..].find("END $$;").context("the end of a function")? + "END $$;".len();
-    Ok(format!("CREATE OR REPLACE {}", &m007[start..end]))
-}
 
 const TOKEN: &str = "bench";
 const PROBE_SCOPE: &str = "probe";
@@ -197,19 +184,18 @@ async fn run(args: &Args, server_url: &str, database: &str) -> anyhow::Result<()
     )
     .await
     .context("creating the plain copy")?;
-    // The store as before migration 009: 007's lock (a no-op update) and flush (the save at commit).
+    // The store as before migration 010: 009's live counts.
     PostgresStore::connect_in(&db_url, "before", whatsapp::schema()).await?;
-    let functions = format!("{};\n{}", function_of_007("sync_lock_scope")?, function_of_007("sync_flush_scope")?);
     db.batch_execute(&format!(
-        "SET search_path = before; {}; {BEFORE_009}; RESET search_path",
-        functions.replace("{{schema}}", "before")
+        "SET search_path = before; {}; RESET search_path",
+        sync_postgres::before::downgrade_to_009("before")
     ))
     .await
-    .context("setting up the store as before migration 009")?;
+    .context("setting up the store as before migration 010")?;
     let dir = tempfile::tempdir()?;
 
     println!(
-        "| load | project's table | plain table | ratio | before 009 (007's lock and save) | its ratio |\n\
+        "| load | project's table | plain table | ratio | before 010 (009's counts) | its ratio |\n\
          |---|--:|--:|--:|--:|--:|"
     );
     for load in &LOADS {
