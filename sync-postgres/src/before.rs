@@ -1,6 +1,6 @@
 //! The store as it was after migration 009 (feature `testing`): live counts in `sync_counts`, counted per statement
-//! over transition tables and added there at commit, besides the lock's write of the counter row. Tests turn a store back into it to test the upgrade to 010 (counts
-//! carried over); the write benchmark measures against it.
+//! over transition tables and added there at commit, besides the lock's write of the counter row. Tests turn a
+//! store back into it to test the upgrade to 010 (counts carried over); the write benchmark measures against it.
 
 /// The definition of function `name` in the migration `sql`, as `CREATE OR REPLACE`.
 fn function(sql: &str, name: &str) -> String {

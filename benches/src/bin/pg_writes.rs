@@ -125,6 +125,38 @@ async fn empty(db: &tokio_postgres::Client) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The backend's CPU time (user + system) in clock ticks, from `/proc/self/stat` as the server reads it (the
+/// server on this machine, Linux, a superuser session).
+async fn backend_ticks(db: &tokio_postgres::Client) -> anyhow::Result<i64> {
+    let stat: String = db.query_one("SELECT pg_read_file('/proc/self/stat')", &[]).await?.get(0);
+    // The fields after the command's closing parenthesis: state is the first, utime the 12th, stime the 13th.
+    let fields: Vec<&str> = stat.rsplit_once(") ").context("/proc/self/stat")?.1.split(' ').collect();
+    Ok(fields[11].parse::<i64>()? + fields[12].parse::<i64>()?)
+}
+
+/// Backend CPU per transaction of `load`'s script on each table (one session, `TRANSACTIONS` transactions each,
+/// `synchronous_commit` off, so that neither the client nor the disk counts), in µs: the triggers' cost without
+/// the noise of throughput.
+async fn cpu_per_transaction(db_url: &str, load: &Load, tables: &[&str]) -> anyhow::Result<Vec<f64>> {
+    const TRANSACTIONS: i64 = 3000;
+    let (db, connection) = tokio_postgres::connect(db_url, NoTls).await?;
+    tokio::spawn(connection);
+    db.batch_execute("SET synchronous_commit = off").await?;
+    let mut out = Vec::new();
+    for table in tables {
+        let insert = script(table, load).replace(":client_id", "1");
+        let transactions = TRANSACTIONS / load.rows as i64;
+        let before = backend_ticks(&db).await?;
+        for _ in 0..transactions {
+            db.simple_query(&insert).await?;
+        }
+        let ticks = backend_ticks(&db).await? - before;
+        // Clock ticks of 10 ms (USER_HZ 100 on Linux).
+        out.push(ticks as f64 * 10_000.0 / transactions as f64);
+    }
+    Ok(out)
+}
+
 async fn instance(store: Arc<PostgresStore>, nats: &str, stop: &CancellationToken) -> anyhow::Result<RunningServer> {
     store.start_live(Some(nats), stop.clone()).await?;
     start(store, ServerConfig::new(access(&[(TOKEN.into(), vec!["*".into()])])), "127.0.0.1:0").await
@@ -223,6 +255,27 @@ async fn run(args: &Args, server_url: &str, database: &str) -> anyhow::Result<()
             ratio(now),
             ratio(before)
         );
+    }
+
+    println!(
+        "\nBackend CPU per transaction, µs (one session, 3,000 rows per table, `synchronous_commit` off):\n\n\
+         | load | project's table | plain table | before 010 (009's counts) |\n|---|--:|--:|--:|"
+    );
+    for load in [&LOADS[0], &LOADS[2]] {
+        let mut cpu = [0.0, 0.0, 0.0];
+        for round in 0..args.rounds {
+            empty(&db).await?;
+            let mut order = vec![0, 1, 2];
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            let tables: Vec<&str> = order.iter().map(|&i| ["messages", "plain_messages", "before.messages"][i]).collect();
+            for (&i, us) in order.iter().zip(cpu_per_transaction(&db_url, load, &tables).await?) {
+                cpu[i] += us / args.rounds as f64;
+            }
+        }
+        let label = if load.rows == 1 { "single-row inserts" } else { "100-row inserts" };
+        println!("| {label} | {:.0} | {:.0} | {:.0} |", cpu[0], cpu[1], cpu[2]);
     }
 
     // Live latency: instance A polls the heads (the leader) and publishes to NATS; B hears only NATS.

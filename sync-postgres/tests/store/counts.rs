@@ -178,9 +178,11 @@ async fn live_counts_stay_exact_when_the_first_row_is_not_the_one_booked() {
         // The counters may stand above the greatest seq here: a skipped row took its seq.
         assert_live_counts(&sql).await;
     }
-    sql.batch_execute(&format!("{THREAD} ('t11', 'a', 'x', false, 0), ('t11', 'b', 'x', false, 0), ('t11', 'c', 'x', false, 0)"))
-        .await
-        .expect("one more row each");
+    sql.batch_execute(&format!(
+        "{THREAD} ('t11', 'a', 'x', false, 0), ('t11', 'b', 'x', false, 0), ('t11', 'c', 'x', false, 0)"
+    ))
+    .await
+    .expect("one more row each");
     assert_exact(&sql).await;
 }
 
@@ -192,9 +194,7 @@ async fn live_counts_carry_over_the_upgrade_from_009() {
     let db = Db::fresh(test_schema()).await;
     let sql = db.raw(true).await;
     let namespace = format!("\"{}\"", db.namespace);
-    sql.batch_execute(&sync_postgres::before::downgrade_to_009(&namespace))
-        .await
-        .expect("back to 009");
+    sql.batch_execute(&sync_postgres::before::downgrade_to_009(&namespace)).await.expect("back to 009");
     let writes = |scope: &str| {
         format!(
             "{THREAD} ('t1', '{scope}', 'x', false, 0), ('t2', '{scope}', 'x', false, 0), ('t3', '{scope}', 'x', false, 0);
@@ -203,11 +203,8 @@ async fn live_counts_carry_over_the_upgrade_from_009() {
         )
     };
     sql.batch_execute(&format!("{}{}", writes("a"), writes("b"))).await.expect("writes under 009");
-    let under_009: i64 = sql
-        .query_one("SELECT sum(live)::BIGINT FROM sync_counts", &[])
-        .await
-        .expect("009's counts")
-        .get(0);
+    let under_009: i64 =
+        sql.query_one("SELECT sum(live)::BIGINT FROM sync_counts", &[]).await.expect("009's counts").get(0);
     assert_eq!(under_009, 8, "009 counted 2 threads and 2 posts in each of a and b");
     let store = sync_postgres::PostgresStore::connect_in(&sync_postgres::testing::url(), &db.namespace, test_schema())
         .await
