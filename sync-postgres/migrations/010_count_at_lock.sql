@@ -147,8 +147,10 @@ BEGIN
     IF sp > 0 AND substr(cur, sp + 1) = NEW.integration_id THEN
         taken := left(cur, sp - 1)::BIGINT;
     ELSE
-        -- OLD is null in an INSERT trigger: the CASE reads it only in an UPDATE.
-        taken := {{schema}}.sync_lock_scope(NEW.integration_id, TG_TABLE_NAME,
+        -- OLD is null in an INSERT trigger: the CASE reads it only in an UPDATE. TG_TABLE_NAME is a `name`, whose
+        -- collation ("C") would become the lock's, and the lock's `integration_id = scope` could not use the
+        -- primary key (a sequential scan of the counter table, bloated by every update): the default collation.
+        taken := {{schema}}.sync_lock_scope(NEW.integration_id, TG_TABLE_NAME::TEXT COLLATE "default",
             CASE WHEN NEW.deleted THEN 0 ELSE 1 END - CASE WHEN TG_OP = 'UPDATE' THEN CASE WHEN OLD.deleted THEN 0 ELSE 1 END ELSE 0 END);
     END IF;
     IF TG_OP = 'UPDATE' THEN

@@ -265,11 +265,12 @@ async fn run(args: &Args, server_url: &str, database: &str) -> anyhow::Result<()
         let mut cpu = [0.0, 0.0, 0.0];
         for round in 0..args.rounds {
             empty(&db).await?;
-            let mut order = vec![0, 1, 2];
+            let mut order = [0, 1, 2];
             if round % 2 == 1 {
                 order.reverse();
             }
-            let tables: Vec<&str> = order.iter().map(|&i| ["messages", "plain_messages", "before.messages"][i]).collect();
+            let tables: Vec<&str> =
+                order.iter().map(|&i| ["messages", "plain_messages", "before.messages"][i]).collect();
             for (&i, us) in order.iter().zip(cpu_per_transaction(&db_url, load, &tables).await?) {
                 cpu[i] += us / args.rounds as f64;
             }
