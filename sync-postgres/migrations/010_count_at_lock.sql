@@ -16,7 +16,7 @@
 -- count consumes goes back to pending (sync_unbook) at the next booking or at the flush.
 -- Measured (BENCHMARKS.md, "PostgreSQL write path"): counting per row instead (an AFTER row trigger with a WHEN
 -- clause, no transition table) made a single-row transaction cheaper still, but cost a PL/pgSQL call per row:
--- 100-row inserts took half as much CPU again in the triggers.
+-- the triggers of a 100-row insert took more than twice the CPU.
 
 ALTER TABLE sync_scopes ADD COLUMN live JSONB NOT NULL DEFAULT '{}';
 UPDATE sync_scopes s SET live = c.live

@@ -2,9 +2,9 @@
 //! project's `messages` table (seqs, counts and live hints kept by triggers), into the same table as it was
 //! before migration 010 (009's live counts: per statement over transition tables, added to `sync_counts` at
 //! commit; schema `before`) and into a plain copy of it (the same columns and indexes, an identity `seq`, no
-//! triggers), measured with `pgbench` in simple query mode; then
-//! the live latency (commit → long-poll answer) while 8 writers load the project's table. Writes Markdown to
-//! stdout.
+//! triggers), measured with `pgbench` in simple query mode; then the backend's CPU per transaction on each table
+//! (one session, read from `/proc/self/stat` by the server: it must run on this machine); then the live latency
+//! (commit → long-poll answer) while 8 writers load the project's table. Writes Markdown to stdout.
 //!
 //! `cargo run --release -p sync-benches --bin pg_writes -- [--seconds 8] [--rounds 1]`, with the PostgreSQL
 //! server at `SEQSYNC_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432`; the run creates and drops a
