@@ -11,10 +11,13 @@
 //! 2). A reader that sees seq `S` committed also sees every smaller seq of the integration, so a cursor can never
 //! move past a row that commits later, the seed's BIGSERIAL bug. Within the transaction the counter lives in a
 //! transaction-local setting, and a deferred constraint trigger on the counter row, queued by that lock, adds the
-//! live counts at commit (migration 007) and saves the counter if the transaction took another number of seqs
-//! than the one the lock reserved (migration 009: a single-row write updates the row once): updating the counter row
-//! per written row would leave a row version per write, each update walking all of them (quadratic: 8,000 rows in
-//! one transaction took 2.7 s that way, 0.4 s this way). A `BEFORE DELETE` trigger turns a plain `DELETE` into
+//! pending live counts at commit (migration 007) and saves the counter if the transaction took another number of
+//! seqs than the one the lock reserved (migration 009), in one update, and only if either is needed: updating the
+//! counter row per written row would leave a row version per write, each update walking all of them (quadratic:
+//! 8,000 rows in one transaction took 2.7 s that way, 0.4 s this way). The live counts are in the counter row too
+//! (migration 010): the lock's reservation adds the delta of the row that takes it (+1 for an insert) and books
+//! it; the per-statement count (over the statement's transition tables) consumes the booking, so a single-row
+//! write updates the counter row once and nothing else. A `BEFORE DELETE` trigger turns a plain `DELETE` into
 //! `UPDATE … SET deleted = true`, which takes a new seq like any update: deletes leave tombstones (invariant 3).
 //! Because all this lives in triggers, it holds for every writer: [`ServerStore::write`], another service, or
 //! `psql`.
@@ -30,12 +33,14 @@
 //! Under `REPEATABLE READ` or `SERIALIZABLE`, a writer that waited gets a serialization failure and must retry.
 //! A transaction writing two integrations must take them in a consistent order or risk a deadlock, which
 //! PostgreSQL detects and breaks by aborting one. Reads never block and are never blocked: pages, status and
-//! counts are MVCC reads. Each written row costs three trigger calls; each transaction one counter update and one
-//! live-count upsert per collection it changed, at commit.
+//! counts are MVCC reads. Each written row costs one trigger call, each statement one count over its transition
+//! tables; each transaction one update of the counter row per integration (at its first write), and a second one
+//! at commit when it took more than one seq or its counts differ from the first row's delta.
 //!
 //! The reading side is O(page): `WHERE integration_id = $1 AND seq > $2 ORDER BY seq LIMIT $3 + 1` on the
-//! `(integration_id, seq)` index. `total_count` and the status counts come from `sync_counts`, kept by the
-//! triggers in the writing transaction; a collection's latest seq is one probe of the same index.
+//! `(integration_id, seq)` index. `total_count` and the status counts come from the counter row
+//! (`sync_scopes.live`), kept by the triggers in the writing transaction; a collection's latest seq is one probe of
+//! the same index.
 //!
 //! Tombstone retention: [`PostgresStore::prune`] deletes tombstones older than an age for real (all but the
 //! newest of each integration and collection) and raises that collection's `horizon`; a page request whose
@@ -63,6 +68,8 @@
 
 #![deny(missing_docs)]
 
+#[cfg(feature = "testing")]
+pub mod before;
 mod convert;
 pub mod fanout;
 mod feed;

@@ -18,6 +18,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (7, include_str!("../migrations/007_per_transaction_flush.sql")),
     (8, include_str!("../migrations/008_moves.sql")),
     (9, include_str!("../migrations/009_reserve_at_lock.sql")),
+    (10, include_str!("../migrations/010_count_at_lock.sql")),
 ];
 
 /// In a migration, the store's schema (quoted): functions that name their tables with it need neither dynamic SQL

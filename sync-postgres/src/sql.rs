@@ -165,11 +165,16 @@ pub(super) const LOCK_PUSH_CLIENT: &str = "INSERT INTO sync_push_clients AS p (i
 /// Binds integration_id, client_id, last mutation id, seq bound (the row exists: [`LOCK_PUSH_CLIENT`] made it).
 pub(super) const SAVE_PUSH_CLIENT: &str =
     "UPDATE sync_push_clients SET last_mutation_id = $3, seq = $4 WHERE integration_id = $1 AND client_id = $2";
-/// Binds integration_id, collection: whether the scope exists, the collection's horizon and live count.
-pub(super) const SCOPE_AND_COUNT: &str = "SELECT COALESCE(c.horizon, 0), COALESCE(c.live, 0) FROM sync_scopes s \
-     LEFT JOIN sync_counts c ON c.integration_id = s.integration_id AND c.collection = $2 WHERE s.integration_id = $1";
-/// Binds integration_id: every live count and horizon of the scope.
-pub(super) const SCOPE_COUNTS: &str = "SELECT collection, live, horizon FROM sync_counts WHERE integration_id = $1";
+/// Binds integration_id, collection: whether the scope exists, the collection's horizon and live count (the live
+/// counts are in the counter row, migration 010).
+pub(super) const SCOPE_AND_COUNT: &str = "SELECT COALESCE(c.horizon, 0), COALESCE((s.live ->> $2::TEXT)::BIGINT, 0) \
+     FROM sync_scopes s LEFT JOIN sync_counts c ON c.integration_id = s.integration_id AND c.collection = $2 \
+     WHERE s.integration_id = $1";
+/// Binds integration_id: every live count and horizon of the scope (a collection may have either).
+pub(super) const SCOPE_COUNTS: &str = "SELECT COALESCE(l.key, c.collection), COALESCE(l.value::BIGINT, 0), \
+     COALESCE(c.horizon, 0) FROM (SELECT key, value FROM sync_scopes s, jsonb_each_text(s.live) \
+     WHERE s.integration_id = $1) l FULL JOIN (SELECT collection, horizon FROM sync_counts WHERE integration_id = $1) c \
+     ON c.collection = l.key";
 /// Binds integration_id.
 pub(super) const SCOPE_EXISTS: &str = "SELECT 1 FROM sync_scopes WHERE integration_id = $1";
 /// Binds integration_id, collection, the new horizon: raises it, never lowers it.

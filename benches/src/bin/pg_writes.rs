@@ -1,10 +1,10 @@
 //! The PostgreSQL write path at scale: plain-SQL inserts, as another program would write them, into the
 //! project's `messages` table (seqs, counts and live hints kept by triggers), into the same table as it was
-//! before migration 009 (007's counter lock and save at commit, two writes of the counter row per transaction;
-//! schema `before`) and into a plain copy of it (the same columns and indexes, an identity `seq`, no triggers),
-//! measured with `pgbench` in simple query mode; then
-//! the live latency (commit → long-poll answer) while 8 writers load the project's table. Writes Markdown to
-//! stdout.
+//! before migration 010 (009's live counts: per statement over transition tables, added to `sync_counts` at
+//! commit; schema `before`) and into a plain copy of it (the same columns and indexes, an identity `seq`, no
+//! triggers), measured with `pgbench` in simple query mode; then the backend's CPU per transaction on each table
+//! (one session, read from `/proc/self/stat` by the server: it must run on this machine); then the live latency
+//! (commit → long-poll answer) while 8 writers load the project's table. Writes Markdown to stdout.
 //!
 //! `cargo run --release -p sync-benches --bin pg_writes -- [--seconds 8] [--rounds 1]`, with the PostgreSQL
 //! server at `SEQSYNC_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432`; the run creates and drops a
@@ -56,19 +56,6 @@ const LOADS: [Load; 4] = [
     },
     Load { label: "8 writers, all on one integration, single-row", writers: 8, rows: 1, own_integration: false },
 ];
-
-/// The counter row's trigger in the `before` schema as it was until migration 009 (queued by 007's no-op lock).
-const BEFORE_009: &str = "DROP TRIGGER sync_flush_scope ON sync_scopes;
-    CREATE CONSTRAINT TRIGGER sync_flush_scope AFTER UPDATE ON sync_scopes DEFERRABLE INITIALLY DEFERRED
-        FOR EACH ROW WHEN (NEW.seq = OLD.seq AND NEW.changed_by = OLD.changed_by) EXECUTE FUNCTION sync_flush_scope()";
-
-/// The definition of function `name` in migration 007, as `CREATE OR REPLACE`.
-fn function_of_007(name: &str) -> anyhow::Result<String> {
-    let m007 = include_str!("../../../sync-postgres/migrations/007_per_transaction_flush.sql");
-    let start = m007.find(&format!("FUNCTION {name}(")).with_context(|| format!("{name} in 007"))?;
-    let end = start + m007[start..].find("END $$;").context("the end of a function")? + "END $$;".len();
-    Ok(format!("CREATE OR REPLACE {}", &m007[start..end]))
-}
 
 const TOKEN: &str = "bench";
 const PROBE_SCOPE: &str = "probe";
@@ -138,6 +125,37 @@ async fn empty(db: &tokio_postgres::Client) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The backend's CPU time (user + system) in clock ticks, from `/proc/self/stat` as the server reads it (the
+/// server on this machine, Linux, a superuser session).
+async fn backend_ticks(db: &tokio_postgres::Client) -> anyhow::Result<i64> {
+    let stat: String = db.query_one("SELECT pg_read_file('/proc/self/stat')", &[]).await?.get(0);
+    // The fields after the command's closing parenthesis: state is the first, utime the 12th, stime the 13th.
+    let fields: Vec<&str> = stat.rsplit_once(") ").context("/proc/self/stat")?.1.split(' ').collect();
+    Ok(fields[11].parse::<i64>()? + fields[12].parse::<i64>()?)
+}
+
+/// Backend CPU per transaction of `load`'s script on each table (one session, 3,000 single-row or 600 100-row
+/// transactions each, `synchronous_commit` off, so that neither the client nor the disk counts), in µs: the
+/// triggers' cost without the noise of throughput.
+async fn cpu_per_transaction(db_url: &str, load: &Load, tables: &[&str]) -> anyhow::Result<Vec<f64>> {
+    let (db, connection) = tokio_postgres::connect(db_url, NoTls).await?;
+    tokio::spawn(connection);
+    db.batch_execute("SET synchronous_commit = off").await?;
+    let mut out = Vec::new();
+    for table in tables {
+        let insert = script(table, load).replace(":client_id", "1");
+        let transactions = if load.rows == 1 { 3000 } else { 600 };
+        let before = backend_ticks(&db).await?;
+        for _ in 0..transactions {
+            db.simple_query(&insert).await?;
+        }
+        let ticks = backend_ticks(&db).await? - before;
+        // Clock ticks of 10 ms (USER_HZ 100 on Linux).
+        out.push(ticks as f64 * 10_000.0 / transactions as f64);
+    }
+    Ok(out)
+}
+
 async fn instance(store: Arc<PostgresStore>, nats: &str, stop: &CancellationToken) -> anyhow::Result<RunningServer> {
     store.start_live(Some(nats), stop.clone()).await?;
     start(store, ServerConfig::new(access(&[(TOKEN.into(), vec!["*".into()])])), "127.0.0.1:0").await
@@ -197,19 +215,18 @@ async fn run(args: &Args, server_url: &str, database: &str) -> anyhow::Result<()
     )
     .await
     .context("creating the plain copy")?;
-    // The store as before migration 009: 007's lock (a no-op update) and flush (the save at commit).
+    // The store as before migration 010: 009's live counts.
     PostgresStore::connect_in(&db_url, "before", whatsapp::schema()).await?;
-    let functions = format!("{};\n{}", function_of_007("sync_lock_scope")?, function_of_007("sync_flush_scope")?);
     db.batch_execute(&format!(
-        "SET search_path = before; {}; {BEFORE_009}; RESET search_path",
-        functions.replace("{{schema}}", "before")
+        "SET search_path = before; {}; RESET search_path",
+        sync_postgres::before::downgrade_to_009("before")
     ))
     .await
-    .context("setting up the store as before migration 009")?;
+    .context("setting up the store as before migration 010")?;
     let dir = tempfile::tempdir()?;
 
     println!(
-        "| load | project's table | plain table | ratio | before 009 (007's lock and save) | its ratio |\n\
+        "| load | project's table | plain table | ratio | before 010 (009's counts) | its ratio |\n\
          |---|--:|--:|--:|--:|--:|"
     );
     for load in &LOADS {
@@ -237,6 +254,29 @@ async fn run(args: &Args, server_url: &str, database: &str) -> anyhow::Result<()
             ratio(now),
             ratio(before)
         );
+    }
+
+    println!(
+        "\nBackend CPU per transaction, µs (one session, 3,000 single-row or 600 100-row transactions per table, \
+         `synchronous_commit` off):\n\n\
+         | load | project's table | plain table | before 010 (009's counts) |\n|---|--:|--:|--:|"
+    );
+    for load in [&LOADS[0], &LOADS[2]] {
+        let mut cpu = [0.0, 0.0, 0.0];
+        for round in 0..args.rounds {
+            empty(&db).await?;
+            let mut order = [0, 1, 2];
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            let tables: Vec<&str> =
+                order.iter().map(|&i| ["messages", "plain_messages", "before.messages"][i]).collect();
+            for (&i, us) in order.iter().zip(cpu_per_transaction(&db_url, load, &tables).await?) {
+                cpu[i] += us / args.rounds as f64;
+            }
+        }
+        let label = if load.rows == 1 { "single-row inserts" } else { "100-row inserts" };
+        println!("| {label} | {:.0} | {:.0} | {:.0} |", cpu[0], cpu[1], cpu[2]);
     }
 
     // Live latency: instance A polls the heads (the leader) and publishes to NATS; B hears only NATS.

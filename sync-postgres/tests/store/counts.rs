@@ -1,9 +1,11 @@
-//! What the triggers keep per transaction (migration 007: the counter and the live counts saved once at commit,
-//! the counts taken per statement; 009: the lock reserves the next seq, the save only when the transaction took
-//! another number) stays exact under the plain-SQL statements another program may run: rows of two integrations
-//! in one statement, upserts, `ON CONFLICT DO NOTHING` skipping the row that first took an integration's seq, a
-//! rolled-back savepoint, deletes, two collections in one transaction, a lock that writes nothing, and writes
-//! under `SET CONSTRAINTS ALL IMMEDIATE` (which fires deferred triggers early).
+//! What the triggers keep per transaction (migration 007: the counter and the live counts saved once at commit;
+//! 009: the lock reserves the next seq, the save only when the transaction took another number; 010: the live
+//! counts in the counter row, the first row's expected delta booked by the lock and consumed by its statement's
+//! count) stays exact under the plain-SQL statements another program may run: rows of two integrations in one
+//! statement, upserts, `ON CONFLICT DO NOTHING` skipping the row that first took an integration's seq, a
+//! rolled-back savepoint, deletes, two collections in one transaction, a lock that writes nothing, writes under
+//! `SET CONSTRAINTS ALL IMMEDIATE` (which fires deferred triggers early), and another program's trigger that
+//! changes or skips a row after the seq trigger booked it; and across the upgrade from 009 to 010.
 
 use sync_core::testing::test_schema;
 
@@ -31,13 +33,20 @@ async fn assert_exact(sql: &tokio_postgres::Client) {
         assert_eq!(repeated, 0, "{scope}: a seq taken twice");
         assert_eq!(max, counter, "{scope}: the counter is not the greatest seq");
     }
+    assert_live_counts(sql).await;
+}
+
+/// Each live count is the number of its integration's rows not deleted in its collection.
+async fn assert_live_counts(sql: &tokio_postgres::Client) {
     let wrong = sql
         .query(
             "WITH r AS (SELECT integration_id, 'threads' AS collection, count(*) FILTER (WHERE NOT deleted) AS live
                         FROM threads GROUP BY 1
                         UNION ALL SELECT integration_id, 'posts', count(*) FILTER (WHERE NOT deleted) FROM posts GROUP BY 1)
-             SELECT r.integration_id, r.collection, r.live, c.live FROM r
-             LEFT JOIN sync_counts c USING (integration_id, collection) WHERE r.live IS DISTINCT FROM COALESCE(c.live, 0)",
+             SELECT integration_id, collection, COALESCE(r.live, 0), c.live FROM r
+             FULL JOIN (SELECT integration_id, key AS collection, value::BIGINT AS live
+                        FROM sync_scopes, jsonb_each_text(live)) c USING (integration_id, collection)
+             WHERE COALESCE(r.live, 0) IS DISTINCT FROM COALESCE(c.live, 0)",
             &[],
         )
         .await
@@ -129,4 +138,81 @@ async fn the_seq_reserved_by_the_lock_is_saved_or_given_back() {
     .expect("a rolled-back reservation; a flush that fired after exactly the reserved seq");
     assert_exact(&sql).await;
     assert_eq!(counter(&sql).await, 5);
+}
+
+#[tokio::test]
+async fn live_counts_stay_exact_when_the_first_row_is_not_the_one_booked() {
+    if !available().await {
+        return;
+    }
+    let db = Db::fresh(test_schema()).await;
+    let sql = db.raw(true).await;
+    // Another program's trigger, after the seq trigger (triggers fire in name order): it turns a row into a
+    // tombstone, or skips it, after the lock booked the row's delta.
+    sql.batch_execute(
+        "CREATE FUNCTION other_program() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+             IF NEW.title = 'skip' THEN RETURN NULL; END IF;
+             IF NEW.title = 'flip' THEN NEW.deleted := NOT NEW.deleted; END IF;
+             RETURN NEW;
+         END $$;
+         CREATE TRIGGER zz_other_program BEFORE INSERT OR UPDATE ON threads FOR EACH ROW EXECUTE FUNCTION other_program();",
+    )
+    .await
+    .expect("another program's trigger");
+    // One transaction each: the lock books the delta of a transaction's first row of an integration.
+    for write in [
+        format!("{THREAD} ('t1', 'a', 'x', false, 0), ('t2', 'a', 'x', false, 0), ('t3', 'a', 'x', false, 0)"),
+        "DELETE FROM threads WHERE id = 't1'".into(),
+        "UPDATE threads SET deleted = false WHERE id = 't1'".into(),
+        "INSERT INTO threads (id, integration_id, title, archived, created_at, deleted) VALUES ('t4', 'a', 'x', false, 0, true)".into(),
+        format!("{THREAD} ('t5', 'a', 'skip', false, 0)"),
+        format!("{THREAD} ('t6', 'a', 'flip', false, 0)"),
+        "UPDATE threads SET title = 'flip' WHERE id = 't2'".into(),
+        format!("{THREAD} ('t3', 'a', 'x', false, 0), ('t1', 'b', 'x', false, 0) ON CONFLICT DO NOTHING"),
+        format!("{THREAD} ('t7', 'a', 'skip', false, 0), ('t2', 'b', 'x', false, 0), ('t3', 'b', 'flip', false, 0)"),
+        format!("BEGIN; {THREAD} ('t8', 'a', 'skip', false, 0); {THREAD} ('t9', 'a', 'x', false, 0); COMMIT;"),
+        format!("{THREAD} ('t10', 'c', 'skip', false, 0)"),
+    ] {
+        sql.batch_execute(&write).await.unwrap_or_else(|e| panic!("{write}: {e}"));
+        // The counters may stand above the greatest seq here: a skipped row took its seq.
+        assert_live_counts(&sql).await;
+    }
+    sql.batch_execute(&format!(
+        "{THREAD} ('t11', 'a', 'x', false, 0), ('t11', 'b', 'x', false, 0), ('t11', 'c', 'x', false, 0)"
+    ))
+    .await
+    .expect("one more row each");
+    assert_exact(&sql).await;
+}
+
+#[tokio::test]
+async fn live_counts_carry_over_the_upgrade_from_009() {
+    if !available().await {
+        return;
+    }
+    let db = Db::fresh(test_schema()).await;
+    let sql = db.raw(true).await;
+    let namespace = format!("\"{}\"", db.namespace);
+    sql.batch_execute(&sync_postgres::before::downgrade_to_009(&namespace)).await.expect("back to 009");
+    let writes = |scope: &str| {
+        format!(
+            "{THREAD} ('t1', '{scope}', 'x', false, 0), ('t2', '{scope}', 'x', false, 0), ('t3', '{scope}', 'x', false, 0);
+             INSERT INTO posts (id, integration_id, thread_id, body) VALUES ('p1', '{scope}', 't1', 'hi'), ('p2', '{scope}', 't1', 'hi');
+             DELETE FROM threads WHERE id = 't2' AND integration_id = '{scope}';"
+        )
+    };
+    sql.batch_execute(&format!("{}{}", writes("a"), writes("b"))).await.expect("writes under 009");
+    let under_009: i64 =
+        sql.query_one("SELECT sum(live)::BIGINT FROM sync_counts", &[]).await.expect("009's counts").get(0);
+    assert_eq!(under_009, 8, "009 counted 2 threads and 2 posts in each of a and b");
+    let store = sync_postgres::PostgresStore::connect_in(&sync_postgres::testing::url(), &db.namespace, test_schema())
+        .await
+        .expect("the upgrade");
+    assert_exact(&sql).await;
+    let status = sync_core::ChangeFeed::status(&store, "a").await.expect("status");
+    assert_eq!(status.collections["threads"].count, 2);
+    assert_eq!(status.collections["posts"].count, 2);
+    sql.batch_execute(&format!("{}DELETE FROM posts WHERE id = 'p1';", writes("c"))).await.expect("writes under 010");
+    assert_exact(&sql).await;
 }
