@@ -74,7 +74,9 @@ async fn recent_first(h: &Served, racing: Vec<Write>) -> (Vec<i64>, bool) {
         ..Default::default()
     };
     let options = RecentFirstOptions { per_value: 3, sync, ..Default::default() };
-    engine.sync_recent_first(SCOPE, options).await.expect("recent-first sync");
+    let report = engine.sync_recent_first(SCOPE, options).await.expect("recent-first sync");
+    let messages = report.collections.iter().find(|c| c.collection == "messages").expect("a line for messages");
+    assert!(messages.upserted >= 100 && messages.cursor_before == 0, "the report counts every message: {messages:?}");
     // The older rows report progress as a plain sync's pages do: 17 of each conversation's 20 messages.
     let older = progress
         .lock()

@@ -23,7 +23,7 @@ use super::collection::CollectionSync;
 use super::{Run, SyncEngine, SyncOptions};
 use crate::error::SyncError;
 use crate::filter::{DEFAULT_HEAD_ROWS, MAX_HEAD_PER_VALUE};
-use crate::progress::SyncReport;
+use crate::progress::{CollectionReport, SyncReport};
 use crate::schema::{Collection, Schema};
 use crate::store::ClientStore;
 use crate::subscription::Subscription;
@@ -120,9 +120,11 @@ impl SyncEngine {
     /// history and gets no head); (3) in a scope that syncs everything, the rest of each history below its head
     /// and the changes since, each row once (PROTOCOL.md, "A recent-first sync"); (4) the ordinary pull of every collection
     /// ([`SyncEngine::sync`]). During (3) and (4) prioritized conversations are pulled whole
-    /// ([`RecentEvent::HistoryLanded`]). Ends as exact as a plain sync; the report is the final pull's. Honours
-    /// the scope's subscription.
+    /// ([`RecentEvent::HistoryLanded`]). Ends as exact as a plain sync; the report counts every row applied, the
+    /// heads', the backfill's and the final pull's (a prioritized history's not included), over the whole time.
+    /// Honours the scope's subscription.
     pub async fn sync_recent_first(&self, scope: &str, options: RecentFirstOptions) -> Result<SyncReport, SyncError> {
+        let started = std::time::Instant::now();
         let per_value = options.per_value.clamp(1, MAX_HEAD_PER_VALUE);
         let schema = self.schema(&options.sync.cancel).await?.clone();
         let list: Vec<&Collection> =
@@ -140,17 +142,19 @@ impl SyncEngine {
         let heads = self.heads(scope, &schema, &values, per_value, &options).await;
         // Whatever happened, the heads applied stay applied (and the file's write lock is not kept).
         let flushed = self.store.flush().await;
-        let backlog = heads?;
+        let (backlog, mut applied) = heads?;
         flushed?;
         let backfill = async {
-            let older = self.older(scope, &schema, backlog, &status, &options).await;
+            let older = self.older(scope, &schema, backlog, &status, &options, &mut applied).await;
             let flushed = self.store.flush().await;
             older?;
             flushed?;
-            self.sync(scope, options.sync.clone()).await
+            let mut report = self.sync(scope, options.sync.clone()).await?;
+            merge(&mut report, applied);
+            Ok::<SyncReport, SyncError>(report)
         };
         let state = Mutex::new(Prioritized::default());
-        let report = tokio::select! {
+        let mut report = tokio::select! {
             report = backfill => report?,
             Err(e) = self.prioritized(scope, &schema, &options, &state) => return Err(e),
         };
@@ -165,6 +169,7 @@ impl SyncEngine {
                 options.emit(RecentEvent::HistoryLanded { value });
             }
         }
+        report.elapsed = started.elapsed();
         Ok(report)
     }
 
@@ -221,4 +226,22 @@ async fn newest_first(store: &dyn ClientStore, scope: &str, collection: &str) ->
 /// Whether `subscription` lets `value` be pulled (everything, or an active subscribed value).
 fn pulled(subscription: &Subscription, value: &str) -> bool {
     subscription.values.is_none() || subscription.get(value).is_some_and(|v| !v.archived)
+}
+
+/// Adds what the heads and the backfill from scratch applied to the final pull's report, so that the report counts
+/// every row the sync applied (as the pull that re-delivered the heads used to).
+fn merge(report: &mut SyncReport, applied: Vec<CollectionReport>) {
+    for earlier in applied {
+        match report.collections.iter_mut().find(|c| c.collection == earlier.collection) {
+            Some(line) => {
+                line.upserted += earlier.upserted;
+                line.deleted += earlier.deleted;
+                line.skipped += earlier.skipped;
+                line.pages += earlier.pages;
+                line.bytes += earlier.bytes;
+                line.cursor_before = line.cursor_before.min(earlier.cursor_before);
+            }
+            None => report.collections.push(earlier),
+        }
+    }
 }

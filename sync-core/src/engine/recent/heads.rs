@@ -11,7 +11,8 @@ use super::{RecentEvent, RecentFirstOptions};
 use crate::engine::SyncEngine;
 use crate::error::SyncError;
 use crate::filter::{HeadRead, MAX_FILTER_VALUES};
-use crate::page::{Page, PageRequest};
+use crate::page::{ApplyOutcome, Page, PageRequest};
+use crate::progress::CollectionReport;
 use crate::schema::{Collection, Schema};
 use crate::value::{Change, Value};
 use crate::wire::decode_page;
@@ -40,7 +41,8 @@ impl SyncEngine {
     /// ([`ClientStore::flush`](crate::ClientStore::flush)) after the first batch and then every
     /// [`HEADS_LANDED_EVERY`], before their [`RecentEvent::HeadLanded`]. Returns, for a scope that syncs
     /// everything, each collection given heads with the values whose head came back full (they may hold older
-    /// rows), each with the oldest seq sent: where [`SyncEngine::older`] goes on.
+    /// rows), each with the oldest seq sent: where [`SyncEngine::older`] goes on; and what was applied, per
+    /// collection.
     pub(super) async fn heads(
         &self,
         scope: &str,
@@ -48,7 +50,7 @@ impl SyncEngine {
         values: &[String],
         per_value: usize,
         options: &RecentFirstOptions,
-    ) -> Result<Backlog, SyncError> {
+    ) -> Result<(Backlog, Vec<CollectionReport>), SyncError> {
         let children: Vec<&Collection> =
             schema.collections.iter().filter(|c| c.filter.as_deref().is_some_and(|f| f != "id")).collect();
         let subscription = self.store.subscription(scope).await?;
@@ -81,11 +83,11 @@ impl SyncEngine {
                     return Ok(backlog);
                 }
             }
-            Ok(backlog)
+            Ok::<Backlog, SyncError>(backlog)
         };
         let (fetched, written) = tokio::join!(fetch, self.apply_heads(scope, received, held, options));
-        written?;
-        fetched
+        let applied = written?;
+        Ok((fetched?, applied))
     }
 
     /// Applies the fetched heads in order and reports each batch landed once committed.
@@ -95,13 +97,20 @@ impl SyncEngine {
         mut received: mpsc::Receiver<Fetched<'_>>,
         held: bool,
         options: &RecentFirstOptions,
-    ) -> Result<(), SyncError> {
+    ) -> Result<Vec<CollectionReport>, SyncError> {
+        let mut applied = Vec::new();
         let mut landed: Vec<String> = Vec::new();
         let mut committed: Option<Instant> = None;
         while let Some(fetched) = received.recv().await {
             match fetched {
-                Fetched::Head(page) if held => _ = self.store.apply_rows_held(scope, page).await?,
-                Fetched::Head(page) => _ = self.store.apply_rows(scope, page).await?,
+                Fetched::Head(page) => {
+                    let (collection, bytes) = (page.collection.clone(), page.bytes);
+                    let outcome = match held {
+                        true => self.store.apply_rows_held(scope, page).await?,
+                        false => self.store.apply_rows(scope, page).await?,
+                    };
+                    tally(&mut applied, &collection, &outcome, bytes);
+                }
                 Fetched::Batch(values) => {
                     landed.extend_from_slice(values);
                     if !held || committed.is_none_or(|t| t.elapsed() >= HEADS_LANDED_EVERY) {
@@ -110,7 +119,8 @@ impl SyncEngine {
                 }
             }
         }
-        self.land(&mut landed, &mut committed, options).await
+        self.land(&mut landed, &mut committed, options).await?;
+        Ok(applied)
     }
 
     /// Commits what is held and reports `landed`.
@@ -193,4 +203,21 @@ pub(super) fn full_values(collection: &Collection, read: &HeadRead, page: &Page)
         sent.get(value).filter(|(count, _)| *count >= read.per_value).map(|(_, oldest)| (value.clone(), *oldest))
     };
     read.values.iter().filter_map(full).collect()
+}
+
+/// Adds what one call applied to `collection`'s line of `reports` (made on first use).
+pub(super) fn tally(reports: &mut Vec<CollectionReport>, collection: &str, outcome: &ApplyOutcome, bytes: usize) {
+    let at = match reports.iter().position(|r| r.collection == collection) {
+        Some(at) => at,
+        None => {
+            reports.push(CollectionReport { collection: collection.to_owned(), ..Default::default() });
+            reports.len() - 1
+        }
+    };
+    let report = &mut reports[at];
+    report.upserted += outcome.upserted;
+    report.deleted += outcome.deleted;
+    report.skipped += outcome.skipped;
+    report.pages += 1;
+    report.bytes += bytes as u64;
 }

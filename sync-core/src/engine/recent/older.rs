@@ -14,12 +14,12 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::RecentFirstOptions;
-use super::heads::Backlog;
+use super::heads::{Backlog, tally};
 use crate::engine::SyncEngine;
 use crate::error::SyncError;
 use crate::filter::{HeadRead, MAX_HEAD_PER_VALUE};
 use crate::page::{Page, PageRequest, ScopeStatus};
-use crate::progress::{Progress, Stage};
+use crate::progress::{CollectionReport, Progress, Stage};
 use crate::schema::{Collection, Schema};
 use crate::wire::decode_page;
 
@@ -41,6 +41,7 @@ impl SyncEngine {
         backlog: Backlog,
         before: &ScopeStatus,
         options: &RecentFirstOptions,
+        applied: &mut Vec<CollectionReport>,
     ) -> Result<(), SyncError> {
         if backlog.is_empty() || self.has_pending_writes(scope).await? {
             // Local rows not on the server yet would make the count differ: the plain pull is exact anyway.
@@ -53,8 +54,8 @@ impl SyncEngine {
             let mut progress = Progress::new(scope, Stage::Collection, Some(&name));
             progress.total = Some(status.count);
             progress.target_seq = status.latest_seq;
-            self.older_rows(scope, collection, values, options, &mut progress).await?;
-            self.seal(scope, collection, status.latest_seq, options).await?;
+            self.older_rows(scope, collection, values, options, &mut progress, applied).await?;
+            self.seal(scope, collection, status.latest_seq, options, applied).await?;
         }
         Ok(())
     }
@@ -75,6 +76,7 @@ impl SyncEngine {
         mut queue: Vec<(String, i64)>,
         options: &RecentFirstOptions,
         progress: &mut Progress,
+        applied: &mut Vec<CollectionReport>,
     ) -> Result<(), SyncError> {
         let per_value = OLDER_PER_VALUE.min(MAX_HEAD_PER_VALUE);
         let batch = (OLDER_REQUEST_ROWS / per_value).max(1);
@@ -100,7 +102,8 @@ impl SyncEngine {
             let (started, mut emitted) = (Instant::now(), None::<Instant>);
             while let Some(page) = received.recv().await {
                 let (rows, bytes) = (page.rows.len() as u64, page.bytes as u64);
-                self.store.apply_rows_held(scope, page).await?;
+                let outcome = self.store.apply_rows_held(scope, page).await?;
+                tally(applied, &collection.name, &outcome, bytes as usize);
                 progress.applied += rows;
                 progress.pages += 1;
                 progress.bytes += bytes;
@@ -127,6 +130,7 @@ impl SyncEngine {
         collection: &Collection,
         from: i64,
         options: &RecentFirstOptions,
+        applied: &mut Vec<CollectionReport>,
     ) -> Result<(), SyncError> {
         let name = &collection.name;
         let schema = self.schema(&options.sync.cancel).await?;
@@ -147,8 +151,9 @@ impl SyncEngine {
             let page = decode_page(collection, &request, &body, self.config.max_page_bytes)
                 .map_err(|cause| SyncError::BadPage { collection: name.clone(), since_seq, cause })?;
             since_seq = page.latest_seq;
-            let (more, total) = (page.has_more, page.total_count);
-            self.store.apply_rows_held(scope, page).await?;
+            let (more, total, bytes) = (page.has_more, page.total_count, page.bytes);
+            let outcome = self.store.apply_rows_held(scope, page).await?;
+            tally(applied, name, &outcome, bytes);
             if !more {
                 break total;
             }
@@ -171,7 +176,15 @@ impl SyncEngine {
             total_count: total,
             bytes: 0,
         };
-        self.store.apply_page_held(scope, seal).await?;
+        let sealed = self.store.apply_page_held(scope, seal).await?;
+        match applied.iter_mut().find(|r| r.collection == *name) {
+            Some(report) => report.cursor_after = sealed.cursor,
+            None => applied.push(CollectionReport {
+                collection: name.clone(),
+                cursor_after: sealed.cursor,
+                ..Default::default()
+            }),
+        }
         Ok(())
     }
 }
