@@ -206,6 +206,10 @@ api.onProgress(onProgress)
 let filling = null
 api.onRecent(async (event) => {
   if (event.kind === 'chat_list_ready') filling = { total: event.values, heads: 0 }
+  // Which opened chats have their whole history in (for tests and styling): space-separated ids.
+  if (event.kind === 'history_landed') {
+    document.body.dataset.historyLanded = `${document.body.dataset.historyLanded ?? ''} ${event.value}`.trim()
+  }
   if (!filling) return
   if (event.kind === 'head_landed') filling.heads += 1
   $('status').textContent = `Chat list ready; history is filling (${format(filling.heads)} / ${format(filling.total)} conversations)`

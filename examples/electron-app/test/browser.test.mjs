@@ -400,3 +400,40 @@ test('recent first: the chat list shows while history fills; Archive moves a cha
     cleanup(profile)
   }
 })
+
+test('recent first: a chat opened while history fills gets its whole history next and shows the server\'s newest', { skip: missing && `${CHROMIUM} is missing` }, async () => {
+  const { browser, profile } = await launch()
+  const screen = await startHarness({ dbPath: path.join(dir, 'prioritized.db'), serverUrl: server.url, token: TOKEN, integrationId: INTEGRATION,
+    pageSizes: { conversations: 100, messages: 1500, contacts: 500 } })
+  try {
+    const page = await browser.newPage()
+    const pageErrors = []
+    page.on('pageerror', (e) => pageErrors.push(e.message))
+    await page.goto(screen.url)
+    await page.waitForSelector('[data-count="messages"]')
+    await page.click('text=Sync All Data')
+    await page.waitForSelector('body[data-chat-list-ready="true"]', { timeout: 120_000 })
+    // The chat with the oldest activity: its history would otherwise come last.
+    const chosen = await page.$$eval('#conversations [data-conversation]', (b) => b.at(-1).dataset.conversation)
+    await page.click(`#conversations [data-conversation="${chosen}"]`)
+    await page.waitForSelector(`body[data-history-landed~="${chosen}"]`, { timeout: 120_000 })
+    const landed = await page.getAttribute('body', 'data-history-landed')
+    assert.deepEqual(landed.split(' '), [chosen], 'the opened chat, and only it, was pulled ahead of the backfill')
+    await page.waitForSelector('body[data-synced="true"]', { timeout: 120_000 })
+    await page.waitForSelector('#messages li')
+    const shown = await page.$$eval('#messages li .body', (b) => b.map((x) => x.textContent))
+    const theirs = (await serverMessages()).filter((m) => m.conversation_id === chosen)
+    const body = (m) => m.body ?? `(${m.message_type})`
+    assert.equal(shown.length, Math.min(30, theirs.length), 'its newest 30 (or all) messages')
+    const bodies = new Set(theirs.map(body))
+    for (const text of shown) assert.ok(bodies.has(text), `${text} is the server's`)
+    // Sent times may tie at the 30th; the newest one is shown whatever the order among equals.
+    const newest = theirs.reduce((a, b) => (b.sent_at > a.sent_at ? b : a))
+    assert.ok(shown.includes(body(newest)), `the newest message (${body(newest)}) is shown`)
+    assert.deepEqual(pageErrors, [])
+  } finally {
+    await browser.close()
+    await screen.close()
+    cleanup(profile)
+  }
+})
