@@ -9,23 +9,13 @@ fn function(sql: &str, name: &str) -> String {
     format!("CREATE OR REPLACE {}\n", &sql[start..end])
 }
 
-/// SQL that turns a store with every migration back into its state after migration 010: `changed_by` indexed
-/// again, the default fillfactor. Run it with the store's schema as the search_path.
-pub fn downgrade_to_010() -> String {
-    "CREATE INDEX sync_scopes_changed_by ON sync_scopes (changed_by);
-     ALTER TABLE sync_scopes RESET (fillfactor);
-     DELETE FROM sync_migrations WHERE version = 11;\n"
-        .into()
-}
-
 /// SQL that turns a store with every migration back into its state after migration 009, live counts included.
 /// Run it with the store's schema as the search_path; `schema` is that schema, quoted.
 pub fn downgrade_to_009(schema: &str) -> String {
     let m007 = include_str!("../migrations/007_per_transaction_flush.sql");
     let m009 = include_str!("../migrations/009_reserve_at_lock.sql");
     let flush_trigger = &m009[m009.rfind("CREATE CONSTRAINT TRIGGER").expect("009's flush trigger")..];
-    let mut sql = downgrade_to_010();
-    sql.push_str(
+    let mut sql = String::from(
         "ALTER TABLE sync_counts ADD COLUMN live BIGINT NOT NULL DEFAULT 0;
          INSERT INTO sync_counts AS c (integration_id, collection, live)
          SELECT s.integration_id, l.key, l.value::BIGINT FROM sync_scopes s, jsonb_each_text(s.live) l

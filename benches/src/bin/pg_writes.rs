@@ -1,7 +1,7 @@
 //! The PostgreSQL write path at scale: plain-SQL inserts, as another program would write them, into the
 //! project's `messages` table (seqs, counts and live hints kept by triggers), into the same table as it was
-//! before migration 011 (010's counter table, `changed_by` indexed, so no HOT update of the counter row; schema
-//! `before`) and into a plain copy of it (the same columns and indexes, an identity `seq`, no
+//! before migration 010 (009's live counts: per statement over transition tables, added to `sync_counts` at
+//! commit; schema `before`) and into a plain copy of it (the same columns and indexes, an identity `seq`, no
 //! triggers), measured with `pgbench` in simple query mode; then the backend's CPU per transaction on each table
 //! (one session, read from `/proc/self/stat` by the server: it must run on this machine); then the live latency
 //! (commit → long-poll answer) while 8 writers load the project's table. Writes Markdown to stdout.
@@ -215,15 +215,18 @@ async fn run(args: &Args, server_url: &str, database: &str) -> anyhow::Result<()
     )
     .await
     .context("creating the plain copy")?;
-    // The store as before migration 011: 010's indexed `changed_by`.
+    // The store as before migration 010: 009's live counts.
     PostgresStore::connect_in(&db_url, "before", whatsapp::schema()).await?;
-    db.batch_execute(&format!("SET search_path = before; {}; RESET search_path", sync_postgres::before::downgrade_to_010()))
-        .await
-        .context("setting up the store as before migration 011")?;
+    db.batch_execute(&format!(
+        "SET search_path = before; {}; RESET search_path",
+        sync_postgres::before::downgrade_to_009("before")
+    ))
+    .await
+    .context("setting up the store as before migration 010")?;
     let dir = tempfile::tempdir()?;
 
     println!(
-        "| load | project's table | plain table | ratio | before 011 (010, `changed_by` indexed) | its ratio |\n\
+        "| load | project's table | plain table | ratio | before 010 (009's counts) | its ratio |\n\
          |---|--:|--:|--:|--:|--:|"
     );
     for load in &LOADS {
@@ -256,7 +259,7 @@ async fn run(args: &Args, server_url: &str, database: &str) -> anyhow::Result<()
     println!(
         "\nBackend CPU per transaction, µs (one session, 3,000 single-row or 600 100-row transactions per table, \
          `synchronous_commit` off):\n\n\
-         | load | project's table | plain table | before 011 (010, `changed_by` indexed) |\n|---|--:|--:|--:|"
+         | load | project's table | plain table | before 010 (009's counts) |\n|---|--:|--:|--:|"
     );
     for load in [&LOADS[0], &LOADS[2]] {
         let mut cpu = [0.0, 0.0, 0.0];
