@@ -131,16 +131,21 @@ async function createBackend(appOptions, emit, media = {}) {
     },
 
     /**
-     * The newest messages of a conversation (30, or 1,000 when opened at a search result), oldest first, each with
-     * `delivery`: `sending` (not acknowledged by the server yet), `sent` (one of ours the server has) or null
-     * (someone else's).
+     * The newest messages of a conversation (30; opened at a search result, the 1,000, newest first, among which
+     * it is, wherever it lies in the history), oldest first, each with `delivery`: `sending` (not acknowledged by
+     * the server yet), `sent` (one of ours the server has) or null (someone else's).
      */
     async messages(conversationId, atMessage) {
-      const limit = atMessage ? 1000 : 30
-      const [rows, pending] = await Promise.all([
-        engine.listRows('messages', { where: { conversation_id: conversationId }, orderBy: 'sent_at', descending: true, limit }),
-        engine.pendingWrites(),
-      ])
+      const newest = (limit, offset = 0) => engine.listRows('messages',
+        { where: { conversation_id: conversationId }, orderBy: 'sent_at', descending: true, limit, offset })
+      let rows = null
+      for (let offset = 0; atMessage && !rows; offset += 1000) {
+        const page = await newest(1000, offset)
+        if (page.length === 0) break
+        if (page.some((m) => m.id === atMessage)) rows = page
+      }
+      rows ??= await newest(30)
+      const pending = await engine.pendingWrites()
       const sending = new Set(pending.filter((w) => w.state === 'pending').map((w) => w.mutation.id))
       return rows.reverse().map((m) => ({ ...m, delivery: sending.has(m.id) ? 'sending' : m.from_me ? 'sent' : null }))
     },

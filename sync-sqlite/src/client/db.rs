@@ -17,9 +17,9 @@ use crate::{connection, migrations, tables};
 mod outbox;
 mod subscribe;
 
-/// Statements per collection that may be cached (two upserts, delete, three row reads, two counts, reset, any), plus room
+/// Statements per collection that may be cached (upsert, delete, three row reads, two counts, reset, any), plus room
 /// for the fixed ones (the outbox's among them), so that applying pages to every collection never evicts a statement it is about to reuse.
-const STATEMENTS_PER_COLLECTION: usize = 10;
+const STATEMENTS_PER_COLLECTION: usize = 9;
 const FIXED_STATEMENTS: usize = 32;
 
 /// When a held transaction (`apply_page_held`) commits, besides at the last page and at `flush`.
@@ -423,7 +423,7 @@ fn write_rows(
 ) -> Result<ApplyOutcome, StoreError> {
     let fail = |e| StoreError::backend(format!("applying a page of `{}` in {}", page.collection, path.display()), e);
     let mut outcome = ApplyOutcome::default();
-    let mut upsert = tx.prepare_cached(&sql.upsert_numbered).map_err(fail)?;
+    let mut upsert = tx.prepare_cached(&sql.upsert).map_err(fail)?;
     let mut delete = tx.prepare_cached(&sql.delete).map_err(fail)?;
     for row in &page.rows {
         if row.seq <= cursor {

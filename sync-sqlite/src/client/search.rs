@@ -34,10 +34,11 @@ pub enum SearchMode {
 /// The order of [`SqliteStore::search`](super::SqliteStore::search)'s hits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SearchOrder {
-    /// Newest first, as a chat app lists them: within a collection, by the SQLite rowid, which a server's row
-    /// takes from its seq when it first reaches this replica, whatever order rows arrive in (a recent-first sync's
-    /// history, an older conversation a selective sync adds); an edit keeps a row's place, and a row whose seq
-    /// another row holds as rowid (a local write, another integration's row in the same file) counts as newer,
+    /// Newest first, as a chat app lists them: within a collection, by when the row first reached this replica
+    /// (its SQLite rowid; an edit keeps a row's place, and a replica synced in order has its rows in the server's
+    /// seq order; rows that arrive later count as newer: an older conversation a selective sync adds, and the
+    /// history a recent-first sync writes after the heads, conversation by conversation; numbering rows by seq
+    /// instead made that sync twice as slow, BENCHMARKS.md),
     /// and several collections' hits interleaved by `seq`. The index is read in this order and stops
     /// after `offset + limit` hits, so a word in a million messages costs as much as a rare one. The default.
     #[default]

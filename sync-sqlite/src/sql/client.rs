@@ -11,10 +11,6 @@ pub(crate) struct ClientSql {
     /// Binds id, integration_id, seq, then the declared columns. An existing row is replaced only by a greater
     /// seq, so an older change never overwrites a newer one (PROTOCOL.md invariant 5).
     pub(crate) upsert: String,
-    /// [`ClientSql::upsert`] for a server's row: a new row takes its seq as rowid unless another row holds that
-    /// rowid (a local write, another scope's row), so that rowid order, which the full-text search's "newest first"
-    /// reads, is seq order however rows arrive (a recent-first sync writes the newest first, then history backwards).
-    pub(crate) upsert_numbered: String,
     /// Binds integration_id, id, seq: deletes the row if the tombstone is newer than it.
     pub(crate) delete: String,
     /// Live rows by id.
@@ -72,25 +68,17 @@ impl ClientFilterSql {
 impl ClientSql {
     pub(crate) fn new(c: &Collection) -> Self {
         let table = c.name.clone();
-        let upsert_into = |numbered: bool| {
-            let mut upsert = Query::insert();
-            let rowid = numbered.then(|| "rowid".to_owned());
-            // Anonymous parameters are numbered 1.. in order, so the rowid's expression comes last and names ?3.
-            let free_seq =
-                format!("CASE WHEN EXISTS (SELECT 1 FROM \"{table}\" WHERE rowid = ?3) THEN NULL ELSE ?3 END");
-            let values = (0..c.columns.len() + 3).map(|_| param()).chain(numbered.then(|| Expr::cust(free_seq)));
-            upsert
-                .into_table(table.clone())
-                .columns(["id", "integration_id", "seq"].map(String::from).into_iter().chain(declared(c)).chain(rowid))
-                .values_panic(values)
-                .on_conflict(
-                    OnConflict::columns(["integration_id", "id"])
-                        .update_columns(std::iter::once("seq".to_owned()).chain(declared(c)))
-                        .action_and_where(Expr::col(("excluded", "seq")).gt(Expr::col((table.clone(), "seq"))))
-                        .to_owned(),
-                );
-            upsert.build(SqliteQueryBuilder).0
-        };
+        let mut upsert = Query::insert();
+        upsert
+            .into_table(table.clone())
+            .columns(["id", "integration_id", "seq"].map(String::from).into_iter().chain(declared(c)))
+            .values_panic((0..c.columns.len() + 3).map(|_| param()))
+            .on_conflict(
+                OnConflict::columns(["integration_id", "id"])
+                    .update_columns(std::iter::once("seq".to_owned()).chain(declared(c)))
+                    .action_and_where(Expr::col(("excluded", "seq")).gt(Expr::col((table.clone(), "seq"))))
+                    .to_owned(),
+            );
         let delete = Query::delete()
             .from_table(table.clone())
             .and_where(Expr::col("integration_id").eq(param()))
@@ -98,7 +86,6 @@ impl ClientSql {
             .and_where(Expr::col("seq").lt(param()))
             .build(SqliteQueryBuilder)
             .0;
-        let (upsert, upsert_numbered) = (upsert_into(false), upsert_into(true));
         let mut get = Query::select();
         get.column("seq").columns(declared(c)).from(table.clone());
         get.and_where(Expr::col("integration_id").eq(param())).and_where(Expr::col("id").eq(param()));
@@ -114,10 +101,9 @@ impl ClientSql {
             .and_where(Expr::col("integration_id").eq(param()))
             .build(SqliteQueryBuilder)
             .0;
-        let any = Query::select().expr(Expr::cust("1")).from(table.clone()).limit(1).to_string(SqliteQueryBuilder);
+        let any = Query::select().expr(Expr::cust("1")).from(table).limit(1).to_string(SqliteQueryBuilder);
         ClientSql {
-            upsert,
-            upsert_numbered,
+            upsert: upsert.build(SqliteQueryBuilder).0,
             delete,
             rows: RowsById::new(c, Flavor::Client),
             get: get.build(SqliteQueryBuilder).0,

@@ -189,25 +189,3 @@ async fn a_store_stopped_after_the_heads_gets_its_indexes_back_when_opened() {
     assert_eq!(committed(&path), (6, 3));
     assert_eq!(searched(&store, "hi").await, 6);
 }
-
-#[tokio::test]
-async fn rowid_order_is_seq_order_whatever_order_rows_arrive_in() {
-    let dirs = Dirs::default();
-    let path = dirs.path("client.db");
-    let store = prepared(&path).await;
-    // Another scope's row holds rowid 10 first: the row of `s` with seq 10 takes another rowid, without error.
-    store.apply_rows("other", page("posts", 0, posts(10, 1), false)).await.expect("other scope");
-    // Newest first, then history backwards, as a recent-first sync writes them.
-    for from in [7, 10, 4, 1] {
-        store.apply_rows("s", page("posts", 0, posts(from, 3), false)).await.expect("rows");
-    }
-    let conn = raw(&path);
-    let mut stmt =
-        conn.prepare("SELECT seq, rowid FROM posts WHERE integration_id = 's' ORDER BY rowid").expect("prepare");
-    let rows: Vec<(i64, i64)> =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).expect("query").collect::<Result<_, _>>().expect("rows");
-    let seqs: Vec<i64> = rows.iter().map(|(seq, _)| *seq).collect();
-    assert_eq!(seqs, (1..=12).collect::<Vec<_>>(), "rowid order is seq order: {rows:?}");
-    assert!(rows.iter().filter(|(seq, _)| *seq < 10).all(|(seq, rowid)| seq == rowid), "{rows:?}");
-    assert!(rows.iter().all(|(seq, rowid)| *seq < 10 || rowid > seq), "taken rowids fell back to new ones: {rows:?}");
-}
