@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use server_example::whatsapp;
 use sync_core::{
-    HeadRead, PageRequest, Progress, RecentFirstOptions, Schema, ScopeStatus, SyncConfig, SyncEngine, SyncOptions,
-    Transport, TransportError, Write, verify_scope,
+    ErrorCode, HeadRead, PageRequest, Progress, RecentFirstOptions, Schema, ScopeStatus, SyncConfig, SyncEngine,
+    SyncOptions, Transport, TransportError, Write, verify_scope,
 };
 use sync_http::HttpTransport;
 use sync_sqlite::SqliteStore;
@@ -25,6 +25,8 @@ struct Racing {
     store: Arc<dyn sync_core::ServerStore>,
     racing: Mutex<Option<Vec<Write>>>,
     message_pages: Mutex<Vec<i64>>,
+    /// A hostile server: answers a head with bounds as if it had none.
+    ignores_bounds: bool,
 }
 
 #[async_trait]
@@ -41,6 +43,9 @@ impl Transport for Racing {
         let racing = if bounded { self.racing.lock().expect("racing").take() } else { None };
         if let Some(writes) = racing {
             self.store.write(SCOPE, writes).await.expect("racing writes");
+        }
+        if self.ignores_bounds {
+            return self.http.fetch_head(scope, collection, &HeadRead::newest(&read.names(), read.per_value)).await;
         }
         self.http.fetch_head(scope, collection, read).await
     }
@@ -64,6 +69,7 @@ async fn recent_first(h: &Served, racing: Vec<Write>) -> (Vec<i64>, bool) {
         store: h.store.clone(),
         racing: Mutex::new(Some(racing)),
         message_pages: Mutex::default(),
+        ignores_bounds: false,
     });
     let config = SyncConfig::default().with_page_size("messages", 7);
     let engine = SyncEngine::new(store.clone(), transport.clone(), config);
@@ -118,4 +124,27 @@ pub async fn a_row_no_conversation_names_makes_the_backfill_pull_from_zero(kind:
     h.write(vec![message("orphan", "c9", "no such conversation")]).await;
     let (pages, _) = recent_first(&h, Vec::new()).await;
     assert!(pages.contains(&0), "the counts differ, so messages are pulled from 0 ({pages:?})");
+}
+
+pub async fn a_server_ignoring_the_bound_is_refused_and_a_plain_sync_then_ends_exact(kind: Kind) {
+    let Some(h) = seeded(kind).await else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(SqliteStore::open(dir.path().join("replica.db")).expect("replica"));
+    let transport = Arc::new(Racing {
+        http: h.transport(),
+        store: h.store.clone(),
+        racing: Mutex::new(None),
+        message_pages: Mutex::default(),
+        ignores_bounds: true,
+    });
+    let engine = SyncEngine::new(store.clone(), transport, SyncConfig::default());
+    let options = RecentFirstOptions { per_value: 3, ..Default::default() };
+    let refused = engine.sync_recent_first(SCOPE, options).await.expect_err("rows at or above the bound");
+    assert_eq!(refused.code(), ErrorCode::BadPage, "{refused}");
+    assert!(refused.to_string().contains("not below the request's `before`"), "{refused}");
+    // What was applied stays, moving no cursor: a plain sync ends exact.
+    let plain = SyncEngine::new(store.clone(), Arc::new(h.transport()), SyncConfig::default());
+    plain.sync(SCOPE, SyncOptions::default()).await.expect("plain sync");
+    let verification = verify_scope(&whatsapp::schema(), SCOPE, store.as_ref(), h.store.as_ref()).await.expect("v");
+    assert!(verification.is_exact(), "{:?}", verification.differences);
 }

@@ -60,12 +60,14 @@ on_both_stores!(
 
 use backfill::{
     a_row_no_conversation_names_makes_the_backfill_pull_from_zero,
+    a_server_ignoring_the_bound_is_refused_and_a_plain_sync_then_ends_exact,
     the_backfill_fetches_each_row_once_with_writes_racing_it,
 };
 
 on_both_stores!(
     the_backfill_fetches_each_row_once_with_writes_racing_it,
-    a_row_no_conversation_names_makes_the_backfill_pull_from_zero
+    a_row_no_conversation_names_makes_the_backfill_pull_from_zero,
+    a_server_ignoring_the_bound_is_refused_and_a_plain_sync_then_ends_exact
 );
 
 async fn hostile_pushes_change_nothing(kind: Kind) {

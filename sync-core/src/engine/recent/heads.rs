@@ -9,12 +9,13 @@ use tokio::time::Instant;
 
 use super::{RecentEvent, RecentFirstOptions};
 use crate::engine::SyncEngine;
+use crate::error::PageError;
 use crate::error::SyncError;
 use crate::filter::{HeadRead, MAX_FILTER_VALUES};
 use crate::page::{ApplyOutcome, Page, PageRequest};
 use crate::progress::CollectionReport;
 use crate::schema::{Collection, Schema};
-use crate::value::{Change, Value};
+use crate::value::{Change, Row, Value};
 use crate::wire::decode_page;
 
 /// Rows a head request asks for at most (values per request × rows per value), so a head page stays small.
@@ -159,11 +160,9 @@ impl SyncEngine {
             fresh: false,
             filter: Some(read.names()),
         };
-        decode_page(collection, &request, &body, self.config.max_page_bytes).map_err(|cause| SyncError::BadPage {
-            collection: name.clone(),
-            since_seq: 0,
-            cause,
-        })
+        let page = decode_page(collection, &request, &body, self.config.max_page_bytes);
+        let page = page.and_then(|page| within(collection, read, &page).map(|()| page));
+        page.map_err(|cause| SyncError::BadPage { collection: name.clone(), since_seq: 0, cause })
     }
 }
 
@@ -184,17 +183,9 @@ fn backlog_of<'b>(backlog: &'b mut Backlog, collection: &Collection) -> &'b mut 
 /// The values of `read` that `page` (its answer) sent `per_value` rows of, so they may have more below the
 /// oldest one, each with that oldest seq. A value sent fewer rows is whole (as of the answer): nothing is older.
 pub(super) fn full_values(collection: &Collection, read: &HeadRead, page: &Page) -> Vec<(String, i64)> {
-    let Some(index) = collection.filter.as_deref().and_then(|f| collection.column_index(f)) else {
-        return Vec::new();
-    };
     let mut sent: HashMap<String, (usize, i64)> = HashMap::new();
     for row in &page.rows {
-        let Change::Upsert(values) = &row.change else { continue };
-        let value = match values.get(index) {
-            Some(Value::Text(text)) => text.clone(),
-            Some(Value::Integer(n)) => n.to_string(),
-            _ => continue,
-        };
+        let Some(value) = value_of(collection, row) else { continue };
         let (count, oldest) = sent.entry(value).or_insert((0, i64::MAX));
         *count += 1;
         *oldest = (*oldest).min(row.seq);
@@ -220,4 +211,36 @@ pub(super) fn tally(reports: &mut Vec<CollectionReport>, collection: &str, outco
     report.skipped += outcome.skipped;
     report.pages += 1;
     report.bytes += bytes as u64;
+}
+
+/// The filter value of a live row of `collection` (not filtered by `id`), as a filter names it.
+fn value_of(collection: &Collection, row: &Row) -> Option<String> {
+    let index = collection.filter.as_deref().and_then(|f| collection.column_index(f))?;
+    let Change::Upsert(values) = &row.change else { return None };
+    match values.get(index)? {
+        Value::Text(text) => Some(text.clone()),
+        Value::Integer(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Refuses a head whose live rows are not all of the values asked for, each below its value's bound: applying
+/// such rows would be wrong, and a bound that does not go down would page one history for ever.
+fn within(collection: &Collection, read: &HeadRead, page: &Page) -> Result<(), PageError> {
+    let bounds: HashMap<&str, i64> = read.values.iter().map(|(value, bound)| (value.as_str(), *bound)).collect();
+    for (position, row) in page.rows.iter().enumerate() {
+        let Some(value) = value_of(collection, row) else { continue };
+        let bad = |message: String| PageError::BadRow { row: position, id: Some(row.id.clone()), message };
+        match bounds.get(value.as_str()) {
+            None => return Err(bad(format!("its filter value {value:?} is not one of the request's"))),
+            Some(bound) if row.seq >= *bound => {
+                return Err(bad(format!(
+                    "its seq {} is not below the request's `before` {bound} for {value:?}",
+                    row.seq
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
 }
