@@ -12,12 +12,13 @@ use crate::code::ErrorCode;
 use crate::config::SyncConfig;
 use crate::error::{SyncError, TransportError};
 use crate::filter::MAX_FILTER_VALUES;
-use crate::page::{CursorState, Page};
+use crate::page::{CursorState, Page, PageRequest, ScopeStatus};
 use crate::progress::{CollectionReport, Progress, ProgressFn, Stage, SyncReport};
 use crate::schema::{Collection, Schema};
 use crate::store::ClientStore;
 use crate::subscription::pull_groups;
 use crate::transport::Transport;
+use crate::wire::decode_page;
 
 mod collection;
 mod push;
@@ -125,9 +126,7 @@ impl SyncEngine {
                 schema.collections.iter().filter(|c| names.contains(&c.name)).collect()
             }
         };
-        let status = self
-            .with_retry(&format!("GET /sync/status/{scope}"), cancel, || self.transport.fetch_status(scope))
-            .await?;
+        let status = self.status(scope, cancel).await?;
         let cursors = self.store.sync_state(scope).await?;
         let subscription = self.store.subscription(scope).await?;
         let mut run =
@@ -157,6 +156,34 @@ impl SyncEngine {
         done.bytes = run.report.bytes();
         run.emit(done);
         Ok(run.report)
+    }
+
+    /// The scope's status (`GET /sync/status/{scope}`), retried as every request is.
+    async fn status(&self, scope: &str, cancel: &CancellationToken) -> Result<ScopeStatus, SyncError> {
+        self.with_retry(&format!("GET /sync/status/{scope}"), cancel, || self.transport.fetch_status(scope)).await
+    }
+
+    /// Fetches one page of `collection` and checks it whole (PROTOCOL.md invariant 7).
+    async fn page(
+        &self,
+        collection: &Collection,
+        request: &PageRequest,
+        cancel: &CancellationToken,
+    ) -> Result<Page, SyncError> {
+        let (name, scope, since_seq) = (&collection.name, &request.scope, request.since_seq);
+        let what = format!("GET /sync/{name}/{scope}?since_seq={since_seq}");
+        let fetch_started = Instant::now();
+        let body = self.with_retry(&what, cancel, || self.transport.fetch_page(request)).await?;
+        let fetched_at = Instant::now();
+        let page = decode_page(collection, request, &body, self.config.max_page_bytes)
+            .map_err(|cause| SyncError::BadPage { collection: name.clone(), since_seq, cause })?;
+        tracing::debug!(
+            collection = %name, since_seq, rows = page.rows.len(), bytes = body.len(),
+            fetch_ms = (fetched_at - fetch_started).as_secs_f64() * 1e3,
+            decode_ms = fetched_at.elapsed().as_secs_f64() * 1e3,
+            "page fetched"
+        );
+        Ok(page)
     }
 
     /// Runs `call` under the request timeout, retrying retryable failures with exponential backoff and jitter;

@@ -210,6 +210,30 @@ test('chat: a message sent while the server is stopped shows "sending…", then 
   }
 })
 
+/** A harness screen on a fresh replica `db` (its first sync goes recent first), open in a page of `browser`. */
+async function recentScreen(browser, db) {
+  const screen = await startHarness({ dbPath: path.join(dir, db), serverUrl: server.url, token: TOKEN, integrationId: INTEGRATION,
+    pageSizes: { conversations: 100, messages: 1500, contacts: 500 } })
+  const page = await browser.newPage()
+  const pageErrors = []
+  page.on('pageerror', (e) => pageErrors.push(e.message))
+  await page.goto(screen.url)
+  await page.waitForSelector('[data-count="messages"]')
+  return { screen, page, pageErrors }
+}
+
+const body = (m) => m.body ?? `(${m.message_type})`
+
+/** Asserts that the open chat shows the newest 30 (or all) of `conversation`'s messages on the server. */
+async function assertShowsTheServers(page, conversation) {
+  const shown = await page.$$eval('#messages li .body', (b) => b.map((x) => x.textContent))
+  const theirs = (await serverMessages()).filter((m) => m.conversation_id === conversation)
+  const bodies = new Set(theirs.map(body))
+  assert.equal(shown.length, Math.min(30, theirs.length), 'its newest 30 (or all) of the server\'s')
+  for (const text of shown) assert.ok(bodies.has(text), `${text} is the server's`)
+  return { shown, theirs }
+}
+
 /** The server's live messages, over its sync endpoint (its own data, not the replica's). */
 async function serverMessages() {
   const messages = []
@@ -344,14 +368,8 @@ test('media: downloads show progress bars, end verified in the app folder (no Do
 
 test('recent first: the chat list shows while history fills; Archive moves a chat to Archived, still readable', { skip: missing && `${CHROMIUM} is missing` }, async () => {
   const { browser, profile } = await launch()
-  const screen = await startHarness({ dbPath: path.join(dir, 'recent.db'), serverUrl: server.url, token: TOKEN, integrationId: INTEGRATION,
-    pageSizes: { conversations: 100, messages: 1500, contacts: 500 } })
+  const { screen, page, pageErrors } = await recentScreen(browser, 'recent.db')
   try {
-    const page = await browser.newPage()
-    const pageErrors = []
-    page.on('pageerror', (e) => pageErrors.push(e.message))
-    await page.goto(screen.url)
-    await page.waitForSelector('[data-count="messages"]')
     // Record, from inside the page, the status line and the number of listed chats at each change of either.
     await page.evaluate(() => {
       window.seen = []
@@ -381,12 +399,8 @@ test('recent first: the chat list shows while history fills; Archive moves a cha
     assert.equal(await page.isVisible('#archived-card'), true)
     await page.click(`#archived [data-conversation="${chosen}"]`)
     await page.waitForSelector('#messages li')
-    const shown = await page.$$eval('#messages li .body', (b) => b.map((x) => x.textContent))
-    const theirs = (await serverMessages()).filter((m) => m.conversation_id === chosen)
-    const bodies = new Set(theirs.map((m) => m.body ?? `(${m.message_type})`))
+    const { shown } = await assertShowsTheServers(page, chosen)
     assert.ok(shown.length > 0, 'the archived chat has messages')
-    assert.equal(shown.length, Math.min(30, theirs.length), 'its newest 30 (or all) of the server\'s')
-    for (const body of shown) assert.ok(bodies.has(body), `${body} is the server's`)
 
     // After a reload the chat is still archived, and the replica still holds every conversation.
     await page.reload()
@@ -403,14 +417,8 @@ test('recent first: the chat list shows while history fills; Archive moves a cha
 
 test('recent first: a chat opened while history fills gets its whole history next and shows the server\'s newest', { skip: missing && `${CHROMIUM} is missing` }, async () => {
   const { browser, profile } = await launch()
-  const screen = await startHarness({ dbPath: path.join(dir, 'prioritized.db'), serverUrl: server.url, token: TOKEN, integrationId: INTEGRATION,
-    pageSizes: { conversations: 100, messages: 1500, contacts: 500 } })
+  const { screen, page, pageErrors } = await recentScreen(browser, 'prioritized.db')
   try {
-    const page = await browser.newPage()
-    const pageErrors = []
-    page.on('pageerror', (e) => pageErrors.push(e.message))
-    await page.goto(screen.url)
-    await page.waitForSelector('[data-count="messages"]')
     await page.click('text=Sync All Data')
     await page.waitForSelector('body[data-chat-list-ready="true"]', { timeout: 120_000 })
     // The chat with the oldest activity: its history would otherwise come last.
@@ -421,12 +429,7 @@ test('recent first: a chat opened while history fills gets its whole history nex
     assert.deepEqual(landed.split(' '), [chosen], 'the opened chat, and only it, was pulled ahead of the backfill')
     await page.waitForSelector('body[data-synced="true"]', { timeout: 120_000 })
     await page.waitForSelector('#messages li')
-    const shown = await page.$$eval('#messages li .body', (b) => b.map((x) => x.textContent))
-    const theirs = (await serverMessages()).filter((m) => m.conversation_id === chosen)
-    const body = (m) => m.body ?? `(${m.message_type})`
-    assert.equal(shown.length, Math.min(30, theirs.length), 'its newest 30 (or all) messages')
-    const bodies = new Set(theirs.map(body))
-    for (const text of shown) assert.ok(bodies.has(text), `${text} is the server's`)
+    const { shown, theirs } = await assertShowsTheServers(page, chosen)
     // Sent times may tie at the 30th; the newest one is shown whatever the order among equals.
     const newest = theirs.reduce((a, b) => (b.sent_at > a.sent_at ? b : a))
     assert.ok(shown.includes(body(newest)), `the newest message (${body(newest)}) is shown`)

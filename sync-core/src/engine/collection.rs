@@ -23,7 +23,6 @@ use crate::page::{CollectionStatus, Page, PageRequest};
 use crate::progress::{CollectionReport, Progress, Stage};
 use crate::schema::{Collection, Schema};
 use crate::store::ClientStore;
-use crate::wire::decode_page;
 
 /// The pull of one collection of one scope, from the cursor it had when the sync began.
 pub(super) struct CollectionSync<'a> {
@@ -141,29 +140,17 @@ impl<'a> CollectionSync<'a> {
 
     /// Fetches and checks pages in order, each from the last one's `latest_seq`, handing them to the writer.
     async fn fetch_pages(&self, pages: mpsc::Sender<Page>) -> Result<(), SyncError> {
-        let (engine, scope, name) = (self.engine, self.scope, &self.collection.name);
         let mut since_seq = self.cursor;
         loop {
             let request = PageRequest {
-                scope: scope.to_owned(),
-                collection: name.clone(),
+                scope: self.scope.to_owned(),
+                collection: self.collection.name.clone(),
                 since_seq,
                 limit: self.limit,
                 fresh: self.from_scratch,
                 filter: self.filter.clone(),
             };
-            let what = format!("GET /sync/{name}/{scope}?since_seq={since_seq}");
-            let fetch_started = Instant::now();
-            let body = engine.with_retry(&what, self.cancel, || engine.transport.fetch_page(&request)).await?;
-            let fetched_at = Instant::now();
-            let page = decode_page(self.collection, &request, &body, engine.config.max_page_bytes)
-                .map_err(|cause| SyncError::BadPage { collection: name.clone(), since_seq, cause })?;
-            tracing::debug!(
-                collection = %name, since_seq, rows = page.rows.len(), bytes = body.len(),
-                fetch_ms = (fetched_at - fetch_started).as_secs_f64() * 1e3,
-                decode_ms = fetched_at.elapsed().as_secs_f64() * 1e3,
-                "page fetched"
-            );
+            let page = self.engine.page(self.collection, &request, self.cancel).await?;
             since_seq = page.latest_seq;
             let more = page.has_more;
             // A closed channel means the writer stopped on an error, which the caller reports.

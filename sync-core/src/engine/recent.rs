@@ -23,7 +23,7 @@ use super::collection::CollectionSync;
 use super::{Run, SyncEngine, SyncOptions};
 use crate::error::SyncError;
 use crate::filter::{DEFAULT_HEAD_ROWS, MAX_HEAD_PER_VALUE};
-use crate::progress::{CollectionReport, SyncReport};
+use crate::progress::SyncReport;
 use crate::schema::{Collection, Schema};
 use crate::store::ClientStore;
 use crate::subscription::Subscription;
@@ -137,8 +137,7 @@ impl SyncEngine {
         };
         options.emit(RecentEvent::ChatListReady { values: values.len() });
         // What the older rows and the tail are measured from (read before any head).
-        let what = format!("GET /sync/status/{scope}");
-        let status = self.with_retry(&what, &options.sync.cancel, || self.transport.fetch_status(scope)).await?;
+        let status = self.status(scope, &options.sync.cancel).await?;
         let heads = self.heads(scope, &schema, &values, per_value, &options).await;
         // Whatever happened, the heads applied stay applied (and the file's write lock is not kept).
         let flushed = self.store.flush().await;
@@ -230,8 +229,8 @@ fn pulled(subscription: &Subscription, value: &str) -> bool {
 
 /// Adds what the heads and the backfill from scratch applied to the final pull's report, so that the report counts
 /// every row the sync applied (as the pull that re-delivered the heads used to).
-fn merge(report: &mut SyncReport, applied: Vec<CollectionReport>) {
-    for earlier in applied {
+fn merge(report: &mut SyncReport, applied: heads::Applied) {
+    for earlier in applied.into_values() {
         match report.collections.iter_mut().find(|c| c.collection == earlier.collection) {
             Some(line) => {
                 line.upserted += earlier.upserted;

@@ -1,7 +1,7 @@
 //! The heads of a recent-first sync: the newest rows of each conversation in every filtered collection, fetched
 //! a batch of conversations per request while the previous batch is applied.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -51,7 +51,7 @@ impl SyncEngine {
         values: &[String],
         per_value: usize,
         options: &RecentFirstOptions,
-    ) -> Result<(Backlog, Vec<CollectionReport>), SyncError> {
+    ) -> Result<(Backlog, Applied), SyncError> {
         let children: Vec<&Collection> =
             schema.collections.iter().filter(|c| c.filter.as_deref().is_some_and(|f| f != "id")).collect();
         let subscription = self.store.subscription(scope).await?;
@@ -64,15 +64,15 @@ impl SyncEngine {
         let held = subscription.values.is_none();
         let (pages, received) = mpsc::channel::<Fetched<'_>>(PREFETCH);
         let fetch = async move {
-            let mut backlog: Backlog = Vec::new();
+            let mut backlog = Backlog::new();
             for chunk in values.chunks(batch) {
                 for collection in &children {
                     let wanted: Vec<String> = chunk.iter().filter(|v| !synced(collection, v)).cloned().collect();
                     if !wanted.is_empty() {
                         let read = HeadRead::newest(&wanted, per_value);
-                        let page = self.head(scope, collection, &read, options).await?;
+                        let (page, full) = self.head(scope, collection, &read, options).await?;
                         if held {
-                            backlog_of(&mut backlog, collection).extend(full_values(collection, &read, &page));
+                            backlog.entry(collection.name.clone()).or_default().extend(full);
                         }
                         // A closed channel means the writer stopped on an error, which the caller reports.
                         if pages.send(Fetched::Head(page)).await.is_err() {
@@ -98,8 +98,8 @@ impl SyncEngine {
         mut received: mpsc::Receiver<Fetched<'_>>,
         held: bool,
         options: &RecentFirstOptions,
-    ) -> Result<Vec<CollectionReport>, SyncError> {
-        let mut applied = Vec::new();
+    ) -> Result<Applied, SyncError> {
+        let mut applied = Applied::new();
         let mut landed: Vec<String> = Vec::new();
         let mut committed: Option<Instant> = None;
         while let Some(fetched) = received.recv().await {
@@ -140,14 +140,15 @@ impl SyncEngine {
         Ok(())
     }
 
-    /// Fetches and checks one head (the newest rows of values below their bounds).
+    /// Fetches and checks one head (the newest rows of values below their bounds); returns it with the values it
+    /// sent whole `per_value` rows of, which may have more below the oldest one ([`full_values`]).
     pub(super) async fn head(
         &self,
         scope: &str,
         collection: &Collection,
         read: &HeadRead,
         options: &RecentFirstOptions,
-    ) -> Result<Page, SyncError> {
+    ) -> Result<(Page, Vec<(String, i64)>), SyncError> {
         let name = &collection.name;
         let what = format!("GET /sync/{name}/{scope}/head ({} values)", read.values.len());
         let fetch = || self.transport.fetch_head(scope, name, read);
@@ -161,51 +162,50 @@ impl SyncEngine {
             filter: Some(read.names()),
         };
         let page = decode_page(collection, &request, &body, self.config.max_page_bytes);
-        let page = page.and_then(|page| within(collection, read, &page).map(|()| page));
+        let page = page.and_then(|page| full_values(collection, read, &page).map(|full| (page, full)));
         page.map_err(|cause| SyncError::BadPage { collection: name.clone(), since_seq: 0, cause })
     }
 }
 
 /// Per collection given heads, the values that may hold older rows, each with the oldest seq it sent.
-pub(super) type Backlog = Vec<(String, Vec<(String, i64)>)>;
+pub(super) type Backlog = BTreeMap<String, Vec<(String, i64)>>;
 
-fn backlog_of<'b>(backlog: &'b mut Backlog, collection: &Collection) -> &'b mut Vec<(String, i64)> {
-    let at = match backlog.iter().position(|(name, _)| *name == collection.name) {
-        Some(at) => at,
-        None => {
-            backlog.push((collection.name.clone(), Vec::new()));
-            backlog.len() - 1
-        }
-    };
-    &mut backlog[at].1
-}
+/// What the heads and the backfill applied, per collection.
+pub(super) type Applied = BTreeMap<String, CollectionReport>;
 
 /// The values of `read` that `page` (its answer) sent `per_value` rows of, so they may have more below the
-/// oldest one, each with that oldest seq. A value sent fewer rows is whole (as of the answer): nothing is older.
-pub(super) fn full_values(collection: &Collection, read: &HeadRead, page: &Page) -> Vec<(String, i64)> {
-    let mut sent: HashMap<String, (usize, i64)> = HashMap::new();
-    for row in &page.rows {
-        let Some(value) = value_of(collection, row) else { continue };
-        let (count, oldest) = sent.entry(value).or_insert((0, i64::MAX));
+/// oldest one, each with that oldest seq (a value sent fewer rows is whole as of the answer: nothing is older).
+/// Refuses a head with a live row of a value not asked for, or not below its value's bound: applying such rows
+/// would be wrong, and a bound that does not go down would page one history for ever.
+fn full_values(collection: &Collection, read: &HeadRead, page: &Page) -> Result<Vec<(String, i64)>, PageError> {
+    let Some(index) = collection.filter.as_deref().and_then(|f| collection.column_index(f)) else {
+        return Ok(Vec::new());
+    };
+    // Per value asked for: its bound, then the rows sent and the oldest seq among them.
+    let mut sent: HashMap<&str, (i64, usize, i64)> =
+        read.values.iter().map(|(value, bound)| (value.as_str(), (*bound, 0, i64::MAX))).collect();
+    for (position, row) in page.rows.iter().enumerate() {
+        let Some(value) = value_of(row, index) else { continue };
+        let bad = |message: String| PageError::BadRow { row: position, id: Some(row.id.clone()), message };
+        let Some((bound, count, oldest)) = sent.get_mut(value.as_str()) else {
+            return Err(bad(format!("its filter value {value:?} is not one of the request's")));
+        };
+        if row.seq >= *bound {
+            return Err(bad(format!("its seq {} is not below the request's `before` {bound} for {value:?}", row.seq)));
+        }
         *count += 1;
         *oldest = (*oldest).min(row.seq);
     }
     let full = |(value, _): &(String, i64)| {
-        sent.get(value).filter(|(count, _)| *count >= read.per_value).map(|(_, oldest)| (value.clone(), *oldest))
+        let (_, count, oldest) = sent[value.as_str()];
+        (count >= read.per_value).then(|| (value.clone(), oldest))
     };
-    read.values.iter().filter_map(full).collect()
+    Ok(read.values.iter().filter_map(full).collect())
 }
 
-/// Adds what one call applied to `collection`'s line of `reports` (made on first use).
-pub(super) fn tally(reports: &mut Vec<CollectionReport>, collection: &str, outcome: &ApplyOutcome, bytes: usize) {
-    let at = match reports.iter().position(|r| r.collection == collection) {
-        Some(at) => at,
-        None => {
-            reports.push(CollectionReport { collection: collection.to_owned(), ..Default::default() });
-            reports.len() - 1
-        }
-    };
-    let report = &mut reports[at];
+/// Adds what one call applied to `collection`'s line of `applied`.
+pub(super) fn tally(applied: &mut Applied, collection: &str, outcome: &ApplyOutcome, bytes: usize) {
+    let report = line(applied, collection);
     report.upserted += outcome.upserted;
     report.deleted += outcome.deleted;
     report.skipped += outcome.skipped;
@@ -213,34 +213,19 @@ pub(super) fn tally(reports: &mut Vec<CollectionReport>, collection: &str, outco
     report.bytes += bytes as u64;
 }
 
-/// The filter value of a live row of `collection` (not filtered by `id`), as a filter names it.
-fn value_of(collection: &Collection, row: &Row) -> Option<String> {
-    let index = collection.filter.as_deref().and_then(|f| collection.column_index(f))?;
+/// `collection`'s line of `applied`, made on first use.
+pub(super) fn line<'a>(applied: &'a mut Applied, collection: &str) -> &'a mut CollectionReport {
+    applied
+        .entry(collection.to_owned())
+        .or_insert_with(|| CollectionReport { collection: collection.to_owned(), ..Default::default() })
+}
+
+/// The filter value (column `index`) of a live row, as a filter names it.
+fn value_of(row: &Row, index: usize) -> Option<String> {
     let Change::Upsert(values) = &row.change else { return None };
     match values.get(index)? {
         Value::Text(text) => Some(text.clone()),
         Value::Integer(n) => Some(n.to_string()),
         _ => None,
     }
-}
-
-/// Refuses a head whose live rows are not all of the values asked for, each below its value's bound: applying
-/// such rows would be wrong, and a bound that does not go down would page one history for ever.
-fn within(collection: &Collection, read: &HeadRead, page: &Page) -> Result<(), PageError> {
-    let bounds: HashMap<&str, i64> = read.values.iter().map(|(value, bound)| (value.as_str(), *bound)).collect();
-    for (position, row) in page.rows.iter().enumerate() {
-        let Some(value) = value_of(collection, row) else { continue };
-        let bad = |message: String| PageError::BadRow { row: position, id: Some(row.id.clone()), message };
-        match bounds.get(value.as_str()) {
-            None => return Err(bad(format!("its filter value {value:?} is not one of the request's"))),
-            Some(bound) if row.seq >= *bound => {
-                return Err(bad(format!(
-                    "its seq {} is not below the request's `before` {bound} for {value:?}",
-                    row.seq
-                )));
-            }
-            Some(_) => {}
-        }
-    }
-    Ok(())
 }

@@ -10,25 +10,28 @@
 //! row whose filter value is no conversation of the chat list) would be missed: the count catches it, and the
 //! collection is then pulled from cursor 0 like a plain sync (the rows held turn into no-ops).
 
+use std::collections::VecDeque;
+
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::RecentFirstOptions;
-use super::heads::{Backlog, tally};
+use super::heads::{Applied, Backlog, line, tally};
 use crate::engine::SyncEngine;
 use crate::error::SyncError;
-use crate::filter::{HeadRead, MAX_HEAD_PER_VALUE};
+use crate::filter::HeadRead;
 use crate::page::{Page, PageRequest, ScopeStatus};
-use crate::progress::{CollectionReport, Progress, Stage};
+use crate::progress::{Progress, Stage};
 use crate::schema::{Collection, Schema};
-use crate::wire::decode_page;
 
-/// Rows an older-rows request asks for at most, as for heads.
-const OLDER_REQUEST_ROWS: usize = 5_000;
-
-/// Rows per value of an older-rows request: a long history takes a few requests, a short one shares a request
-/// with others.
+/// Rows per value of an older-rows request (at most `MAX_HEAD_PER_VALUE`): a long history takes a few
+/// requests, a short one shares a request with others.
 const OLDER_PER_VALUE: usize = 500;
+
+const _: () = assert!(OLDER_PER_VALUE <= crate::filter::MAX_HEAD_PER_VALUE);
+
+/// Values per older-rows request: at most 5,000 rows, as for heads.
+const OLDER_BATCH: usize = 5_000 / OLDER_PER_VALUE;
 
 impl SyncEngine {
     /// Fetches the rows below each value's head in `backlog`, then the tail from `before` (the status read before
@@ -41,7 +44,7 @@ impl SyncEngine {
         backlog: Backlog,
         before: &ScopeStatus,
         options: &RecentFirstOptions,
-        applied: &mut Vec<CollectionReport>,
+        applied: &mut Applied,
     ) -> Result<(), SyncError> {
         if backlog.is_empty() || self.has_pending_writes(scope).await? {
             // Local rows not on the server yet would make the count differ: the plain pull is exact anyway.
@@ -73,24 +76,20 @@ impl SyncEngine {
         &self,
         scope: &str,
         collection: &Collection,
-        mut queue: Vec<(String, i64)>,
+        values: Vec<(String, i64)>,
         options: &RecentFirstOptions,
         progress: &mut Progress,
-        applied: &mut Vec<CollectionReport>,
+        applied: &mut Applied,
     ) -> Result<(), SyncError> {
-        let per_value = OLDER_PER_VALUE.min(MAX_HEAD_PER_VALUE);
-        let batch = (OLDER_REQUEST_ROWS / per_value).max(1);
         let (pages, mut received) = mpsc::channel::<Page>(2);
         let fetch = async move {
-            queue.reverse();
+            let mut queue = VecDeque::from(values);
             while !queue.is_empty() {
-                let taken = queue.split_off(queue.len().saturating_sub(batch));
-                let read = HeadRead { values: taken.into_iter().rev().collect(), per_value };
-                let page = self.head(scope, collection, &read, options).await?;
+                let taken = queue.drain(..OLDER_BATCH.min(queue.len())).collect();
+                let read = HeadRead { values: taken, per_value: OLDER_PER_VALUE };
+                let (page, full) = self.head(scope, collection, &read, options).await?;
                 // Values sent whole are done; the others go on below the oldest row sent, next.
-                let mut more = super::heads::full_values(collection, &read, &page);
-                more.reverse();
-                queue.extend(more);
+                full.into_iter().rev().for_each(|value| queue.push_front(value));
                 if pages.send(page).await.is_err() {
                     break;
                 }
@@ -130,7 +129,7 @@ impl SyncEngine {
         collection: &Collection,
         from: i64,
         options: &RecentFirstOptions,
-        applied: &mut Vec<CollectionReport>,
+        applied: &mut Applied,
     ) -> Result<(), SyncError> {
         let name = &collection.name;
         let schema = self.schema(&options.sync.cancel).await?;
@@ -146,10 +145,7 @@ impl SyncEngine {
                 fresh: true,
                 filter: None,
             };
-            let what = format!("GET /sync/{name}/{scope}?since_seq={since_seq}");
-            let body = self.with_retry(&what, &options.sync.cancel, || self.transport.fetch_page(&request)).await?;
-            let page = decode_page(collection, &request, &body, self.config.max_page_bytes)
-                .map_err(|cause| SyncError::BadPage { collection: name.clone(), since_seq, cause })?;
+            let page = self.page(collection, &request, &options.sync.cancel).await?;
             since_seq = page.latest_seq;
             let (more, total, bytes) = (page.has_more, page.total_count, page.bytes);
             let outcome = self.store.apply_rows_held(scope, page).await?;
@@ -176,15 +172,7 @@ impl SyncEngine {
             total_count: total,
             bytes: 0,
         };
-        let sealed = self.store.apply_page_held(scope, seal).await?;
-        match applied.iter_mut().find(|r| r.collection == *name) {
-            Some(report) => report.cursor_after = sealed.cursor,
-            None => applied.push(CollectionReport {
-                collection: name.clone(),
-                cursor_after: sealed.cursor,
-                ..Default::default()
-            }),
-        }
+        line(applied, name).cursor_after = self.store.apply_page_held(scope, seal).await?.cursor;
         Ok(())
     }
 }
