@@ -25,6 +25,8 @@ pub(super) struct Reader {
 impl Reader {
     pub(super) fn open(path: PathBuf, shared: Arc<Shared>) -> Result<Self, Error> {
         let conn = connection::open_reader(&path)?;
+        let mapped = conn.pragma_update(None, "mmap_size", connection::SERVER_READ_MMAP);
+        mapped.map_err(|cause| Error::Open { path: path.clone(), cause })?;
         conn.set_prepared_statement_cache_capacity(shared.sql.len() * STATEMENTS_PER_COLLECTION + FIXED_STATEMENTS);
         Ok(Reader { conn, path, shared })
     }
@@ -136,5 +138,23 @@ impl Reader {
             stmt.query_row([scope, id], |row| convert::read_values(row, 0, &c.columns)).optional()
         };
         read().map_err(|e| self.backend(format_args!("reading row {id:?} of `{collection}`"), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sync_core::testing::test_schema;
+
+    use super::*;
+    use crate::SqliteServerStore;
+
+    /// A reader maps the file (`connection::SERVER_READ_MMAP`): SQLite answers 0 when mapping is off or refused.
+    #[test]
+    fn a_server_reader_maps_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteServerStore::open(dir.path().join("server.db"), test_schema()).expect("open");
+        let mut reader = Reader::open(store.path().to_path_buf(), store.shared.clone()).expect("reader");
+        let mapped: i64 = reader.conn().pragma_query_value(None, "mmap_size", |row| row.get(0)).expect("pragma");
+        assert_eq!(mapped, connection::SERVER_READ_MMAP);
     }
 }
