@@ -1,8 +1,7 @@
 //! The PostgreSQL write path at scale: plain-SQL inserts, as another program would write them, into the
 //! project's `messages` table (seqs, counts and live hints kept by triggers), into the same table as it was
-//! before migration 010 (009's live counts: per statement over transition tables, added to `sync_counts` at
-//! commit; schema `before`) and into a plain copy of it (the same columns and indexes, an identity `seq`, no
-//! triggers), measured with `pgbench` in simple query mode; then the backend's CPU per transaction on each table
+//! before migration 011 (010's triggers: every transaction queues the commit-time flush; schema `before`) and
+//! into a plain copy of it (the same columns and indexes, an identity `seq`, no triggers), measured with `pgbench` in simple query mode; then the backend's CPU per transaction on each table
 //! (one session, read from `/proc/self/stat` by the server: it must run on this machine); then the live latency
 //! (commit → long-poll answer) while 8 writers load the project's table. Writes Markdown to stdout.
 //!
@@ -35,6 +34,9 @@ struct Args {
     /// rounds' means).
     #[arg(long, default_value_t = 1)]
     rounds: usize,
+    /// Only set the three tables up, print the database's URL and keep it (for profiling by hand; drop it after).
+    #[arg(long)]
+    keep: bool,
 }
 
 /// One row of the table: writers, rows per transaction, whether each writer has its own integration.
@@ -215,18 +217,22 @@ async fn run(args: &Args, server_url: &str, database: &str) -> anyhow::Result<()
     )
     .await
     .context("creating the plain copy")?;
-    // The store as before migration 010: 009's live counts.
+    // The store as before migration 011: 010's flush queued by every transaction.
     PostgresStore::connect_in(&db_url, "before", whatsapp::schema()).await?;
     db.batch_execute(&format!(
         "SET search_path = before; {}; RESET search_path",
-        sync_postgres::before::downgrade_to_009("before")
+        sync_postgres::before::downgrade_to_010("before")
     ))
     .await
-    .context("setting up the store as before migration 010")?;
+    .context("setting up the store as before migration 011")?;
+    if args.keep {
+        println!("{db_url}");
+        return Ok(());
+    }
     let dir = tempfile::tempdir()?;
 
     println!(
-        "| load | project's table | plain table | ratio | before 010 (009's counts) | its ratio |\n\
+        "| load | project's table | plain table | ratio | before 011 (010) | its ratio |\n\
          |---|--:|--:|--:|--:|--:|"
     );
     for load in &LOADS {
@@ -259,7 +265,7 @@ async fn run(args: &Args, server_url: &str, database: &str) -> anyhow::Result<()
     println!(
         "\nBackend CPU per transaction, µs (one session, 3,000 single-row or 600 100-row transactions per table, \
          `synchronous_commit` off):\n\n\
-         | load | project's table | plain table | before 010 (009's counts) |\n|---|--:|--:|--:|"
+         | load | project's table | plain table | before 011 (010) |\n|---|--:|--:|--:|"
     );
     for load in [&LOADS[0], &LOADS[2]] {
         let mut cpu = [0.0, 0.0, 0.0];
@@ -322,6 +328,9 @@ async fn main() -> anyhow::Result<()> {
     admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database}")).await?;
     admin.batch_execute(&format!("CREATE DATABASE {database}")).await?;
     let result = run(&args, &server_url, &database).await;
+    if args.keep && result.is_ok() {
+        return result;
+    }
     admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).await?;
     result
 }
