@@ -95,10 +95,8 @@ BEGIN
 END $$;
 
 -- Returns the last seq this transaction took from `scope`'s counter (the saved counter on first use), locking the
--- counter row. A transaction's first lock of the row reserves the next seq (009). When that reservation can count
--- the row's `delta` (not 0; no other integration solo; no booking left), it does, queues no flush and returns the
--- reserved seq negated: the caller (sync_take_seq) gives it to its row and books the delta. Otherwise as 010 less
--- the booking: the reservation counts nothing and queues the flush.
+-- counter row: the solo integration's counter, which then leaves the solo state, or as 010 less the booking (the
+-- reservation counts nothing and queues the flush; `collection` and `delta` serve only the recursion).
 CREATE OR REPLACE FUNCTION sync_lock_scope(scope TEXT, collection TEXT, delta BIGINT) RETURNS BIGINT LANGUAGE plpgsql AS $$
 DECLARE
     cur TEXT := current_setting('sync_seq.cur', true);
@@ -110,27 +108,15 @@ BEGIN
     IF sp > 0 AND substr(cur, sp + 1) = scope THEN
         RETURN left(cur, sp - 1)::BIGINT;
     END IF;
-    IF solo <> '' THEN
-        IF substr(solo, strpos(solo, ' ') + 1) = scope THEN
-            -- The solo integration's second seq: its counter must be saved at commit. The insert mark stays: it
-            -- is this integration's (the update half of an upsert reuses its insert's seq).
-            IF sp > 0 THEN
-                PERFORM set_config('sync_seq.s' || md5(substr(cur, sp + 1)), left(cur, sp - 1), true);
-            END IF;
-            taken := {{schema}}.sync_unsolo();
-            PERFORM set_config('sync_seq.cur', taken || ' ' || scope, true);
-            RETURN taken;
+    IF solo <> '' AND substr(solo, strpos(solo, ' ') + 1) = scope THEN
+        -- The solo integration's second seq: its counter must be saved at commit. The insert mark stays: it is
+        -- this integration's (the update half of an upsert reuses its insert's seq).
+        IF sp > 0 THEN
+            PERFORM set_config('sync_seq.s' || md5(substr(cur, sp + 1)), left(cur, sp - 1), true);
         END IF;
-    ELSIF delta <> 0 AND COALESCE(current_setting('sync_live.b', true), '') = '' THEN
-        -- Found only if this transaction has not locked the row yet: nothing of it is parked. `sync_seq.cur`
-        -- stays as it is (another integration's, or empty).
-        UPDATE {{schema}}.sync_scopes SET seq = seq + 1, changed_by = pg_current_xact_id(),
-            live = jsonb_set(live, ARRAY[collection], to_jsonb(COALESCE((live ->> collection)::BIGINT, 0) + delta))
-        WHERE integration_id = scope AND changed_by <> pg_current_xact_id() RETURNING seq INTO taken;
-        IF FOUND THEN
-            PERFORM set_config('sync_seq.solo', taken || ' ' || scope, true);
-            RETURN -taken;
-        END IF;
+        taken := {{schema}}.sync_unsolo();
+        PERFORM set_config('sync_seq.cur', taken || ' ' || scope, true);
+        RETURN taken;
     END IF;
     IF sp > 0 THEN
         PERFORM set_config('sync_seq.s' || md5(substr(cur, sp + 1)), left(cur, sp - 1), true);
@@ -166,8 +152,8 @@ BEGIN
     RETURN taken;
 END $$;
 
--- As in 010; a row given a solo reservation books its delta (with its operation) and marks an insert, without
--- setting `sync_seq.cur`.
+-- As in 010, and a transaction's first row of an integration may take a solo reservation: it books its delta
+-- (with its operation) and marks an insert, without setting `sync_seq.cur`.
 CREATE OR REPLACE FUNCTION sync_take_seq() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     cur TEXT := current_setting('sync_seq.cur', true);
@@ -189,14 +175,24 @@ BEGIN
         -- primary key: the default collation.
         tbl := TG_TABLE_NAME::TEXT COLLATE "default";
         delta := CASE WHEN NEW.deleted THEN 0 ELSE 1 END - CASE WHEN TG_OP = 'UPDATE' THEN CASE WHEN OLD.deleted THEN 0 ELSE 1 END ELSE 0 END;
-        taken := {{schema}}.sync_lock_scope(NEW.integration_id, tbl, delta);
-        IF taken < 0 THEN
-            PERFORM set_config('sync_live.b', left(TG_OP, 1) || delta || ' ' || length(tbl) || ' ' || tbl || NEW.integration_id, true);
-            PERFORM set_config('sync_seq.ins', CASE WHEN TG_OP = 'INSERT' THEN TG_RELID || ' ' || -taken || ' ' || NEW.id ELSE '' END, true);
-            NEW.seq := -taken;
-            NEW.sync_changed_at := now();
-            RETURN NEW;
+        -- A solo reservation: the row's delta counted (no other integration solo, no booking left), no flush
+        -- queued. Found only if this transaction has not locked the row yet: nothing of it is parked, and
+        -- `sync_seq.cur` stays as it is (another integration's, or empty).
+        IF delta <> 0 AND COALESCE(current_setting('sync_seq.solo', true), '') = ''
+           AND COALESCE(current_setting('sync_live.b', true), '') = '' THEN
+            UPDATE {{schema}}.sync_scopes SET seq = seq + 1, changed_by = pg_current_xact_id(),
+                live = jsonb_set(live, ARRAY[tbl], to_jsonb(COALESCE((live ->> tbl)::BIGINT, 0) + delta))
+            WHERE integration_id = NEW.integration_id AND changed_by <> pg_current_xact_id() RETURNING seq INTO taken;
+            IF FOUND THEN
+                PERFORM set_config('sync_seq.solo', taken || ' ' || NEW.integration_id, true);
+                PERFORM set_config('sync_live.b', left(TG_OP, 1) || delta || ' ' || length(tbl) || ' ' || tbl || NEW.integration_id, true);
+                PERFORM set_config('sync_seq.ins', CASE WHEN TG_OP = 'INSERT' THEN TG_RELID || ' ' || taken || ' ' || NEW.id ELSE '' END, true);
+                NEW.seq := taken;
+                NEW.sync_changed_at := now();
+                RETURN NEW;
+            END IF;
         END IF;
+        taken := {{schema}}.sync_lock_scope(NEW.integration_id, tbl, delta);
     END IF;
     IF TG_OP = 'UPDATE' THEN
         -- Nested: SQL does not promise to short-circuit AND.
@@ -228,6 +224,11 @@ DECLARE
     live BIGINT;
 BEGIN
     SELECT min(integration_id), max(integration_id), count(*) FILTER (WHERE NOT deleted) INTO first, last, live FROM sync_new;
+    -- The common case without a call: the statement's rows are the booked ones (sync_pend_live would consume it).
+    IF first = last AND current_setting('sync_live.b', true) = 'I' || live || ' ' || length(TG_TABLE_NAME) || ' ' || TG_TABLE_NAME || first THEN
+        PERFORM set_config('sync_live.b', '', true);
+        RETURN NULL;
+    END IF;
     IF first = last THEN
         IF live <> 0 THEN
             PERFORM {{schema}}.sync_pend_live(first, TG_TABLE_NAME, live);
