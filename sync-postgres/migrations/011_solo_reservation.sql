@@ -1,44 +1,51 @@
 -- No commit-time flush for a transaction that writes one row of an integration (issue 19). Until now the lock's
 -- reservation (009) always queued sync_flush_scope, which for a single-row write found the reserved seq taken and
 -- the booked delta consumed (010), and did nothing but cost a PL/pgSQL call at commit. Now:
--- - a reservation that counts a row's delta (`live` changes) queues nothing: the integration is "solo", its counter
---   in `sync_seq.solo` (`<counter> <integration_id>`, at most one integration per transaction) instead of
+-- - the seq trigger itself reserves a transaction's first seq of an integration when its row's delta can be
+--   counted (not 0; no other integration solo; no booking left): that reservation changes `live`, which the
+--   flush trigger's WHEN clause does not queue for. The integration is then "solo": its counter is in
+--   `sync_seq.solo` (`<counter> <integration_id>`, one integration per transaction at most), not in
 --   `sync_seq.cur`, so that its next row misses the seq trigger's fast path and reaches the lock;
 -- - the flush is queued (a no-op update of the counter row, sync_queue_flush) as soon as the solo integration needs
 --   it: a second seq (the lock), or a live count pending for it (sync_pend_live: a booking not consumed, or more
 --   rows counted than booked). A statement's count settles a booking it did not consume (the booked row was
 --   skipped or changed by another trigger), so none outlives its statement unflushed;
--- - reservations that count nothing (the store's own lock, a row whose delta is 0) queue the flush as before;
+-- - the statement's count consumes a booking that matches its rows without calling sync_pend_live;
+-- - reservations that count nothing (the store's own lock, a row whose delta is 0, a second integration) queue
+--   the flush as before;
 -- - the flush forgets a parked counter whichever setting it read (as 007 did; 009 kept it when it read
---   `sync_seq.cur`, so a later lock in the same transaction, after `SET CONSTRAINTS ALL IMMEDIATE` fired the flush,
---   took a seq again from a counter parked before).
+--   `sync_seq.cur`, so a transaction that wrote a, b, then a again, then fired the flushes with
+--   `SET CONSTRAINTS ALL IMMEDIATE` and wrote a again took that last seq a second time from the stale counter).
 -- The booking now starts with the operation of the row that booked it (`I` or `U`): the update half of an
 -- `INSERT … ON CONFLICT DO UPDATE` counts (its AFTER UPDATE statement trigger) before the insert half, so only
 -- an update's booking is settled there.
+-- Measured (BENCHMARKS.md, "PostgreSQL write path"): a single-row insert runs two PL/pgSQL calls instead of five.
 
--- Queues sync_flush_scope for `scope`, whose lock state is not set yet: under `SET CONSTRAINTS ALL IMMEDIATE`
--- the flush fires at the end of the update, finds no state and says so; it is then deferred and queued again.
-CREATE FUNCTION sync_queue_flush(scope TEXT) RETURNS void LANGUAGE plpgsql AS $$
+-- Locks `scope`'s counter row again with a no-op update, which queues sync_flush_scope, and returns its counter
+-- (null if the row is missing). Called while `scope` has no lock state: under `SET CONSTRAINTS ALL IMMEDIATE` the
+-- flush fires at the end of the update, finds none and says so; it is then deferred and queued again.
+CREATE FUNCTION sync_queue_flush(scope TEXT) RETURNS BIGINT LANGUAGE plpgsql AS $$
+DECLARE
+    counter BIGINT;
 BEGIN
-    UPDATE {{schema}}.sync_scopes SET seq = seq WHERE integration_id = scope;
+    UPDATE {{schema}}.sync_scopes SET seq = seq WHERE integration_id = scope RETURNING seq INTO counter;
     IF current_setting('sync_seq.early', true) = 'on' THEN
         PERFORM set_config('sync_seq.early', '', true);
         SET CONSTRAINTS {{schema}}.sync_flush_scope DEFERRED;
         UPDATE {{schema}}.sync_scopes SET seq = seq WHERE integration_id = scope;
     END IF;
+    RETURN counter;
 END $$;
 
--- Ends the solo state: queues the solo integration's flush and parks its counter; returns the counter.
-CREATE FUNCTION sync_unsolo() RETURNS BIGINT LANGUAGE plpgsql AS $$
+-- Ends the solo state: queues the solo integration's flush and parks its counter.
+CREATE FUNCTION sync_unsolo() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     solo TEXT := current_setting('sync_seq.solo', true);
     sp INT := strpos(solo, ' ');
-    scope TEXT := substr(solo, sp + 1);
 BEGIN
     PERFORM set_config('sync_seq.solo', '', true);
-    PERFORM {{schema}}.sync_queue_flush(scope);
-    PERFORM set_config('sync_seq.s' || md5(scope), left(solo, sp - 1), true);
-    RETURN left(solo, sp - 1)::BIGINT;
+    PERFORM {{schema}}.sync_queue_flush(substr(solo, sp + 1));
+    PERFORM set_config('sync_seq.s' || md5(substr(solo, sp + 1)), left(solo, sp - 1), true);
 END $$;
 
 -- The booking, `sync_live.b`, reads `<I or U><delta> <length of the collection's name> <collection><scope>`.
@@ -114,7 +121,9 @@ BEGIN
         IF sp > 0 THEN
             PERFORM set_config('sync_seq.s' || md5(substr(cur, sp + 1)), left(cur, sp - 1), true);
         END IF;
-        taken := {{schema}}.sync_unsolo();
+        PERFORM set_config('sync_seq.solo', '', true);
+        -- The counter is the seq the solo row took, the one reserved: the row's.
+        taken := {{schema}}.sync_queue_flush(scope);
         PERFORM set_config('sync_seq.cur', taken || ' ' || scope, true);
         RETURN taken;
     END IF;
@@ -132,15 +141,14 @@ BEGIN
         IF NOT FOUND THEN
             -- Locked already by this transaction (its flush fired early and saved the counter: nothing is
             -- reserved) or missing: a no-op update locks (again) and queues the flush.
-            UPDATE {{schema}}.sync_scopes SET seq = seq WHERE integration_id = scope RETURNING seq INTO taken;
-            IF NOT FOUND THEN
+            taken := {{schema}}.sync_queue_flush(scope);
+            IF taken IS NULL THEN
                 INSERT INTO {{schema}}.sync_scopes (integration_id) VALUES (scope) ON CONFLICT (integration_id) DO NOTHING;
                 RETURN {{schema}}.sync_lock_scope(scope, collection, delta);
             END IF;
-        END IF;
-        -- Under `SET CONSTRAINTS ALL IMMEDIATE` the flush fired at the end of that update, before any row took
-        -- a seq, and did nothing but say so: defer it (only then, it costs a statement) and queue it again.
-        IF current_setting('sync_seq.early', true) = 'on' THEN
+        ELSIF current_setting('sync_seq.early', true) = 'on' THEN
+            -- Under `SET CONSTRAINTS ALL IMMEDIATE` the flush fired at the end of that update, before any row took
+            -- a seq, and did nothing but say so: defer it (only then, it costs a statement) and queue it again.
             PERFORM set_config('sync_seq.early', '', true);
             SET CONSTRAINTS {{schema}}.sync_flush_scope DEFERRED;
             UPDATE {{schema}}.sync_scopes SET seq = seq WHERE integration_id = scope;
