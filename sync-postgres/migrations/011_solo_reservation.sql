@@ -170,11 +170,6 @@ DECLARE
     tbl TEXT;
     delta BIGINT;
 BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        IF NEW.integration_id <> OLD.integration_id OR NEW.id <> OLD.id THEN
-            RAISE EXCEPTION 'the key (integration_id, id) of a synced row cannot change: delete the row and insert a new one';
-        END IF;
-    END IF;
     IF sp > 0 AND substr(cur, sp + 1) = NEW.integration_id THEN
         taken := left(cur, sp - 1)::BIGINT;
     ELSE
@@ -185,9 +180,11 @@ BEGIN
         delta := CASE WHEN NEW.deleted THEN 0 ELSE 1 END - CASE WHEN TG_OP = 'UPDATE' THEN CASE WHEN OLD.deleted THEN 0 ELSE 1 END ELSE 0 END;
         -- A solo reservation: the row's delta counted (no other integration solo, no booking left), no flush
         -- queued. Found only if this transaction has not locked the row yet: nothing of it is parked, and
-        -- `sync_seq.cur` stays as it is (another integration's, or empty).
+        -- `sync_seq.cur` stays as it is (another integration's, or empty). An update that changes the key is
+        -- left to the lock, then refused below.
         IF delta <> 0 AND COALESCE(current_setting('sync_seq.solo', true), '') = ''
-           AND COALESCE(current_setting('sync_live.b', true), '') = '' THEN
+           AND COALESCE(current_setting('sync_live.b', true), '') = ''
+           AND (TG_OP = 'INSERT' OR (NEW.integration_id = OLD.integration_id AND NEW.id = OLD.id)) THEN
             UPDATE {{schema}}.sync_scopes SET seq = seq + 1, changed_by = pg_current_xact_id(),
                 live = jsonb_set(live, ARRAY[tbl], to_jsonb(COALESCE((live ->> tbl)::BIGINT, 0) + delta))
             WHERE integration_id = NEW.integration_id AND changed_by <> pg_current_xact_id() RETURNING seq INTO taken;
@@ -203,6 +200,9 @@ BEGIN
         taken := {{schema}}.sync_lock_scope(NEW.integration_id, tbl, delta);
     END IF;
     IF TG_OP = 'UPDATE' THEN
+        IF NEW.integration_id <> OLD.integration_id OR NEW.id <> OLD.id THEN
+            RAISE EXCEPTION 'the key (integration_id, id) of a synced row cannot change: delete the row and insert a new one';
+        END IF;
         -- Nested: SQL does not promise to short-circuit AND.
         IF current_setting('sync_seq.ins', true) = TG_RELID || ' ' || taken || ' ' || NEW.id THEN
             IF OLD.seq <> taken THEN
