@@ -167,6 +167,7 @@ DECLARE
     cur TEXT := current_setting('sync_seq.cur', true);
     sp INT := strpos(cur, ' ');
     taken BIGINT;
+    solo TEXT;
     tbl TEXT;
     delta BIGINT;
 BEGIN
@@ -182,8 +183,17 @@ BEGIN
         -- queued. Found only if this transaction has not locked the row yet: nothing of it is parked, and
         -- `sync_seq.cur` stays as it is (another integration's, or empty). An update that changes the key is
         -- left to the lock, then refused below.
-        IF delta <> 0 AND COALESCE(current_setting('sync_seq.solo', true), '') = ''
-           AND COALESCE(current_setting('sync_live.b', true), '') = ''
+        solo := COALESCE(current_setting('sync_seq.solo', true), '');
+        IF solo <> '' AND substr(solo, strpos(solo, ' ') + 1) = NEW.integration_id THEN
+            -- The solo integration's second seq (as in sync_lock_scope, without its call: the second row of a
+            -- multi-row statement): the flush queued, the counter back in `sync_seq.cur` below.
+            IF sp > 0 THEN
+                PERFORM set_config('sync_seq.s' || md5(substr(cur, sp + 1)), left(cur, sp - 1), true);
+            END IF;
+            PERFORM set_config('sync_seq.solo', '', true);
+            solo := '-';
+            taken := {{schema}}.sync_queue_flush(NEW.integration_id);
+        ELSIF delta <> 0 AND solo = '' AND COALESCE(current_setting('sync_live.b', true), '') = ''
            AND (TG_OP = 'INSERT' OR (NEW.integration_id = OLD.integration_id AND NEW.id = OLD.id)) THEN
             UPDATE {{schema}}.sync_scopes SET seq = seq + 1, changed_by = pg_current_xact_id(),
                 live = jsonb_set(live, ARRAY[tbl], to_jsonb(COALESCE((live ->> tbl)::BIGINT, 0) + delta))
@@ -197,7 +207,9 @@ BEGIN
                 RETURN NEW;
             END IF;
         END IF;
-        taken := {{schema}}.sync_lock_scope(NEW.integration_id, tbl, delta);
+        IF solo <> '-' THEN
+            taken := {{schema}}.sync_lock_scope(NEW.integration_id, tbl, delta);
+        END IF;
     END IF;
     IF TG_OP = 'UPDATE' THEN
         IF NEW.integration_id <> OLD.integration_id OR NEW.id <> OLD.id THEN
