@@ -186,13 +186,15 @@ BEGIN
         solo := COALESCE(current_setting('sync_seq.solo', true), '');
         IF solo <> '' AND substr(solo, strpos(solo, ' ') + 1) = NEW.integration_id THEN
             -- The solo integration's second seq (as in sync_lock_scope, without its call: the second row of a
-            -- multi-row statement): the flush queued, the counter back in `sync_seq.cur` below.
+            -- multi-row statement): the flush queued, the counter back in `sync_seq.cur` (also for the update
+            -- half of an upsert, which reuses the insert's seq below).
             IF sp > 0 THEN
                 PERFORM set_config('sync_seq.s' || md5(substr(cur, sp + 1)), left(cur, sp - 1), true);
             END IF;
             PERFORM set_config('sync_seq.solo', '', true);
             solo := '-';
             taken := {{schema}}.sync_queue_flush(NEW.integration_id);
+            PERFORM set_config('sync_seq.cur', taken || ' ' || NEW.integration_id, true);
         ELSIF delta <> 0 AND solo = '' AND COALESCE(current_setting('sync_live.b', true), '') = ''
            AND (TG_OP = 'INSERT' OR (NEW.integration_id = OLD.integration_id AND NEW.id = OLD.id)) THEN
             UPDATE {{schema}}.sync_scopes SET seq = seq + 1, changed_by = pg_current_xact_id(),
