@@ -222,10 +222,13 @@ async fn live_counts_carry_over_the_upgrade_from_009() {
 /// constraints fire any flush still queued). The function statistics of a session accumulate across its
 /// transactions until it reports them: a difference within the transaction.
 async fn flushes(sql: &tokio_postgres::Client, writes: &str) -> i64 {
-    const CALLS: &str = "SELECT COALESCE(sum(calls), 0)::BIGINT FROM pg_stat_xact_user_functions WHERE funcname = 'sync_flush_scope'";
+    const CALLS: &str =
+        "SELECT COALESCE(sum(calls), 0)::BIGINT FROM pg_stat_xact_user_functions WHERE funcname = 'sync_flush_scope'";
     sql.batch_execute("BEGIN; SET LOCAL track_functions = 'pl'").await.expect("begin");
     let before: i64 = sql.query_one(CALLS, &[]).await.expect("function statistics").get(0);
-    sql.batch_execute(&format!("{writes}; SET CONSTRAINTS ALL IMMEDIATE")).await.unwrap_or_else(|e| panic!("{writes}: {e}"));
+    sql.batch_execute(&format!("{writes}; SET CONSTRAINTS ALL IMMEDIATE"))
+        .await
+        .unwrap_or_else(|e| panic!("{writes}: {e}"));
     let after: i64 = sql.query_one(CALLS, &[]).await.expect("function statistics").get(0);
     sql.batch_execute("COMMIT").await.expect("commit");
     after - before
