@@ -19,6 +19,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (8, include_str!("../migrations/008_moves.sql")),
     (9, include_str!("../migrations/009_reserve_at_lock.sql")),
     (10, include_str!("../migrations/010_count_at_lock.sql")),
+    (11, include_str!("../migrations/011_solo_reservation.sql")),
 ];
 
 /// In a migration, the store's schema (quoted): functions that name their tables with it need neither dynamic SQL

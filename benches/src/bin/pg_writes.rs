@@ -1,8 +1,7 @@
 //! The PostgreSQL write path at scale: plain-SQL inserts, as another program would write them, into the
 //! project's `messages` table (seqs, counts and live hints kept by triggers), into the same table as it was
-//! before migration 010 (009's live counts: per statement over transition tables, added to `sync_counts` at
-//! commit; schema `before`) and into a plain copy of it (the same columns and indexes, an identity `seq`, no
-//! triggers), measured with `pgbench` in simple query mode; then the backend's CPU per transaction on each table
+//! before migration 011 (010's triggers: every transaction queues the commit-time flush; schema `before`) and
+//! into a plain copy of it (the same columns and indexes, an identity `seq`, no triggers), measured with `pgbench` in simple query mode; then the backend's CPU per transaction on each table
 //! (one session, read from `/proc/self/stat` by the server: it must run on this machine); then the live latency
 //! (commit → long-poll answer) while 8 writers load the project's table. Writes Markdown to stdout.
 //!
@@ -35,6 +34,9 @@ struct Args {
     /// rounds' means).
     #[arg(long, default_value_t = 1)]
     rounds: usize,
+    /// Only set the three tables up, print the database's URL and keep it (for profiling by hand; drop it after).
+    #[arg(long)]
+    keep: bool,
 }
 
 /// One row of the table: writers, rows per transaction, whether each writer has its own integration.
@@ -107,17 +109,28 @@ async fn bench(pgbench: &Path, db_url: &str, file: &Path, writers: usize, second
         .with_context(|| format!("no tps in pgbench's output: {stdout}"))
 }
 
-/// Empties both tables and the store's counters (TRUNCATE is refused by the project's triggers: disabled here).
+/// Empties the tables and both stores' counters alike (TRUNCATE is refused by the project's triggers: disabled
+/// here; the probe's counter is kept, the live servers know its seq), then gives both stores a thousand idle
+/// integrations, as a store serving many has: the lock then finds its counter row by the primary key in both.
+/// Until 1 December, 15:20 UTC, the project's counter table was only emptied by a DELETE, so it kept the bloat of
+/// every earlier load, and, analysed almost empty, was scanned whole with every dead version of the counter row,
+/// while the `before` store's was truncated and used its primary key.
 async fn empty(db: &tokio_postgres::Client) -> anyhow::Result<()> {
     // One at a time: a multi-statement string is one transaction, which VACUUM refuses.
     for sql in [
+        "CREATE TEMP TABLE IF NOT EXISTS kept_scopes AS SELECT * FROM sync_scopes WHERE false",
+        "INSERT INTO kept_scopes SELECT * FROM sync_scopes WHERE integration_id = 'probe'",
         "ALTER TABLE messages DISABLE TRIGGER USER",
         "ALTER TABLE before.messages DISABLE TRIGGER USER",
-        "TRUNCATE messages, plain_messages, sync_counts, before.messages, before.sync_counts, before.sync_scopes",
+        "TRUNCATE messages, plain_messages, sync_counts, sync_scopes, before.messages, before.sync_counts, \
+         before.sync_scopes",
         "ALTER TABLE messages ENABLE TRIGGER USER",
         "ALTER TABLE before.messages ENABLE TRIGGER USER",
-        "DELETE FROM sync_scopes WHERE integration_id <> 'probe'",
-        "VACUUM ANALYZE messages, plain_messages, sync_scopes, sync_counts, before.messages",
+        "INSERT INTO sync_scopes SELECT * FROM kept_scopes",
+        "TRUNCATE kept_scopes",
+        "INSERT INTO sync_scopes (integration_id) SELECT 'idle-' || i FROM generate_series(1, 1000) i",
+        "INSERT INTO before.sync_scopes (integration_id) SELECT 'idle-' || i FROM generate_series(1, 1000) i",
+        "VACUUM ANALYZE messages, plain_messages, sync_scopes, sync_counts, before.messages, before.sync_scopes",
         "CHECKPOINT",
     ] {
         db.batch_execute(sql).await.with_context(|| format!("emptying the tables: {sql}"))?;
@@ -215,18 +228,22 @@ async fn run(args: &Args, server_url: &str, database: &str) -> anyhow::Result<()
     )
     .await
     .context("creating the plain copy")?;
-    // The store as before migration 010: 009's live counts.
+    // The store as before migration 011: 010's flush queued by every transaction.
     PostgresStore::connect_in(&db_url, "before", whatsapp::schema()).await?;
     db.batch_execute(&format!(
         "SET search_path = before; {}; RESET search_path",
-        sync_postgres::before::downgrade_to_009("before")
+        sync_postgres::before::downgrade_to_010("before")
     ))
     .await
-    .context("setting up the store as before migration 010")?;
+    .context("setting up the store as before migration 011")?;
+    if args.keep {
+        println!("{db_url}");
+        return Ok(());
+    }
     let dir = tempfile::tempdir()?;
 
     println!(
-        "| load | project's table | plain table | ratio | before 010 (009's counts) | its ratio |\n\
+        "| load | project's table | plain table | ratio | before 011 (010) | its ratio |\n\
          |---|--:|--:|--:|--:|--:|"
     );
     for load in &LOADS {
@@ -259,7 +276,7 @@ async fn run(args: &Args, server_url: &str, database: &str) -> anyhow::Result<()
     println!(
         "\nBackend CPU per transaction, µs (one session, 3,000 single-row or 600 100-row transactions per table, \
          `synchronous_commit` off):\n\n\
-         | load | project's table | plain table | before 010 (009's counts) |\n|---|--:|--:|--:|"
+         | load | project's table | plain table | before 011 (010) |\n|---|--:|--:|--:|"
     );
     for load in [&LOADS[0], &LOADS[2]] {
         let mut cpu = [0.0, 0.0, 0.0];
@@ -322,6 +339,9 @@ async fn main() -> anyhow::Result<()> {
     admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database}")).await?;
     admin.batch_execute(&format!("CREATE DATABASE {database}")).await?;
     let result = run(&args, &server_url, &database).await;
+    if args.keep && result.is_ok() {
+        return result;
+    }
     admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).await?;
     result
 }

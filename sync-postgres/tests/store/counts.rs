@@ -5,7 +5,8 @@
 //! statement, upserts, `ON CONFLICT DO NOTHING` skipping the row that first took an integration's seq, a
 //! rolled-back savepoint, deletes, two collections in one transaction, a lock that writes nothing, writes under
 //! `SET CONSTRAINTS ALL IMMEDIATE` (which fires deferred triggers early), and another program's trigger that
-//! changes or skips a row after the seq trigger booked it; and across the upgrade from 009 to 010.
+//! changes or skips a row after the seq trigger booked it; and across the upgrades from 009 and from 010. Since
+//! 011 a transaction that writes one row of an integration runs no flush at commit; one that needs it does.
 
 use sync_core::testing::test_schema;
 
@@ -214,5 +215,92 @@ async fn live_counts_carry_over_the_upgrade_from_009() {
     assert_eq!(status.collections["threads"].count, 2);
     assert_eq!(status.collections["posts"].count, 2);
     sql.batch_execute(&format!("{}DELETE FROM posts WHERE id = 'p1';", writes("c"))).await.expect("writes under 010");
+    assert_exact(&sql).await;
+}
+
+/// The calls of `sync_flush_scope` by a transaction's `writes`, counted before it commits (the immediate
+/// constraints fire any flush still queued). The function statistics of a session accumulate across its
+/// transactions until it reports them: a difference within the transaction.
+async fn flushes(sql: &tokio_postgres::Client, writes: &str) -> i64 {
+    const CALLS: &str =
+        "SELECT COALESCE(sum(calls), 0)::BIGINT FROM pg_stat_xact_user_functions WHERE funcname = 'sync_flush_scope'";
+    sql.batch_execute("BEGIN; SET LOCAL track_functions = 'pl'").await.expect("begin");
+    let before: i64 = sql.query_one(CALLS, &[]).await.expect("function statistics").get(0);
+    sql.batch_execute(&format!("{writes}; SET CONSTRAINTS ALL IMMEDIATE"))
+        .await
+        .unwrap_or_else(|e| panic!("{writes}: {e}"));
+    let after: i64 = sql.query_one(CALLS, &[]).await.expect("function statistics").get(0);
+    sql.batch_execute("COMMIT").await.expect("commit");
+    after - before
+}
+
+#[tokio::test]
+async fn only_a_transaction_that_needs_it_runs_the_flush() {
+    if !available().await {
+        return;
+    }
+    let db = Db::fresh(test_schema()).await;
+    let sql = db.raw(true).await;
+    sql.batch_execute(&format!("{THREAD} ('t0', 'a', 'x', false, 0), ('t0', 'b', 'x', false, 0)")).await.expect("rows");
+    for (writes, expected) in [
+        (format!("{THREAD} ('t1', 'a', 'x', false, 0)"), 0),
+        ("UPDATE threads SET deleted = true WHERE id = 't1'".to_owned(), 0),
+        // One integration per transaction goes without: the second's reservation queues its flush.
+        (format!("{THREAD} ('t2', 'a', 'x', false, 0); {THREAD} ('t1', 'b', 'x', false, 0)"), 1),
+        // A second seq, a skipped row, a live row updated (nothing to count), an upsert's update, the store's lock.
+        (format!("{THREAD} ('t3', 'a', 'x', false, 0), ('t4', 'a', 'x', false, 0)"), 1),
+        (format!("{THREAD} ('t3', 'a', 'x', false, 0) ON CONFLICT DO NOTHING"), 1),
+        ("UPDATE threads SET title = 'y' WHERE id = 't3'".to_owned(), 1),
+        (format!("{THREAD} ('t3', 'a', 'z', false, 0) ON CONFLICT (integration_id, id) DO UPDATE SET title = 'z'"), 1),
+        ("SELECT sync_lock_scope('a')".to_owned(), 1),
+    ] {
+        assert_eq!(flushes(&sql, &writes).await, expected, "{writes}");
+        assert_live_counts(&sql).await;
+    }
+    assert_exact(&sql).await;
+}
+
+#[tokio::test]
+async fn a_lock_after_an_early_flush_takes_no_seq_twice() {
+    if !available().await {
+        return;
+    }
+    let db = Db::fresh(test_schema()).await;
+    let sql = db.raw(true).await;
+    // `a` locked, parked by `b`, locked again; the flushes fired by the immediate constraints forget both lock
+    // states, so the last row locks `a` anew instead of taking a seq from the counter parked before.
+    sql.batch_execute(&format!(
+        "BEGIN;
+         {THREAD} ('t1', 'a', 'x', false, 0), ('t2', 'a', 'x', false, 0);
+         {THREAD} ('t1', 'b', 'x', false, 0), ('t2', 'b', 'x', false, 0);
+         {THREAD} ('t3', 'a', 'x', false, 0);
+         SET CONSTRAINTS ALL IMMEDIATE;
+         {THREAD} ('t4', 'a', 'x', false, 0);
+         COMMIT;
+         {THREAD} ('t5', 'a', 'x', false, 0);"
+    ))
+    .await
+    .expect("writes");
+    assert_exact(&sql).await;
+}
+
+#[tokio::test]
+async fn live_counts_carry_over_the_downgrade_to_010() {
+    if !available().await {
+        return;
+    }
+    let db = Db::fresh(test_schema()).await;
+    let sql = db.raw(true).await;
+    let namespace = format!("\"{}\"", db.namespace);
+    sql.batch_execute(&format!("{THREAD} ('t1', 'a', 'x', false, 0)")).await.expect("a row under 011");
+    sql.batch_execute(&sync_postgres::before::downgrade_to_010(&namespace)).await.expect("back to 010");
+    sql.batch_execute(&format!("{THREAD} ('t2', 'a', 'x', false, 0), ('t3', 'a', 'x', false, 0)"))
+        .await
+        .expect("rows under 010");
+    assert_exact(&sql).await;
+    sync_postgres::PostgresStore::connect_in(&sync_postgres::testing::url(), &db.namespace, test_schema())
+        .await
+        .expect("the upgrade to 011");
+    sql.batch_execute(&format!("{THREAD} ('t4', 'a', 'x', false, 0)")).await.expect("a row under 011 again");
     assert_exact(&sql).await;
 }
