@@ -45,3 +45,38 @@ pub async fn wait_for(events: &mut broadcast::Receiver<ChangeEvent>, id: &str) {
         }
     }
 }
+
+/// CPU seconds (user + system) each thread of this process has used, summed by thread name as Linux keeps it
+/// (its first 15 bytes: the server store's reader threads count as one, `sync-sqlite-ser`). Diff two samples to
+/// see where a run spent its CPU; empty where `/proc` is not there.
+pub fn thread_cpu() -> std::collections::BTreeMap<String, f64> {
+    // /proc reports in USER_HZ, 100 on Linux whatever the kernel's own tick.
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let mut by_name = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return by_name };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
+        // `pid (comm) state ppid ...`: the name may hold spaces and parentheses, so split at the last ')'.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+        let ticks: f64 = fields.iter().skip(11).take(2).filter_map(|f| f.parse::<f64>().ok()).sum();
+        *by_name.entry(stat[open + 1..close].to_owned()).or_insert(0.0) += ticks / TICKS_PER_SECOND;
+    }
+    by_name
+}
+
+/// What each thread name used between two [`thread_cpu`] samples, as `name 1.23 s` joined by commas, busiest
+/// first (threads that ended in between are not counted).
+pub fn cpu_between(
+    before: &std::collections::BTreeMap<String, f64>,
+    after: &std::collections::BTreeMap<String, f64>,
+) -> String {
+    let mut used: Vec<(&String, f64)> =
+        after.iter().map(|(name, s)| (name, s - before.get(name).copied().unwrap_or(0.0))).collect();
+    used.retain(|(_, s)| *s >= 0.05);
+    used.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let total: f64 = used.iter().map(|(_, s)| s).sum();
+    let each: Vec<String> = used.iter().map(|(name, s)| format!("{name} {s:.2} s")).collect();
+    format!("{total:.2} s CPU: {}", each.join(", "))
+}

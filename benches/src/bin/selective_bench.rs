@@ -6,7 +6,8 @@
 //! Writes the "Selective sync" figures of BENCHMARKS.md to stdout as Markdown.
 //!
 //! `cargo run --release -p sync-benches --bin selective-bench -- [messages] [conversations] [rounds]` (defaults
-//! 1,000,000, 10,000 and 2: rounds of a plain full sync and a recent-first sync, in alternating order).
+//! 1,000,000, 10,000 and 2: rounds of a plain full sync and a recent-first sync, in alternating order). Each
+//! sync's CPU time by thread goes to stderr: where a recent-first sync waits instead of working shows there.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 use server_example::generate::{Sizes, generate};
 use server_example::serve::{RunningServer, access, start};
 use server_example::whatsapp;
+use sync_benches::{cpu_between, thread_cpu};
 use sync_core::Value;
 use sync_core::{
     ChangeFeed, ClientStore, PageRequest, RecentEvent, RecentFirstOptions, RecentFn, SubscriptionChange, SyncConfig,
@@ -88,9 +90,10 @@ async fn plain_sync(
     server_store: &SqliteServerStore,
 ) -> (Arc<SqliteStore>, Duration) {
     let (store, full) = engine(server, dir, name);
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), thread_cpu());
     full.sync(SCOPE, Default::default()).await.expect("full sync");
     let took = started.elapsed();
+    eprintln!("plain sync {:.2} s, {}", took.as_secs_f64(), cpu_between(&cpu, &thread_cpu()));
     let schema = whatsapp::schema();
     assert!(verify_scope(&schema, SCOPE, store.as_ref(), server_store).await.expect("v").is_exact());
     (store, took)
@@ -130,8 +133,10 @@ async fn recent_sync(
         }
     });
     let options = RecentFirstOptions { events: Some(events), ..Default::default() };
+    let cpu = thread_cpu();
     recent.sync_recent_first(SCOPE, options).await.expect("recent first");
     let total = started.elapsed();
+    eprintln!("recent first {:.2} s, {}", total.as_secs_f64(), cpu_between(&cpu, &thread_cpu()));
     done.cancel();
     let reads = reads.await.expect("reads");
     let (ready, heads) = *marks.lock().expect("marks");

@@ -12,11 +12,13 @@
 
 use std::collections::VecDeque;
 
+use futures::StreamExt;
+use futures::stream::FuturesOrdered;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::RecentFirstOptions;
-use super::heads::{Applied, Backlog, line, tally};
+use super::heads::{Applied, Backlog, PREFETCH, line, tally};
 use crate::engine::SyncEngine;
 use crate::error::SyncError;
 use crate::filter::HeadRead;
@@ -30,8 +32,8 @@ const OLDER_PER_VALUE: usize = 500;
 
 const _: () = assert!(OLDER_PER_VALUE <= crate::filter::MAX_HEAD_PER_VALUE);
 
-/// Values per older-rows request: at most 5,000 rows, as for heads.
-const OLDER_BATCH: usize = 5_000 / OLDER_PER_VALUE;
+/// Values per older-rows request: at most 2,500 rows, as for heads.
+const OLDER_BATCH: usize = 2_500 / OLDER_PER_VALUE;
 
 impl SyncEngine {
     /// Fetches the rows below each value's head in `backlog`, then the tail from `before` (the status read before
@@ -71,7 +73,7 @@ impl SyncEngine {
         }
     }
 
-    /// Pages each value's history backwards from its bound, fetching while the previous answer is applied.
+    /// Pages each value's history backwards from its bound, several requests ahead of the one applied.
     async fn older_rows(
         &self,
         scope: &str,
@@ -81,13 +83,19 @@ impl SyncEngine {
         progress: &mut Progress,
         applied: &mut Applied,
     ) -> Result<(), SyncError> {
-        let (pages, mut received) = mpsc::channel::<Page>(2);
+        let (pages, mut received) = mpsc::channel::<Page>(PREFETCH);
         let fetch = async move {
             let mut queue = VecDeque::from(values);
-            while !queue.is_empty() {
-                let taken = queue.drain(..OLDER_BATCH.min(queue.len())).collect();
-                let read = HeadRead { values: taken, per_value: OLDER_PER_VALUE };
-                let (page, full) = self.head(scope, collection, &read, options).await?;
+            let mut answers = FuturesOrdered::new();
+            loop {
+                // Up to PREFETCH requests in flight, as for heads.
+                while answers.len() < PREFETCH && !queue.is_empty() {
+                    let taken = queue.drain(..OLDER_BATCH.min(queue.len())).collect();
+                    let read = HeadRead { values: taken, per_value: OLDER_PER_VALUE };
+                    answers.push_back(async move { self.head(scope, collection, &read, options).await });
+                }
+                let Some(answer) = answers.next().await else { break };
+                let (page, full) = answer?;
                 // Values sent whole are done; the others go on below the oldest row sent, next.
                 full.into_iter().rev().for_each(|value| queue.push_front(value));
                 if pages.send(page).await.is_err() {
