@@ -4,6 +4,7 @@
 //! This library holds what the benchmarks share: realistic pages of the WhatsApp schema, and the latency helpers
 //! of the live benchmarks (`live_latency`, `writes`, `pg_writes`).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,10 +50,10 @@ pub async fn wait_for(events: &mut broadcast::Receiver<ChangeEvent>, id: &str) {
 /// CPU seconds (user + system) each thread of this process has used, summed by thread name as Linux keeps it
 /// (its first 15 bytes: the server store's reader threads count as one, `sync-sqlite-ser`). Diff two samples to
 /// see where a run spent its CPU; empty where `/proc` is not there.
-pub fn thread_cpu() -> std::collections::BTreeMap<String, f64> {
+pub fn thread_cpu() -> BTreeMap<String, f64> {
     // /proc reports in USER_HZ, 100 on Linux whatever the kernel's own tick.
     const TICKS_PER_SECOND: f64 = 100.0;
-    let mut by_name = std::collections::BTreeMap::new();
+    let mut by_name = BTreeMap::new();
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return by_name };
     for task in tasks.flatten() {
         let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
@@ -68,10 +69,7 @@ pub fn thread_cpu() -> std::collections::BTreeMap<String, f64> {
 
 /// What each thread name used between two [`thread_cpu`] samples, as `name 1.23 s` joined by commas, busiest
 /// first (threads that ended in between are not counted).
-pub fn cpu_between(
-    before: &std::collections::BTreeMap<String, f64>,
-    after: &std::collections::BTreeMap<String, f64>,
-) -> String {
+pub fn cpu_between(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>) -> String {
     let mut used: Vec<(&String, f64)> =
         after.iter().map(|(name, s)| (name, s - before.get(name).copied().unwrap_or(0.0))).collect();
     used.retain(|(_, s)| *s >= 0.05);

@@ -26,7 +26,7 @@ const HEAD_REQUEST_ROWS: usize = 2_500;
 /// Head (and older-rows) requests in flight, and answers waiting for the writer, at most. With one request in
 /// flight and two answers queued the writer sat idle 4 s of a 14 s head phase at 1M messages: each once-a-second
 /// commit let the queue fill and the fetcher stop, then drained it faster than one request at a time refilled it.
-/// Four of half the size (2,500 rows instead of 5,000, the same memory) left it idle 0.3–0.5 s (BENCHMARKS.md).
+/// Four of half the size (2,500 rows instead of 5,000, the same memory) left it idle 0.4–0.6 s (BENCHMARKS.md).
 pub(super) const PREFETCH: usize = 4;
 
 /// How often heads applied held are committed and reported landed (the first batch, the newest conversations,
@@ -104,7 +104,7 @@ impl SyncEngine {
                 }
                 let Some(answer) = answers.next().await else { break };
                 let (fetched, full) = answer?;
-                if let (true, Some((name, full))) = (held, full) {
+                if let Some((name, full)) = full.filter(|_| held) {
                     backlog.entry(name.clone()).or_default().extend(full);
                 }
                 // A closed channel means the writer stopped on an error, which the caller reports.
